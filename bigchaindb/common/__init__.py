@@ -1,0 +1,1 @@
+"""Pure protocol code, no I/O: importable by clients as well as by the node."""

@@ -1,0 +1,496 @@
+"""The 0.8 transaction: build, sign, serialise, parse and check it.
+
+A transaction moves an asset from the holders of some outputs ("conditions")
+to new holders, proving the right to do so with "fulfillments".  Everything
+here is pure: checks that need the ledger (do the inputs exist, are they
+spent) live in ``bigchaindb.models``.
+
+Wire names are kept (fulfillment, condition, owners_before, owners_after)
+because every 0.8 client speaks them.
+"""
+
+import uuid
+from functools import lru_cache
+
+import cryptoconditions as cc
+from cryptoconditions.crypto import Ed25519SigningKey
+
+from bigchaindb.common import crypto
+from bigchaindb.common.exceptions import (
+    AmountError,
+    InvalidFulfillment,
+    InvalidHash,
+    InvalidSignature,
+    KeypairNotFound,
+    NotSupported,
+    OperationError,
+    SchemaValidationError,
+)
+from bigchaindb.common.schema import validate_transaction_schema
+from bigchaindb.common.utils import serialize
+
+VERSION = 1
+CREATE, TRANSFER, GENESIS = "CREATE", "TRANSFER", "GENESIS"
+MAX_NESTING = 64  # deeper asset or metadata data is refused before hashing
+
+
+# -- conditions from owners ------------------------------------------------
+
+def condition_for(owners):
+    """The crypto-condition object a list of owners' keys stands for.
+
+    One key is an Ed25519 condition; several are an n-of-n threshold with
+    weight 1 each, and a nested list nests a threshold.
+    """
+    if isinstance(owners, str):
+        try:
+            return cc.Ed25519Fulfillment(public_key=owners)
+        except Exception:
+            raise InvalidFulfillment(f"{owners!r} is not a valid Ed25519 public key") from None
+    if len(owners) == 1:
+        return condition_for(owners[0])
+    threshold = cc.ThresholdSha256Fulfillment(threshold=len(owners))
+    for owner in owners:
+        threshold.add_subfulfillment(condition_for(owner))
+    return threshold
+
+
+@lru_cache(maxsize=65536)
+def _condition_uri_for(owners_key):
+    return condition_for(_thaw(owners_key)).condition_uri
+
+
+def condition_uri_for(owners):
+    """The condition URI of ``owners`` (cached: the same owners recur a lot)."""
+    return _condition_uri_for(_freeze(owners))
+
+
+def _freeze(owners):
+    return owners if isinstance(owners, str) else tuple(_freeze(o) for o in owners)
+
+
+def _thaw(owners):
+    return owners if isinstance(owners, str) else [_thaw(o) for o in owners]
+
+
+def _flatten(owners):
+    for owner in owners:
+        if isinstance(owner, str):
+            yield owner
+        else:
+            yield from _flatten(owner)
+
+
+# -- the parts of a transaction --------------------------------------------
+
+class TransactionLink:
+    """Points at output ``cid`` of transaction ``txid``."""
+
+    __slots__ = ("txid", "cid")
+
+    def __init__(self, txid, cid):
+        self.txid = txid
+        self.cid = cid
+
+    @classmethod
+    def from_dict(cls, link):
+        return None if link is None else cls(link["txid"], link["cid"])
+
+    def to_dict(self):
+        return {"txid": self.txid, "cid": self.cid}
+
+    def __eq__(self, other):
+        return isinstance(other, TransactionLink) and (self.txid, self.cid) == (other.txid, other.cid)
+
+    def __hash__(self):
+        return hash((self.txid, self.cid))
+
+    def __repr__(self):
+        return f"TransactionLink({self.txid!r}, {self.cid})"
+
+
+class Fulfillment:
+    """An input: who spends (``owners_before``), what (``tx_input``), and the proof.
+
+    ``uri`` is the signed ``cf:`` URI exactly as received or made; it is None
+    until the fulfillment is signed.
+    """
+
+    __slots__ = ("owners_before", "tx_input", "uri")
+
+    def __init__(self, owners_before, tx_input=None, uri=None):
+        self.owners_before = list(owners_before)
+        self.tx_input = tx_input
+        self.uri = uri
+
+    @classmethod
+    def from_dict(cls, ffill):
+        return cls(ffill["owners_before"], TransactionLink.from_dict(ffill["input"]), ffill["fulfillment"])
+
+    def to_dict(self, fid):
+        return {
+            "fid": fid,
+            "owners_before": self.owners_before,
+            "input": self.tx_input.to_dict() if self.tx_input else None,
+            "fulfillment": self.uri,
+        }
+
+    def parse(self, index):
+        """The crypto-condition object of ``uri``; InvalidFulfillment if it is not one."""
+        if self.uri is None:
+            raise InvalidSignature(f"fulfillment {index} is not signed")
+        try:
+            return cc.Fulfillment.from_uri(self.uri)
+        except Exception:
+            raise InvalidFulfillment(f"fulfillment {index} is not a valid cf: URI") from None
+
+
+class Condition:
+    """An output: ``amount`` units held by ``owners_after`` under a condition."""
+
+    __slots__ = ("owners_after", "amount", "uri", "details")
+
+    def __init__(self, owners_after, amount=1, uri=None, details=None):
+        self.owners_after = list(owners_after)
+        self.amount = amount
+        if uri is None:
+            condition = condition_for(self.owners_after)
+            uri, details = condition.condition_uri, condition.to_dict()
+        self.uri = uri
+        self.details = details
+
+    @classmethod
+    def from_dict(cls, cond, index):
+        """Parse an output, checking that its details describe its URI."""
+        uri, details = cond["condition"]["uri"], cond["condition"]["details"]
+        try:
+            described = cc.Fulfillment.from_dict(details).condition_uri
+        except Exception:
+            raise InvalidFulfillment(f"condition {index}: details are not a valid crypto-condition") from None
+        if described != uri:
+            raise InvalidFulfillment(f"condition {index}: details do not match the uri {uri}")
+        return cls(cond["owners_after"], cond["amount"], uri, details)
+
+    def to_dict(self, cid):
+        return {
+            "cid": cid,
+            "owners_after": self.owners_after,
+            "amount": self.amount,
+            "condition": {"uri": self.uri, "details": self.details},
+        }
+
+
+class Asset:
+    """What a transaction moves.  A TRANSFER names it by ``id`` only."""
+
+    __slots__ = ("id", "data", "divisible", "updatable", "refillable")
+
+    def __init__(self, data=None, divisible=False, updatable=False, refillable=False, asset_id=None):
+        self.id = asset_id or str(uuid.uuid4())
+        self.data = data
+        self.divisible = divisible
+        self.updatable = updatable
+        self.refillable = refillable
+
+    @classmethod
+    def from_dict(cls, asset):
+        return cls(asset.get("data"), asset.get("divisible", False), asset.get("updatable", False),
+                   asset.get("refillable", False), asset["id"])
+
+    def to_dict(self, operation=CREATE):
+        if operation == TRANSFER:
+            return {"id": self.id}
+        return {"id": self.id, "data": self.data, "divisible": self.divisible,
+                "updatable": self.updatable, "refillable": self.refillable}
+
+
+class Metadata:
+    """Free data attached to one transaction, with a client-chosen uuid4."""
+
+    __slots__ = ("id", "data")
+
+    def __init__(self, data, metadata_id=None):
+        self.id = metadata_id or str(uuid.uuid4())
+        self.data = data
+
+    @classmethod
+    def from_dict(cls, metadata):
+        return None if metadata is None else cls(metadata["data"], metadata["id"])
+
+    def to_dict(self):
+        return {"id": self.id, "data": self.data}
+
+
+# -- the transaction -------------------------------------------------------
+
+class Transaction:
+    """A CREATE, TRANSFER or GENESIS transaction."""
+
+    def __init__(self, operation, asset, fulfillments, conditions, metadata=None, version=VERSION):
+        self.operation = operation
+        self.asset = asset
+        self.fulfillments = fulfillments
+        self.conditions = conditions
+        self.metadata = metadata
+        self.version = version
+        self._id = None
+
+    # builders
+
+    @classmethod
+    def create(cls, owners_before, recipients, asset=None, metadata=None, operation=CREATE):
+        """A new asset issued by ``owners_before`` to ``recipients``.
+
+        ``recipients`` is a list of ``(owners_after, amount)`` pairs, where
+        owners_after is a list of public keys (nested lists nest thresholds).
+        ``metadata`` is a dict (given a fresh uuid4), a Metadata, or None.
+        """
+        if not owners_before:
+            raise ValueError("a CREATE needs at least one owner_before")
+        if not recipients:
+            raise ValueError("a CREATE needs at least one recipient")
+        asset = asset or Asset()
+        conditions = [Condition(owners, amount) for owners, amount in recipients]
+        fulfillments = [Fulfillment(owners_before)]
+        return cls(operation, asset, fulfillments, conditions, _as_metadata(metadata))
+
+    @classmethod
+    def transfer(cls, inputs, recipients, asset_id, metadata=None):
+        """Spend ``inputs`` (Fulfillments, see ``to_inputs``) to ``recipients``."""
+        if not inputs:
+            raise ValueError("a TRANSFER needs at least one input")
+        conditions = [Condition(owners, amount) for owners, amount in recipients]
+        fulfillments = [Fulfillment(f.owners_before, f.tx_input) for f in inputs]
+        return cls(TRANSFER, Asset(asset_id=asset_id), fulfillments, conditions, _as_metadata(metadata))
+
+    def to_inputs(self, cids=None):
+        """Unsigned fulfillments that spend this transaction's outputs ``cids`` (all by default)."""
+        cids = range(len(self.conditions)) if cids is None else cids
+        return [Fulfillment(self.conditions[cid].owners_after, TransactionLink(self.id, cid)) for cid in cids]
+
+    # signing
+
+    def sign(self, private_keys):
+        """Sign every fulfillment with the keys of its owners_before; returns self."""
+        keys = {crypto.public_key_of(sk): sk for sk in private_keys}
+        body = self._body()
+        for index, ffill in enumerate(self.fulfillments):
+            message = _fulfillment_message(body, index)
+            condition = condition_for(ffill.owners_before)
+            _sign_condition(condition, message, keys)
+            ffill.uri = condition.serialize_uri()
+        self._id = None
+        return self
+
+    # serialisation
+
+    def _body(self):
+        """The dict with every fulfillment nulled and no id: what the id hashes."""
+        return {
+            "version": self.version,
+            "transaction": {
+                "fulfillments": [dict(f.to_dict(fid), fulfillment=None) for fid, f in enumerate(self.fulfillments)],
+                "conditions": [c.to_dict(cid) for cid, c in enumerate(self.conditions)],
+                "operation": self.operation,
+                "asset": self.asset.to_dict(self.operation),
+                "metadata": self.metadata.to_dict() if self.metadata else None,
+            },
+        }
+
+    @property
+    def id(self):
+        if self._id is None:
+            self._id = hash_body(self._body())
+        return self._id
+
+    def to_dict(self):
+        body = self._body()
+        for fid, ffill in enumerate(self.fulfillments):
+            body["transaction"]["fulfillments"][fid]["fulfillment"] = ffill.uri
+        body["id"] = self.id
+        return body
+
+    @classmethod
+    def from_dict(cls, tx):
+        """Parse a transaction dict, checking its shape and its id.
+
+        Raises a ValidationError subclass naming the problem.  Signatures are
+        checked by ``validate_fulfillments``, which needs the spent outputs.
+        """
+        validate_transaction_schema(tx)
+        body = tx["transaction"]
+        _reject_floats(body)
+        _check_amounts(body)
+        operation = body["operation"]
+        conditions = [Condition.from_dict(cond, cid) for cid, cond in enumerate(body["conditions"])]
+        fulfillments = [Fulfillment.from_dict(ffill) for ffill in body["fulfillments"]]
+        _check_indexes(body)
+        made = cls(operation, Asset.from_dict(body["asset"]), fulfillments, conditions,
+                   Metadata.from_dict(body["metadata"]), tx["version"])
+        expected_id = hash_body(_nulled_body(tx))
+        if tx["id"] != expected_id:
+            raise InvalidHash(f"transaction id {tx['id']} does not match its contents (expected {expected_id})")
+        made._id = expected_id
+        made._check_asset_rules()
+        return made
+
+    # checks that need no ledger
+
+    def _check_asset_rules(self):
+        if self.operation == TRANSFER:
+            for index, ffill in enumerate(self.fulfillments):
+                if ffill.tx_input is None:
+                    raise OperationError(f"fulfillment {index} of a TRANSFER has no input")
+            return
+        for index, ffill in enumerate(self.fulfillments):
+            if ffill.tx_input is not None:
+                raise OperationError(f"fulfillment {index} of a {self.operation} must have input null")
+        if self.asset.updatable:
+            raise NotSupported("updatable assets are not supported")
+        if self.asset.refillable:
+            raise NotSupported("refillable assets are not supported")
+        total = sum(c.amount for c in self.conditions)
+        if not self.asset.divisible and total != 1:
+            raise AmountError(f"a non-divisible asset must have a total amount of 1, not {total}")
+        if self.asset.divisible and total < 2:
+            raise AmountError(f"a divisible asset must have a total amount of at least 2, not {total}")
+
+    def input_condition_uris(self):
+        """For a CREATE/GENESIS: the condition URI each fulfillment must meet."""
+        return [condition_uri_for(f.owners_before) for f in self.fulfillments]
+
+    def validate_fulfillments(self, input_condition_uris):
+        """Check every fulfillment against the condition it spends.
+
+        ``input_condition_uris[i]`` is the URI of the condition fulfillment i
+        must meet (the spent output's, or for a CREATE the owners_before's).
+        Raises InvalidSignature or InvalidFulfillment naming the fulfillment.
+        """
+        body = self._body()
+        for index, (ffill, expected_uri) in enumerate(zip(self.fulfillments, input_condition_uris)):
+            message = _fulfillment_message(body, index, self.id)
+            parsed = ffill.parse(index)
+            if parsed.condition_uri != expected_uri:
+                raise InvalidSignature(
+                    f"fulfillment {index} does not meet the condition it spends ({expected_uri})")
+            try:
+                valid = parsed.validate(message)
+            except Exception:
+                valid = False
+            if not valid:
+                raise InvalidSignature(f"fulfillment {index} does not validate")
+
+    def spent_outputs(self):
+        """The TransactionLinks this transaction spends (empty for a CREATE)."""
+        return [f.tx_input for f in self.fulfillments if f.tx_input is not None]
+
+    def __eq__(self, other):
+        return isinstance(other, Transaction) and self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        return f"<Transaction {self.operation} {self.id}>"
+
+
+# -- helpers ---------------------------------------------------------------
+
+def hash_body(body):
+    """The id of a transaction dict that has no id and nulled fulfillments."""
+    return crypto.hash_data(serialize(body))
+
+
+def _nulled_body(tx):
+    """``tx`` without its id and with every fulfillment nulled (shallow copies)."""
+    body = tx["transaction"]
+    return {
+        "version": tx["version"],
+        "transaction": dict(body, fulfillments=[dict(f, fulfillment=None) for f in body["fulfillments"]]),
+    }
+
+
+def _fulfillment_message(body, index, tx_id=None):
+    """The bytes fulfillment ``index`` signs (see PROTOCOL.md §2).
+
+    ``body`` is the nulled transaction without id.  With one fulfillment the
+    partial transaction is the transaction itself, so its id is reused.
+    """
+    transaction = body["transaction"]
+    if len(transaction["fulfillments"]) == 1:
+        partial = dict(body)
+        partial["id"] = tx_id or hash_body(body)
+        return serialize(partial)
+    only = dict(transaction["fulfillments"][index], fid=0)
+    partial = {"version": body["version"], "transaction": dict(transaction, fulfillments=[only])}
+    partial["id"] = hash_body(partial)
+    return serialize(partial)
+
+
+def _as_metadata(metadata):
+    if metadata is None or isinstance(metadata, Metadata):
+        return metadata
+    return Metadata(metadata)
+
+
+def _sign_condition(condition, message, keys):
+    """Sign an Ed25519 condition, or every Ed25519 leaf of a threshold."""
+    if isinstance(condition, cc.Ed25519Fulfillment):
+        public_key = condition.public_key.encode(encoding="base58").decode()
+        if public_key not in keys:
+            raise KeypairNotFound(f"no private key given for {public_key}")
+        condition.sign(message, Ed25519SigningKey(keys[public_key]))
+        return
+    for sub in condition.subconditions:
+        _sign_condition(sub["body"], message, keys)
+
+
+def _reject_floats(body):
+    """Refuse floats anywhere (the format has none) and over-deep nesting.
+
+    The walk records no paths; only when it finds a problem does a second,
+    slower walk name where it is.
+    """
+    stack = [(body, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            if isinstance(value, float):
+                break
+            continue
+        if depth >= MAX_NESTING:
+            break
+        stack.extend((v, depth + 1) for v in value)
+    else:
+        return
+    raise SchemaValidationError(_find_bad_value(body, "transaction", 0))
+
+
+def _find_bad_value(value, where, depth):
+    if isinstance(value, float):
+        return f"{where} is a float; numbers in a transaction must be integers"
+    if isinstance(value, (dict, list)):
+        if depth >= MAX_NESTING:
+            return f"{where} is nested deeper than {MAX_NESTING} levels"
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            inner = f"{where}[{key}]" if isinstance(value, list) else f"{where}.{key}"
+            found = _find_bad_value(item, inner, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _check_amounts(body):
+    for cid, cond in enumerate(body["conditions"]):
+        if type(cond["amount"]) is not int:
+            raise SchemaValidationError(f"transaction.conditions[{cid}].amount must be an integer")
+
+
+def _check_indexes(body):
+    for fid, ffill in enumerate(body["fulfillments"]):
+        if ffill["fid"] != fid:
+            raise SchemaValidationError(f"transaction.fulfillments[{fid}].fid must be {fid}")
+    for cid, cond in enumerate(body["conditions"]):
+        if cond["cid"] != cid:
+            raise SchemaValidationError(f"transaction.conditions[{cid}].cid must be {cid}")
+
