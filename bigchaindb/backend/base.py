@@ -1,0 +1,177 @@
+"""The storage interface every engine implements.
+
+Everything above ``backend`` (core, pipelines, the web layer through core)
+talks to storage only through these methods, so a new engine is one new
+subclass and nothing else changes.  Documents are plain dicts in the wire
+format of PROTOCOL.md: transactions, blocks and votes exactly as signed.
+
+Three tables, as in every BigchainDB-style node:
+  backlog   transactions accepted but not yet in a block, each assigned to
+            one federation node (``assignee``) at ``assignment_timestamp``;
+  bigchain  blocks (with the transactions inside them);
+  votes     one vote per (block, voter).
+
+Every lookup named here must be an index read (point or range), never a
+scan: the request path calls them on every request.
+"""
+
+import abc
+
+
+class Connection(abc.ABC):
+    """An open connection to one engine.  Cheap to keep; one per process."""
+
+    # -- schema ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def init(self):
+        """Create the tables and indexes.  Raises DatabaseAlreadyExists if present."""
+
+    @abc.abstractmethod
+    def drop(self):
+        """Delete every table and all data.  Raises DatabaseDoesNotExist if absent."""
+
+    @abc.abstractmethod
+    def is_initialised(self):
+        """True when ``init`` has run on this store."""
+
+    def close(self):
+        """Release the connection."""
+
+    # -- backlog ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def write_backlog(self, tx, assignee, timestamp):
+        """Store ``tx`` in the backlog, durably, before returning.
+
+        Atomically refuses (returns the id of the conflicting transaction)
+        when another backlog transaction already spends one of ``tx``'s
+        inputs; returns None when written, or when ``tx`` itself was already
+        in the backlog (a repeated post is harmless).  Engines without
+        multi-document atomicity check then write: the block and vote
+        pipelines catch what slips through.
+        """
+
+    @abc.abstractmethod
+    def get_backlog_transaction(self, tx_id):
+        """The backlog transaction ``tx_id``, or None."""
+
+    @abc.abstractmethod
+    def backlog_spenders(self, txid, cid):
+        """Ids of backlog transactions spending output ``cid`` of ``txid``."""
+
+    @abc.abstractmethod
+    def delete_backlog(self, tx_ids):
+        """Remove the given transactions from the backlog (missing ones are ignored)."""
+
+    @abc.abstractmethod
+    def backlog_assigned_to(self, assignee):
+        """Every backlog transaction assigned to ``assignee``, oldest first, as
+        ``(tx, assignment_timestamp)`` pairs."""
+
+    @abc.abstractmethod
+    def stale_backlog(self, older_than):
+        """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
+
+    @abc.abstractmethod
+    def reassign_backlog(self, tx_id, assignee, timestamp):
+        """Give a backlog entry to another node; its feed sees it as new."""
+
+    # -- blocks ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def write_block(self, block):
+        """Store a block, durably, with its transactions indexed.  Idempotent."""
+
+    @abc.abstractmethod
+    def get_block(self, block_id):
+        """The full block ``block_id``, or None."""
+
+    @abc.abstractmethod
+    def get_block_header(self, block_id):
+        """Block ``block_id`` without its transactions, or None:
+        ``{"id", "signature", "block": {"timestamp", "node_pubkey", "voters"}}``."""
+
+    @abc.abstractmethod
+    def get_genesis_block(self):
+        """The genesis block, or None before ``init`` wrote it."""
+
+    @abc.abstractmethod
+    def blocks_with_transaction(self, tx_id):
+        """Ids of the blocks that hold transaction ``tx_id``."""
+
+    @abc.abstractmethod
+    def get_transaction_in_block(self, tx_id, block_id):
+        """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
+
+    @abc.abstractmethod
+    def spenders(self, txid, cid):
+        """``(spending tx id, block id)`` for every block transaction that spends
+        output ``cid`` of ``txid``."""
+
+    @abc.abstractmethod
+    def outputs_of(self, owner):
+        """``(tx id, cid, block id)`` of every block output whose owners_after
+        include ``owner`` (nested owners included)."""
+
+    @abc.abstractmethod
+    def transactions_by_asset(self, asset_id, operation=None):
+        """``(tx, block id)`` for every block transaction of asset ``asset_id``,
+        optionally only those of ``operation``."""
+
+    @abc.abstractmethod
+    def transactions_by_metadata(self, metadata_id):
+        """``(tx, block id)`` for every block transaction with metadata ``metadata_id``."""
+
+    @abc.abstractmethod
+    def blocks_not_voted_by(self, voter):
+        """Block headers (see ``get_block_header``) with no vote from ``voter``,
+        oldest first, genesis excluded."""
+
+    # -- votes -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def write_vote(self, vote):
+        """Store a vote, durably.  Returns False (and stores nothing) when its
+        voter already voted on that block."""
+
+    @abc.abstractmethod
+    def votes_for(self, block_id):
+        """Every vote cast on ``block_id``."""
+
+    @abc.abstractmethod
+    def last_vote_by(self, voter):
+        """The latest vote ``voter`` cast (by the order votes were written), or None."""
+
+    # -- election bookkeeping -------------------------------------------
+
+    @abc.abstractmethod
+    def mark_requeued(self, block_id):
+        """Record that an INVALID block's transactions went back to the backlog.
+        Returns True the first time for a block, False after (so it happens once
+        even when several nodes' election stages race)."""
+
+    @abc.abstractmethod
+    def was_requeued(self, block_id):
+        """True when ``mark_requeued`` has been called for ``block_id``."""
+
+    # -- change feeds ----------------------------------------------------
+
+    @abc.abstractmethod
+    def backlog_feed(self, assignee):
+        """An endless iterator of ``(tx, assignment_timestamp)`` for backlog
+        entries inserted for (or reassigned to) ``assignee`` after the call.
+        Yields None when nothing arrived within about ``POLL_INTERVAL``
+        seconds, so that a consumer can act on time (close a block)."""
+
+    @abc.abstractmethod
+    def block_feed(self):
+        """An endless iterator of block headers written after the call;
+        None when idle, as above."""
+
+    @abc.abstractmethod
+    def vote_feed(self):
+        """An endless iterator of votes written after the call; None when idle."""
+
+
+POLL_INTERVAL = 0.05

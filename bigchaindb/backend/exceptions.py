@@ -1,0 +1,15 @@
+"""Errors of the storage layer."""
+
+from bigchaindb.common.exceptions import BigchainDBError
+
+
+class DatabaseError(BigchainDBError):
+    """The store failed or could not be reached."""
+
+
+class DatabaseAlreadyExists(DatabaseError):
+    """``init`` found the tables already there."""
+
+
+class DatabaseDoesNotExist(DatabaseError):
+    """The tables are not there (``init`` has not run, or ``drop`` did)."""
