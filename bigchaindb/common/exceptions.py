@@ -76,3 +76,7 @@ class KeypairNotFound(BigchainDBError):
 
 class ConfigurationError(BigchainDBError):
     """The node's configuration cannot be used."""
+
+
+class DuplicateTransaction(ValidationError):
+    """The transaction is already in a VALID or UNDECIDED block."""
