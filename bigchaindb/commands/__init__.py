@@ -1,0 +1,1 @@
+"""The ``bigchaindb`` command line."""

@@ -1,0 +1,76 @@
+"""Block stage: turn the backlog entries assigned to this node into blocks.
+
+A block closes at ``max_size`` transactions, or ``max_wait`` seconds after
+the oldest transaction in it was taken from the backlog, whichever comes
+first.  Every transaction is validated again as it is taken (the ledger
+may have moved since it was accepted); invalid ones are dropped from the
+backlog, not blocked.  The block is written before its transactions leave
+the backlog, so a crash in between loses nothing: on restart they are
+found already blocked and dropped.
+"""
+
+import itertools
+import logging
+import time
+
+from bigchaindb.common.exceptions import ValidationError
+from bigchaindb.common.transaction import Transaction
+from bigchaindb.models import validate_transaction
+
+logger = logging.getLogger(__name__)
+
+
+class BlockPipeline:
+    def __init__(self, bigchain, max_size=1000, max_wait=1.0):
+        self.bigchain = bigchain
+        self.connection = bigchain.connection
+        self.max_size = max_size
+        self.max_wait = max_wait
+        self._reset()
+
+    def _reset(self):
+        self.transactions = []
+        self.ids = set()
+        self.spent = set()
+        self.opened_at = None
+
+    def run(self):
+        """Follow the backlog forever (entries already there first)."""
+        feed = self.connection.backlog_feed(self.bigchain.me)
+        pending = self.connection.backlog_assigned_to(self.bigchain.me)
+        for entry in itertools.chain(pending, feed):
+            if entry is not None:
+                self.add(entry[0])
+            self.close_if_due()
+
+    def add(self, tx_dict):
+        """Validate one backlog transaction and take it into the open block."""
+        tx_id = tx_dict.get("id")
+        if tx_id in self.ids:
+            return
+        try:
+            tx = Transaction.from_dict(tx_dict)
+            for link in tx.spent_outputs():
+                if link in self.spent:
+                    raise ValidationError(f"output {link.cid} of {link.txid} is spent by another "
+                                          "transaction in the same block")
+            validate_transaction(self.bigchain, tx, check_backlog=False)
+        except ValidationError as exc:
+            logger.info("dropped transaction %s from the backlog: %s", tx_id, exc)
+            self.connection.delete_backlog([tx_id])
+            return
+        self.transactions.append(tx_dict)
+        self.ids.add(tx_id)
+        self.spent.update(tx.spent_outputs())
+        if self.opened_at is None:
+            self.opened_at = time.monotonic()
+
+    def close_if_due(self):
+        if not self.transactions:
+            return
+        if len(self.transactions) < self.max_size and time.monotonic() - self.opened_at < self.max_wait:
+            return
+        block = self.bigchain.create_block(self.transactions)
+        self.bigchain.write_block(block)
+        self.connection.delete_backlog(list(self.ids))
+        self._reset()

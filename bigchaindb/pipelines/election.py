@@ -1,0 +1,35 @@
+"""Election stage: as votes arrive, decide blocks and requeue INVALID ones.
+
+Every node runs it; ``Bigchain.requeue`` makes the requeue happen once.
+"""
+
+import logging
+
+from bigchaindb.consensus import INVALID, UNDECIDED
+
+logger = logging.getLogger(__name__)
+
+
+class ElectionPipeline:
+    def __init__(self, bigchain):
+        self.bigchain = bigchain
+        self.connection = bigchain.connection
+        self.announced = set()
+
+    def run(self):
+        for vote in self.connection.vote_feed():
+            if vote is not None:
+                self.on_vote(vote)
+
+    def on_vote(self, vote):
+        block_id = vote["vote"]["voting_for_block"]
+        if block_id in self.announced:
+            return
+        status = self.bigchain.block_status(block_id)
+        if status in (None, UNDECIDED):
+            return
+        self.announced.add(block_id)
+        logger.info("block %s decided %s", block_id, status)
+        if status == INVALID:
+            block = self.connection.get_block(block_id)
+            self.bigchain.requeue(block)

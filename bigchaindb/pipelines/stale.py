@@ -1,0 +1,33 @@
+"""Stale stage: hand backlog entries nobody picked up in time to another node.
+
+An entry assigned more than ``backlog_reassign_delay`` seconds ago (its node
+is down, or was when it was assigned) goes to another federation member,
+whose block stage sees it as new.
+"""
+
+import logging
+import random
+import time
+
+logger = logging.getLogger(__name__)
+
+
+class StalePipeline:
+    def __init__(self, bigchain):
+        self.bigchain = bigchain
+        self.connection = bigchain.connection
+        self.delay = bigchain.backlog_reassign_delay
+        self.interval = max(0.5, min(self.delay / 4, 10))
+
+    def run(self):
+        while True:
+            time.sleep(self.interval)
+            self.reassign_stale()
+
+    def reassign_stale(self):
+        now = time.time()
+        for tx_id, assignee in self.connection.stale_backlog(now - self.delay):
+            others = [node for node in self.bigchain.federation if node != assignee]
+            new_assignee = random.choice(others or self.bigchain.federation)
+            self.connection.reassign_backlog(tx_id, new_assignee, now)
+            logger.info("reassigned stale backlog transaction %s from %s to %s", tx_id, assignee, new_assignee)

@@ -1,0 +1,65 @@
+"""Vote stage: judge every new block and write this node's signed vote.
+
+A block is valid when its creator is a federation member, its voters are
+the federation, its id and signature check, and every transaction in it is
+valid against the ledger and against the other transactions in the block.
+"""
+
+import itertools
+import logging
+
+from bigchaindb.common.exceptions import ValidationError
+from bigchaindb.common.transaction import Transaction
+from bigchaindb.models import Block, validate_transaction
+
+logger = logging.getLogger(__name__)
+
+
+class VotePipeline:
+    def __init__(self, bigchain):
+        self.bigchain = bigchain
+        self.connection = bigchain.connection
+
+    def run(self):
+        """Vote on every block not yet voted on, then on each new one, forever."""
+        feed = self.connection.block_feed()
+        pending = self.connection.blocks_not_voted_by(self.bigchain.me)
+        for header in itertools.chain(pending, feed):
+            if header is not None and header["id"] != self.bigchain.genesis_id:
+                self.vote_on(header["id"])
+
+    def vote_on(self, block_id):
+        block = self.connection.get_block(block_id)
+        if block is None:
+            return
+        reason = self.invalid_reason(block)
+        vote = self.bigchain.vote(block_id, reason is None, reason)
+        if self.connection.write_vote(vote):
+            logger.info("voted %s on block %s%s", "valid" if reason is None else "INVALID", block_id,
+                        f": {reason}" if reason else "")
+
+    def invalid_reason(self, block_dict):
+        """None when the block is valid, else why it is not."""
+        try:
+            block = Block.from_dict(block_dict)
+            federation = self.bigchain.federation
+            if block.node_pubkey not in federation:
+                return f"block creator {block.node_pubkey} is not a federation member"
+            if sorted(block.voters) != sorted(federation):
+                return "block voters are not the federation"
+            ids, spent = set(), set()
+            for tx_dict in block.transactions:
+                tx = Transaction.from_dict(tx_dict)
+                if tx.id in ids:
+                    return f"transaction {tx.id} appears twice in the block"
+                ids.add(tx.id)
+                for link in tx.spent_outputs():
+                    if link in spent:
+                        return f"output {link.cid} of {link.txid} is spent twice in the block"
+                    spent.add(link)
+                validate_transaction(self.bigchain, tx, block.id, check_backlog=False)
+        except ValidationError as exc:
+            return str(exc)
+        except (KeyError, TypeError, AttributeError) as exc:
+            return f"block is malformed: {exc!r}"
+        return None

@@ -1,0 +1,121 @@
+"""Start a node: the web server and every pipeline, each in its own process.
+
+The parent process only supervises: a stage that dies is logged and started
+again (after a short pause, so a stage that cannot start does not spin).
+SIGTERM or SIGINT stops the node cleanly: the children get SIGTERM, the web
+server finishes the requests in flight, and the parent waits for them all.
+Children run in their own process group, so a Ctrl-C in the terminal
+reaches only the parent, which then stops them in order; and they ask the
+kernel for SIGTERM should the parent die without stopping them.
+"""
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import time
+
+from bigchaindb import backend
+from bigchaindb.core import Bigchain
+from bigchaindb.pipelines.block import BlockPipeline
+from bigchaindb.pipelines.election import ElectionPipeline
+from bigchaindb.pipelines.stale import StalePipeline
+from bigchaindb.pipelines.vote import VotePipeline
+
+logger = logging.getLogger(__name__)
+
+PIPELINES = {
+    "block": BlockPipeline,
+    "vote": VotePipeline,
+    "election": ElectionPipeline,
+    "stale": StalePipeline,
+}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+RESTART_PAUSE = 1.0
+STOP_TIMEOUT = 30.0
+_PR_SET_PDEATHSIG = 1
+
+
+def run_web(config):
+    from bigchaindb.web.server import create_server
+    create_server(config).run()
+
+
+def run_pipeline(name, config):
+    connection = backend.connect(config["database"])
+    bigchain = Bigchain.from_config(config, connection)
+    PIPELINES[name](bigchain).run()
+
+
+def _child_main(target, args, log_level):
+    """Entry point of every child: own process group, die with the parent."""
+    os.setpgid(0, 0)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's clean shutdown still stops the children
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    target(*args)
+
+
+class Supervisor:
+    """Runs the node's stages as child processes and keeps them running."""
+
+    def __init__(self, config):
+        self.config = config
+        self.stages = {"web": (run_web, (config,))}
+        self.stages.update({name: (run_pipeline, (name, config)) for name in PIPELINES})
+        self.children = {}
+        self.stopping = False
+        self._context = multiprocessing.get_context("fork")
+
+    def start_stage(self, name):
+        target, args = self.stages[name]
+        process = self._context.Process(
+            target=_child_main, args=(target, args, self.config["log"]["level"]), name=name, daemon=False)
+        process.start()
+        self.children[name] = process
+
+    def request_stop(self, signum, _frame):
+        logger.info("received %s: stopping the node", signal.Signals(signum).name)
+        self.stopping = True
+
+    def run(self):
+        """Start every stage and supervise until asked to stop."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        for name in self.stages:
+            self.start_stage(name)
+        while not self.stopping:
+            time.sleep(0.2)
+            for name, process in list(self.children.items()):
+                if not process.is_alive() and not self.stopping:
+                    logger.error("stage %s died (exit code %s); restarting it", name, process.exitcode)
+                    time.sleep(RESTART_PAUSE)
+                    self.start_stage(name)
+        self.stop()
+
+    def stop(self):
+        # the web server first, so that no new transaction arrives while the
+        # pipelines wind down
+        order = ["web"] + [name for name in self.children if name != "web"]
+        for name in order:
+            process = self.children.get(name)
+            if process is not None and process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for name in order:
+            process = self.children[name]
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                logger.warning("stage %s did not stop in time; killing it", name)
+                process.kill()
+                process.join()
+        logger.info("node stopped")
+
+
+def start(config):
+    Supervisor(config).run()
