@@ -1,0 +1,77 @@
+"""The election rule of PROTOCOL.md §6, case by case."""
+
+import pytest
+
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.consensus import INVALID, UNDECIDED, VALID, block_election_status
+from bigchaindb.models import make_vote
+
+BLOCK = "b" * 64
+PREVIOUS = "a" * 64
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    return [generate_key_pair() for _ in range(4)]
+
+
+def vote(node, valid=True, block=BLOCK, previous=PREVIOUS):
+    return make_vote(block, previous, valid, None if valid else "bad", node.private_key, node.public_key)
+
+
+def voters(nodes, n):
+    return [node.public_key for node in nodes[:n]]
+
+
+@pytest.mark.parametrize("n, valid_votes, invalid_votes, expected", [
+    (1, 1, 0, VALID),
+    (1, 0, 1, INVALID),
+    (1, 0, 0, UNDECIDED),
+    (2, 1, 0, UNDECIDED),       # valid needs more than floor(2/2) = 1
+    (2, 2, 0, VALID),
+    (2, 1, 1, INVALID),         # invalid needs ceil(2/2) = 1
+    (3, 2, 0, VALID),
+    (3, 1, 1, UNDECIDED),
+    (3, 1, 2, INVALID),
+    (4, 2, 1, UNDECIDED),
+    (4, 3, 0, VALID),
+    (4, 2, 2, INVALID),
+])
+def test_thresholds(nodes, n, valid_votes, invalid_votes, expected):
+    cast = [vote(node, True) for node in nodes[:valid_votes]]
+    cast += [vote(node, False) for node in nodes[valid_votes:valid_votes + invalid_votes]]
+    assert block_election_status(BLOCK, voters(nodes, n), cast) == expected
+
+
+def test_valid_votes_must_agree_on_the_previous_block(nodes):
+    cast = [vote(nodes[0], previous="1" * 64), vote(nodes[1], previous="2" * 64), vote(nodes[2], previous="3" * 64)]
+    assert block_election_status(BLOCK, voters(nodes, 3), cast) == UNDECIDED
+    cast[1] = vote(nodes[1], previous="1" * 64)
+    assert block_election_status(BLOCK, voters(nodes, 3), cast) == VALID
+
+
+def test_votes_from_outsiders_are_ignored_not_counted_against(nodes):
+    outsider = generate_key_pair()
+    cast = [vote(nodes[0]), vote(outsider, False), vote(outsider, False)]
+    assert block_election_status(BLOCK, voters(nodes, 1), cast) == VALID
+
+
+def test_forged_signature_is_ignored(nodes):
+    forged = vote(nodes[1], False)
+    forged["signature"] = vote(nodes[1], True)["signature"]  # signs another body
+    assert block_election_status(BLOCK, voters(nodes, 2), [vote(nodes[0]), forged]) == UNDECIDED
+
+
+def test_one_vote_per_voter(nodes):
+    cast = [vote(nodes[0]), vote(nodes[0]), vote(nodes[0])]
+    assert block_election_status(BLOCK, voters(nodes, 3), cast) == UNDECIDED
+
+
+def test_a_vote_for_another_block_does_not_count(nodes):
+    cast = [vote(nodes[0], block="c" * 64)]
+    assert block_election_status(BLOCK, voters(nodes, 1), cast) == UNDECIDED
+
+
+def test_malformed_votes_are_ignored(nodes):
+    cast = [{"node_pubkey": nodes[0].public_key}, {"vote": "x"}, {}, vote(nodes[0])]
+    assert block_election_status(BLOCK, voters(nodes, 1), cast) == VALID
