@@ -47,9 +47,9 @@ class VotePipeline:
                 return f"block creator {block.node_pubkey} is not a federation member"
             if sorted(block.voters) != sorted(federation):
                 return "block voters are not the federation"
+            txs = [Transaction.from_dict(tx_dict) for tx_dict in block.transactions]
             ids, spent = set(), set()
-            for tx_dict in block.transactions:
-                tx = Transaction.from_dict(tx_dict)
+            for tx in txs:  # conflicts inside the block first: they name the real problem
                 if tx.id in ids:
                     return f"transaction {tx.id} appears twice in the block"
                 ids.add(tx.id)
@@ -57,6 +57,7 @@ class VotePipeline:
                     if link in spent:
                         return f"output {link.cid} of {link.txid} is spent twice in the block"
                     spent.add(link)
+            for tx in txs:
                 validate_transaction(self.bigchain, tx, block.id, check_backlog=False)
         except ValidationError as exc:
             return str(exc)

@@ -1,0 +1,132 @@
+"""Run real node processes (``bigchaindb start``) for integration tests.
+
+A ``Node`` is one federation member: its own config file, keypair and
+port; several share one store file to form a federation on one machine.
+"""
+
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import requests
+
+from bigchaindb import config as node_config
+from bigchaindb.common.crypto import generate_key_pair
+
+BIGCHAINDB = os.path.join(os.path.dirname(sys.executable), "bigchaindb")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Node:
+    def __init__(self, directory, name, database_path, keypair=None, **settings):
+        self.directory = directory
+        self.name = name
+        self.keypair = keypair or generate_key_pair()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = f"{self.url}/api/v1"
+        self.config_path = os.path.join(directory, f"{name}.json")
+        self.log_path = os.path.join(directory, f"{name}.log")
+        self.config = copy.deepcopy(node_config.DEFAULTS)
+        self.config["server"].update(bind=f"127.0.0.1:{self.port}", workers=2)
+        self.config["database"]["path"] = database_path
+        self.config["keypair"] = {"public": self.keypair.public_key, "private": self.keypair.private_key}
+        node_config.merge(self.config, settings)
+        self.process = None
+
+    @property
+    def public_key(self):
+        return self.keypair.public_key
+
+    def start(self, timeout=30):
+        node_config.write_file(self.config, self.config_path)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([BIGCHAINDB, "-c", self.config_path, "start"],
+                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        wait_until(lambda: self._answers(), timeout, f"{self.name} did not answer GET / (see {self.log_path})")
+        return self
+
+    def _answers(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return requests.get(self.url, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def processes(self):
+        """The supervisor and every process below it."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        parent = psutil.Process(self.process.pid)
+        return [parent] + parent.children(recursive=True)
+
+    def stop(self, timeout=30):
+        """SIGTERM, as an operator stops a node; wait for every process to exit."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        procs = self.processes()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout)
+        psutil.wait_procs(procs, timeout=timeout)
+
+    def kill(self):
+        """SIGKILL every process of the node at once, as a power cut would."""
+        procs = self.processes()
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+        self.process.wait(10)
+
+    # -- client side -------------------------------------------------
+
+    def post(self, tx):
+        return requests.post(f"{self.api}/transactions", data=json.dumps(tx),
+                             headers={"Content-Type": "application/json"}, timeout=30)
+
+    def status(self, tx_id):
+        response = requests.get(f"{self.api}/statuses/{tx_id}", allow_redirects=False, timeout=10)
+        return response.json().get("status") if response.status_code in (200, 303) else None
+
+    def wait_for_status(self, tx_id, wanted="valid", timeout=30):
+        wait_until(lambda: self.status(tx_id) == wanted, timeout,
+                   f"{tx_id} did not become {wanted} on {self.name} (last: {self.status(tx_id)})")
+
+
+def wait_until(predicate, timeout, message, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
+def federation(directory, size, **settings):
+    """``size`` nodes sharing one store file, each keyring naming the others (not started)."""
+    database_path = os.path.join(directory, "federation.sqlite")
+    keypairs = [generate_key_pair() for _ in range(size)]
+    nodes = []
+    for index, keypair in enumerate(keypairs):
+        keyring = [other.public_key for other in keypairs if other is not keypair]
+        nodes.append(Node(directory, f"node{index}", database_path, keypair, keyring=keyring, **settings))
+    return nodes

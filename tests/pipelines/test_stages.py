@@ -1,0 +1,188 @@
+"""Each stage driven step by step on a real store: blocks, votes, elections, stale entries."""
+
+import time
+
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import Transaction
+from bigchaindb.consensus import INVALID, VALID
+from bigchaindb.core import Bigchain
+from bigchaindb.pipelines.block import BlockPipeline
+from bigchaindb.pipelines.election import ElectionPipeline
+from bigchaindb.pipelines.stale import StalePipeline
+from bigchaindb.pipelines.vote import VotePipeline
+
+
+def backlog_ids(bigchain):
+    return {tx["id"] for tx, _ in bigchain.connection.backlog_assigned_to(bigchain.me)}
+
+
+def make_block_of(bigchain, txs):
+    """Run the block stage once over what the backlog holds."""
+    stage = BlockPipeline(bigchain, max_wait=0)
+    for tx, _ in bigchain.connection.backlog_assigned_to(bigchain.me):
+        stage.add(tx)
+    stage.close_if_due()
+    return [bid for tx in txs for bid in bigchain.connection.blocks_with_transaction(tx.id)]
+
+
+def settle(bigchain, txs):
+    """Block the backlog and vote on the block: the transactions become valid."""
+    block_ids = set(make_block_of(bigchain, txs))
+    for block_id in block_ids:
+        VotePipeline(bigchain).vote_on(block_id)
+    return block_ids
+
+
+def test_block_stage_blocks_valid_transactions_and_empties_the_backlog(bigchain, make_create):
+    txs = [make_create({"i": i}) for i in range(3)]
+    for tx in txs:
+        bigchain.accept_transaction(tx.to_dict())
+    (block_id,) = set(make_block_of(bigchain, txs))
+    block = bigchain.connection.get_block(block_id)
+    assert [tx["id"] for tx in block["block"]["transactions"]] == [tx.id for tx in txs]
+    assert block["block"]["voters"] == [bigchain.me]
+    assert backlog_ids(bigchain) == set()
+
+
+def test_block_stage_closes_a_full_block_at_once(bigchain, make_create):
+    stage = BlockPipeline(bigchain, max_size=2, max_wait=3600)
+    txs = [make_create({"i": i}) for i in range(2)]
+    for tx in txs:
+        stage.add(tx.to_dict())
+    stage.close_if_due()
+    assert stage.transactions == []
+    assert len(set(b for tx in txs for b in bigchain.connection.blocks_with_transaction(tx.id))) == 1
+
+
+def test_block_stage_waits_for_max_wait(bigchain, make_create):
+    stage = BlockPipeline(bigchain, max_wait=0.3)
+    stage.add(make_create().to_dict())
+    stage.close_if_due()
+    assert len(stage.transactions) == 1
+    time.sleep(0.35)
+    stage.close_if_due()
+    assert stage.transactions == []
+
+
+def test_block_stage_drops_a_transaction_already_blocked(bigchain, make_create):
+    tx = make_create()
+    bigchain.accept_transaction(tx.to_dict())
+    settle(bigchain, [tx])
+    bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, time.time())  # e.g. a crash left it there
+    stage = BlockPipeline(bigchain, max_wait=0)
+    stage.add(tx.to_dict())
+    assert stage.transactions == []
+    assert backlog_ids(bigchain) == set()
+
+
+def test_block_stage_drops_a_transfer_whose_input_got_spent(bigchain, make_create, alice):
+    create = make_create()
+    bigchain.accept_transaction(create.to_dict())
+    settle(bigchain, [create])
+    first, second = (Transaction.transfer(create.to_inputs([0]), [([generate_key_pair().public_key], 1)],
+                                          create.asset.id).sign([alice.private_key]) for _ in range(2))
+    bigchain.accept_transaction(first.to_dict())
+    settle(bigchain, [first])
+    stage = BlockPipeline(bigchain, max_wait=0)
+    stage.add(second.to_dict())
+    assert stage.transactions == []
+
+
+def test_vote_stage_votes_valid_blocks_valid(bigchain, make_create):
+    tx = make_create()
+    bigchain.accept_transaction(tx.to_dict())
+    (block_id,) = settle(bigchain, [tx])
+    (vote,) = bigchain.get_votes(block_id)
+    assert vote["vote"]["is_block_valid"] is True
+    assert vote["vote"]["previous_block"] == bigchain.genesis_id
+    assert bigchain.block_status(block_id) == VALID
+    assert bigchain.get_transaction_status(tx.id) == "valid"
+
+
+def test_votes_chain_to_the_previous_vote(bigchain, make_create):
+    first_ids = settle_one(bigchain, make_create())
+    second_ids = settle_one(bigchain, make_create())
+    (vote,) = bigchain.get_votes(second_ids)
+    assert vote["vote"]["previous_block"] == first_ids
+
+
+def settle_one(bigchain, tx):
+    bigchain.accept_transaction(tx.to_dict())
+    (block_id,) = settle(bigchain, [tx])
+    return block_id
+
+
+def rogue_block(bigchain, txs, creator=None):
+    creator = creator or bigchain
+    block = creator.create_block([tx if isinstance(tx, dict) else tx.to_dict() for tx in txs])
+    bigchain.write_block(block)
+    return block.id
+
+
+def test_vote_stage_votes_invalid_on_a_forged_transaction(bigchain, make_create):
+    forged = make_create().to_dict()
+    forged["transaction"]["asset"]["data"] = {"changed": True}
+    block_id = rogue_block(bigchain, [make_create(), forged])
+    VotePipeline(bigchain).vote_on(block_id)
+    (vote,) = bigchain.get_votes(block_id)
+    assert vote["vote"]["is_block_valid"] is False
+    assert "does not match" in vote["vote"]["invalid_reason"]
+    assert bigchain.block_status(block_id) == INVALID
+
+
+def test_vote_stage_votes_invalid_on_a_stranger_block(bigchain, make_create):
+    stranger = generate_key_pair()
+    outsider = Bigchain(bigchain.connection, stranger.public_key, stranger.private_key, [bigchain.me])
+    block_id = rogue_block(bigchain, [make_create()], creator=outsider)
+    assert VotePipeline(bigchain).invalid_reason(bigchain.connection.get_block(block_id)) == \
+        f"block creator {stranger.public_key} is not a federation member"
+
+
+def test_vote_stage_votes_invalid_on_a_duplicate_and_a_double_spend(bigchain, make_create, alice):
+    tx = make_create()
+    block_id = rogue_block(bigchain, [tx, tx])
+    assert "appears twice" in VotePipeline(bigchain).invalid_reason(bigchain.connection.get_block(block_id))
+
+    create = make_create()
+    bigchain.accept_transaction(create.to_dict())
+    settle(bigchain, [create])
+    spends = [Transaction.transfer(create.to_inputs([0]), [([generate_key_pair().public_key], 1)],
+                                   create.asset.id).sign([alice.private_key]) for _ in range(2)]
+    block_id = rogue_block(bigchain, spends)
+    assert "spent twice" in VotePipeline(bigchain).invalid_reason(bigchain.connection.get_block(block_id))
+
+
+def test_election_requeues_an_invalid_block_once(bigchain, make_create):
+    good = make_create()
+    forged = make_create().to_dict()
+    forged["id"] = "0" * 64
+    block_id = rogue_block(bigchain, [good, forged])
+    VotePipeline(bigchain).vote_on(block_id)
+    election = ElectionPipeline(bigchain)
+    (vote,) = bigchain.get_votes(block_id)
+    election.on_vote(vote)
+    assert bigchain.connection.was_requeued(block_id)
+    assert good.id in backlog_ids(bigchain)
+    assert bigchain.get_transaction_status(good.id) == "backlog"
+
+    # the block stage re-validates: the good one is blocked again, the forged one dropped
+    stage = BlockPipeline(bigchain, max_wait=0)
+    for tx, _ in bigchain.connection.backlog_assigned_to(bigchain.me):
+        stage.add(tx)
+    stage.close_if_due()
+    assert backlog_ids(bigchain) == set()
+    assert bigchain.get_transaction_status(forged["id"]) == "invalid"
+
+    ElectionPipeline(bigchain).on_vote(vote)  # a second election stage: no second requeue
+    assert backlog_ids(bigchain) == set()
+
+
+def test_stale_stage_reassigns_old_entries(bigchain, make_create):
+    other = generate_key_pair()
+    chain = Bigchain(bigchain.connection, bigchain.me, bigchain.me_private, [other.public_key],
+                     backlog_reassign_delay=0)
+    tx = make_create()
+    bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, time.time() - 10)
+    StalePipeline(chain).reassign_stale()
+    assert [t["id"] for t, _ in bigchain.connection.backlog_assigned_to(other.public_key)] == [tx.id]
+    assert backlog_ids(bigchain) == set()
