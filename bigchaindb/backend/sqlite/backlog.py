@@ -1,0 +1,74 @@
+"""SQL of the backlog: transactions accepted but not yet in a block.
+
+Every function takes an open ``sqlite3`` connection; the ones that write run
+inside the ``BEGIN IMMEDIATE`` transaction the caller opened, which is what
+makes the double-spend check and the insert one atomic step across processes.
+"""
+
+import orjson
+
+from bigchaindb.backend.sqlite.fields import spent_inputs
+from bigchaindb.common.utils import dumps
+
+
+def write(db, tx, assignee, timestamp):
+    """Insert ``tx`` unless it is already there or one of its inputs is taken;
+    returns the id of the backlog transaction that took it, else None."""
+    tx_id = tx["id"]
+    if db.execute("SELECT 1 FROM backlog WHERE tx_id = ?", (tx_id,)).fetchone():
+        return None
+    inputs = spent_inputs(tx)
+    for txid, cid in inputs:
+        taken = db.execute("SELECT spender FROM backlog_inputs WHERE txid = ? AND cid = ? LIMIT 1",
+                           (txid, cid)).fetchone()
+        if taken:
+            return taken[0]
+    db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
+               (tx_id, dumps(tx), assignee, timestamp))
+    # OR IGNORE: a transaction naming one input twice is invalid, not a storage error
+    db.executemany("INSERT OR IGNORE INTO backlog_inputs (txid, cid, spender) VALUES (?, ?, ?)",
+                   [(txid, cid, tx_id) for txid, cid in inputs])
+    return None
+
+
+def get(db, tx_id):
+    row = db.execute("SELECT tx FROM backlog WHERE tx_id = ?", (tx_id,)).fetchone()
+    return orjson.loads(row[0]) if row else None
+
+
+def spenders(db, txid, cid):
+    rows = db.execute("SELECT spender FROM backlog_inputs WHERE txid = ? AND cid = ?", (txid, cid))
+    return [spender for spender, in rows.fetchall()]
+
+
+def delete(db, tx_ids):
+    params = [(tx_id,) for tx_id in tx_ids]
+    db.executemany("DELETE FROM backlog WHERE tx_id = ?", params)
+    db.executemany("DELETE FROM backlog_inputs WHERE spender = ?", params)
+
+
+def assigned_to(db, assignee):
+    rows = db.execute("SELECT tx, assignment_timestamp FROM backlog WHERE assignee = ? ORDER BY seq",
+                      (assignee,))
+    return [(orjson.loads(tx), timestamp) for tx, timestamp in rows.fetchall()]
+
+
+def stale(db, older_than):
+    rows = db.execute("SELECT tx_id, assignee FROM backlog WHERE assignment_timestamp < ?", (older_than,))
+    return rows.fetchall()
+
+
+def reassign(db, tx_id, assignee, timestamp):
+    """Delete and re-insert the entry, so it gets a new ``seq`` and the new
+    assignee's feed (which follows ``seq``) sees it.  Its inputs stay."""
+    # fetchall: a RETURNING statement left half-read would keep the transaction busy
+    for tx, in db.execute("DELETE FROM backlog WHERE tx_id = ? RETURNING tx", (tx_id,)).fetchall():
+        db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
+                   (tx_id, tx, assignee, timestamp))
+
+
+def entries_after(db, assignee, seq, limit):
+    """``(seq, (tx, assignment_timestamp))`` of ``assignee``'s entries after ``seq``."""
+    rows = db.execute("SELECT seq, tx, assignment_timestamp FROM backlog"
+                      " WHERE assignee = ? AND seq > ? ORDER BY seq LIMIT ?", (assignee, seq, limit))
+    return [(seq, (orjson.loads(tx), timestamp)) for seq, tx, timestamp in rows.fetchall()]

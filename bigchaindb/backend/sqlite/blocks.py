@@ -1,0 +1,143 @@
+"""SQL of blocks: the block store and the lookups over its transactions.
+
+A block is stored as its header (the block without its transactions) plus one
+row per transaction, so each transaction is stored once and a lookup reads
+only what it needs; ``get`` puts the block back together, dict-equal to what
+was written (its id is the hash of it).  Index tables (spends, outputs,
+assets, metadata) point at a transaction by ``(block_seq, position)``.
+"""
+
+import orjson
+
+from bigchaindb.backend.sqlite.fields import owners, spent_inputs
+from bigchaindb.common.utils import dumps
+
+GENESIS = "GENESIS"
+
+_INDEX_INSERTS = {
+    "spends": "INSERT OR IGNORE INTO spends (txid, cid, block_seq, spender) VALUES (?, ?, ?, ?)",
+    "outputs": "INSERT OR IGNORE INTO outputs (owner, block_seq, tx_id, cid) VALUES (?, ?, ?, ?)",
+    "assets": "INSERT OR IGNORE INTO assets (asset_id, operation, block_seq, position) VALUES (?, ?, ?, ?)",
+    "metadata": "INSERT OR IGNORE INTO metadata (metadata_id, block_seq, position) VALUES (?, ?, ?)",
+}
+# OR IGNORE: the store keeps whatever block it is given; a duplicate index row
+# (say an invalid transaction spending one input twice) adds nothing.
+
+
+def write(db, block):
+    """Store the block and its index rows, unless a block with its id is there."""
+    if db.execute("SELECT 1 FROM blocks WHERE id = ?", (block["id"],)).fetchone():
+        return
+    transactions = block["block"]["transactions"]
+    is_genesis = len(transactions) == 1 and transactions[0]["transaction"]["operation"] == GENESIS
+    cursor = db.execute("INSERT INTO blocks (id, is_genesis, header) VALUES (?, ?, ?)",
+                        (block["id"], is_genesis, dumps(_header(block))))
+    block_seq = cursor.lastrowid
+    db.executemany("INSERT INTO block_transactions (block_seq, position, tx_id, tx) VALUES (?, ?, ?, ?)",
+                   [(block_seq, position, tx["id"], dumps(tx)) for position, tx in enumerate(transactions)])
+    for table, rows in _index_rows(block_seq, transactions).items():
+        db.executemany(_INDEX_INSERTS[table], rows)
+
+
+def _header(block):
+    """The block without its transactions (every other key kept, for round trips)."""
+    header = {key: value for key, value in block.items() if key != "block"}
+    header["block"] = {key: value for key, value in block["block"].items() if key != "transactions"}
+    return header
+
+
+def _index_rows(block_seq, transactions):
+    rows = {table: [] for table in _INDEX_INSERTS}
+    for position, tx in enumerate(transactions):
+        tx_id, body = tx["id"], tx["transaction"]
+        rows["spends"] += [(txid, cid, block_seq, tx_id) for txid, cid in spent_inputs(tx)]
+        for condition in body["conditions"]:
+            rows["outputs"] += [(owner, block_seq, tx_id, condition["cid"])
+                                for owner in owners(condition["owners_after"])]
+        rows["assets"].append((body["asset"]["id"], body["operation"], block_seq, position))
+        if body.get("metadata"):
+            rows["metadata"].append((body["metadata"]["id"], block_seq, position))
+    return rows
+
+
+def _with_transactions(db, block_seq, header):
+    header = orjson.loads(header)
+    rows = db.execute("SELECT tx FROM block_transactions WHERE block_seq = ? ORDER BY position", (block_seq,))
+    header["block"]["transactions"] = [orjson.loads(tx) for tx, in rows.fetchall()]
+    return header
+
+
+def get(db, block_id):
+    row = db.execute("SELECT seq, header FROM blocks WHERE id = ?", (block_id,)).fetchone()
+    return _with_transactions(db, *row) if row else None
+
+
+def header(db, block_id):
+    row = db.execute("SELECT header FROM blocks WHERE id = ?", (block_id,)).fetchone()
+    return orjson.loads(row[0]) if row else None
+
+
+def genesis(db):
+    row = db.execute("SELECT seq, header FROM blocks WHERE is_genesis ORDER BY seq LIMIT 1").fetchone()
+    return _with_transactions(db, *row) if row else None
+
+
+def with_transaction(db, tx_id):
+    rows = db.execute("SELECT b.id FROM block_transactions t JOIN blocks b ON b.seq = t.block_seq"
+                      " WHERE t.tx_id = ? ORDER BY t.block_seq", (tx_id,))
+    return [block_id for block_id, in rows.fetchall()]
+
+
+def transaction_in(db, tx_id, block_id):
+    row = db.execute("SELECT t.tx FROM blocks b JOIN block_transactions t ON t.block_seq = b.seq"
+                     " WHERE b.id = ? AND t.tx_id = ? LIMIT 1", (block_id, tx_id)).fetchone()
+    return orjson.loads(row[0]) if row else None
+
+
+def spenders(db, txid, cid):
+    rows = db.execute("SELECT s.spender, b.id FROM spends s JOIN blocks b ON b.seq = s.block_seq"
+                      " WHERE s.txid = ? AND s.cid = ? ORDER BY s.block_seq", (txid, cid))
+    return rows.fetchall()
+
+
+def outputs_of(db, owner):
+    rows = db.execute("SELECT o.tx_id, o.cid, b.id FROM outputs o JOIN blocks b ON b.seq = o.block_seq"
+                      " WHERE o.owner = ? ORDER BY o.block_seq", (owner,))
+    return rows.fetchall()
+
+
+def by_asset(db, asset_id, operation=None):
+    if operation is None:
+        return _transactions_at(db, "assets", "i.asset_id = ?", (asset_id,))
+    return _transactions_at(db, "assets", "i.asset_id = ? AND i.operation = ?", (asset_id, operation))
+
+
+def by_metadata(db, metadata_id):
+    return _transactions_at(db, "metadata", "i.metadata_id = ?", (metadata_id,))
+
+
+def _transactions_at(db, index_table, where, params):
+    """``(tx, block id)`` of the transactions the rows of ``index_table`` matching ``where`` point at."""
+    rows = db.execute(f"SELECT t.tx, b.id FROM {index_table} i"
+                      " JOIN block_transactions t ON t.block_seq = i.block_seq AND t.position = i.position"
+                      f" JOIN blocks b ON b.seq = i.block_seq WHERE {where} ORDER BY i.block_seq, i.position",
+                      params)
+    return [(orjson.loads(tx), block_id) for tx, block_id in rows.fetchall()]
+
+
+def not_voted_by(db, voter):
+    """Headers of the blocks ``voter`` has no vote on, oldest first.
+
+    The one query here that reads every block (with an index probe into the
+    votes of each): the vote pipeline calls it once, at start-up, to catch up.
+    """
+    rows = db.execute("SELECT header FROM blocks b WHERE NOT is_genesis AND NOT EXISTS"
+                      " (SELECT 1 FROM votes v WHERE v.block_id = b.id AND v.voter = ?) ORDER BY seq",
+                      (voter,))
+    return [orjson.loads(header) for header, in rows.fetchall()]
+
+
+def headers_after(db, seq, limit):
+    """``(seq, header)`` of the blocks written after ``seq``, for the block feed."""
+    rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+    return [(seq, orjson.loads(header)) for seq, header in rows.fetchall()]

@@ -1,0 +1,217 @@
+"""The SQLite engine: ``SQLiteConnection`` implements ``base.Connection``.
+
+One database file in WAL mode, shared by every process of a node (and by every
+node of a federation on one machine).  This module owns the handles and the
+transactions; the SQL lives in ``backlog``, ``blocks``, ``votes``, ``feeds``
+and ``schema``, one function per operation, each given an open handle.
+"""
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+from bigchaindb.backend import base
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+
+BUSY_TIMEOUT = 30
+"""Seconds a statement waits for another process's write lock before failing."""
+
+
+class SQLiteConnection(base.Connection):
+    """The store at ``path`` (created, with its directory, on first use).
+
+    Each process, and each thread in it, gets its own ``sqlite3`` handle,
+    opened lazily on first use: SQLite handles must not cross a fork, and a
+    transaction on a handle shared by two threads would mix their statements.
+    So one object may be made before forking and used on both sides.
+
+    Writes run in ``BEGIN IMMEDIATE`` transactions, which take the file's write
+    lock up front: a check and the write it guards (the double-spend check of
+    ``write_backlog``, the "already there?" of ``write_block``) are one atomic
+    step across processes, and waiting for the lock honours the busy timeout.
+    With WAL and ``synchronous=NORMAL`` a committed transaction survives the
+    process being killed (not a power cut): a write that returned is stored.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self._handles = {}  # (pid, thread id) -> sqlite3.Connection
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"SQLiteConnection({self.path!r})"
+
+    # -- handles and transactions -----------------------------------------
+
+    def _handle(self):
+        key = (os.getpid(), threading.get_ident())
+        handle = self._handles.get(key)
+        if handle is None:
+            handle = self._open()
+            with self._lock:
+                self._handles[key] = handle
+        return handle
+
+    def _open(self):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        # isolation_level=None: no implicit transactions; _write says BEGIN itself.
+        # check_same_thread=False only so close() may close every thread's handle.
+        handle = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                                 check_same_thread=False)
+        handle.execute("PRAGMA journal_mode = WAL")
+        handle.execute("PRAGMA synchronous = NORMAL")
+        return handle
+
+    def close(self):
+        """Close this process's handles (another process's are not ours to touch)."""
+        pid = os.getpid()
+        with self._lock:
+            mine = [key for key in self._handles if key[0] == pid]
+            for key in mine:
+                self._handles.pop(key).close()
+
+    @contextmanager
+    def _translated(self):
+        """Turn sqlite3 errors into the backend's, with the file named."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise DatabaseDoesNotExist(f"the store {self.path} is not initialised (run `bigchaindb init`)") from exc
+            raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
+
+    def _read(self, query, *args):
+        """``query(handle, *args)`` in autocommit mode (each statement sees the latest commit)."""
+        with self._translated():
+            return query(self._handle(), *args)
+
+    def _write(self, operation, *args):
+        """``operation(handle, *args)`` as one transaction holding the write lock."""
+        with self._translated():
+            handle = self._handle()
+            handle.execute("BEGIN IMMEDIATE")
+            try:
+                result = operation(handle, *args)
+            except BaseException:
+                if handle.in_transaction:  # some errors end the transaction themselves
+                    handle.execute("ROLLBACK")
+                raise
+            handle.execute("COMMIT")
+            return result
+
+    # -- schema -------------------------------------------------------------
+
+    def init(self):
+        self._write(self._create)
+
+    def _create(self, handle):
+        if schema.is_initialised(handle):
+            raise DatabaseAlreadyExists(f"the store {self.path} is already initialised")
+        schema.create(handle)
+
+    def drop(self):
+        self._write(self._drop)
+
+    def _drop(self, handle):
+        if not schema.is_initialised(handle):
+            raise DatabaseDoesNotExist(f"the store {self.path} is not initialised: nothing to drop")
+        schema.drop(handle)
+
+    def is_initialised(self):
+        return self._read(schema.is_initialised)
+
+    # -- backlog ------------------------------------------------------------
+
+    def write_backlog(self, tx, assignee, timestamp):
+        return self._write(backlog.write, tx, assignee, timestamp)
+
+    def get_backlog_transaction(self, tx_id):
+        return self._read(backlog.get, tx_id)
+
+    def backlog_spenders(self, txid, cid):
+        return self._read(backlog.spenders, txid, cid)
+
+    def delete_backlog(self, tx_ids):
+        self._write(backlog.delete, list(tx_ids))
+
+    def backlog_assigned_to(self, assignee):
+        return self._read(backlog.assigned_to, assignee)
+
+    def stale_backlog(self, older_than):
+        return self._read(backlog.stale, older_than)
+
+    def reassign_backlog(self, tx_id, assignee, timestamp):
+        self._write(backlog.reassign, tx_id, assignee, timestamp)
+
+    # -- blocks -------------------------------------------------------------
+
+    def write_block(self, block):
+        self._write(blocks.write, block)
+
+    def get_block(self, block_id):
+        return self._read(blocks.get, block_id)
+
+    def get_block_header(self, block_id):
+        return self._read(blocks.header, block_id)
+
+    def get_genesis_block(self):
+        return self._read(blocks.genesis)
+
+    def blocks_with_transaction(self, tx_id):
+        return self._read(blocks.with_transaction, tx_id)
+
+    def get_transaction_in_block(self, tx_id, block_id):
+        return self._read(blocks.transaction_in, tx_id, block_id)
+
+    def spenders(self, txid, cid):
+        return self._read(blocks.spenders, txid, cid)
+
+    def outputs_of(self, owner):
+        return self._read(blocks.outputs_of, owner)
+
+    def transactions_by_asset(self, asset_id, operation=None):
+        return self._read(blocks.by_asset, asset_id, operation)
+
+    def transactions_by_metadata(self, metadata_id):
+        return self._read(blocks.by_metadata, metadata_id)
+
+    def blocks_not_voted_by(self, voter):
+        return self._read(blocks.not_voted_by, voter)
+
+    # -- votes and election bookkeeping -------------------------------------
+
+    def write_vote(self, vote):
+        return self._write(votes.write, vote)
+
+    def votes_for(self, block_id):
+        return self._read(votes.votes_for, block_id)
+
+    def last_vote_by(self, voter):
+        return self._read(votes.last_by, voter)
+
+    def mark_requeued(self, block_id):
+        return self._write(votes.mark_requeued, block_id)
+
+    def was_requeued(self, block_id):
+        return self._read(votes.was_requeued, block_id)
+
+    # -- change feeds -------------------------------------------------------
+    # The starting seq is read here, at call time, not when the generator
+    # first runs: "after the call" is the contract.
+
+    def backlog_feed(self, assignee):
+        return self._follow("backlog", lambda seq: self._read(backlog.entries_after, assignee, seq, feeds.BATCH))
+
+    def block_feed(self):
+        return self._follow("blocks", lambda seq: self._read(blocks.headers_after, seq, feeds.BATCH))
+
+    def vote_feed(self):
+        return self._follow("votes", lambda seq: self._read(votes.votes_after, seq, feeds.BATCH))
+
+    def _follow(self, table, fetch):
+        return feeds.follow(fetch, self._read(feeds.newest, table))

@@ -1,0 +1,16 @@
+"""The fields of a transaction (PROTOCOL.md §2) the engine indexes."""
+
+
+def spent_inputs(tx):
+    """``(txid, cid)`` of every output ``tx`` spends."""
+    return [(ffill["input"]["txid"], ffill["input"]["cid"])
+            for ffill in tx["transaction"]["fulfillments"] if ffill.get("input")]
+
+
+def owners(owners_after):
+    """Every key in a condition's ``owners_after``, once; nested lists
+    (nested thresholds) included."""
+    found = set()
+    for owner in owners_after:
+        found.update(owners(owner) if isinstance(owner, list) else (owner,))
+    return found

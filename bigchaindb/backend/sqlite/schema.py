@@ -1,0 +1,126 @@
+"""The tables and indexes of the SQLite engine, and creating and dropping them.
+
+Documents (transactions, block headers, votes) are stored whole as JSON blobs,
+exactly as written, so they come back dict-equal; every field a lookup needs is
+copied into an indexed column or a small index table next to them.
+
+Index tables refer to a block by its ``seq`` (an integer, the order blocks
+were written in) rather than its 64-character id: rows stay small, and results
+come out in ledger order straight from the index.  ``seq`` columns use
+AUTOINCREMENT so a value is never reused after a delete; the change feeds
+depend on that.
+"""
+
+SCHEMA_VERSION = 1
+"""Kept in ``PRAGMA user_version``: 0 means not initialised."""
+
+TABLES = {
+    # -- backlog: transactions waiting for a block ---------------------------
+    "backlog": """
+        CREATE TABLE backlog (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            tx_id TEXT NOT NULL UNIQUE,
+            tx BLOB NOT NULL,
+            assignee TEXT NOT NULL,
+            assignment_timestamp NOT NULL  -- no type: a number comes back as given
+        )""",
+    # (txid, cid) spent by backlog transaction ``spender``
+    "backlog_inputs": """
+        CREATE TABLE backlog_inputs (
+            txid TEXT NOT NULL,
+            cid INTEGER NOT NULL,
+            spender TEXT NOT NULL,
+            PRIMARY KEY (txid, cid, spender)
+        ) WITHOUT ROWID""",
+    # -- blocks --------------------------------------------------------------
+    # header: the block without its transactions, as get_block_header returns it
+    "blocks": """
+        CREATE TABLE blocks (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            is_genesis INTEGER NOT NULL,
+            header BLOB NOT NULL
+        )""",
+    "block_transactions": """
+        CREATE TABLE block_transactions (
+            block_seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            tx_id TEXT NOT NULL,
+            tx BLOB NOT NULL,
+            PRIMARY KEY (block_seq, position)
+        )""",
+    "spends": """
+        CREATE TABLE spends (
+            txid TEXT NOT NULL,
+            cid INTEGER NOT NULL,
+            block_seq INTEGER NOT NULL,
+            spender TEXT NOT NULL,
+            PRIMARY KEY (txid, cid, block_seq, spender)
+        ) WITHOUT ROWID""",
+    "outputs": """
+        CREATE TABLE outputs (
+            owner TEXT NOT NULL,
+            block_seq INTEGER NOT NULL,
+            tx_id TEXT NOT NULL,
+            cid INTEGER NOT NULL,
+            PRIMARY KEY (owner, block_seq, tx_id, cid)
+        ) WITHOUT ROWID""",
+    "assets": """
+        CREATE TABLE assets (
+            asset_id TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            block_seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (asset_id, operation, block_seq, position)
+        ) WITHOUT ROWID""",
+    "metadata": """
+        CREATE TABLE metadata (
+            metadata_id TEXT NOT NULL,
+            block_seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (metadata_id, block_seq, position)
+        ) WITHOUT ROWID""",
+    # -- votes and election bookkeeping --------------------------------------
+    # by block id, not seq: a vote may be stored before its block is
+    "votes": """
+        CREATE TABLE votes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            block_id TEXT NOT NULL,
+            voter TEXT NOT NULL,
+            vote BLOB NOT NULL,
+            UNIQUE (block_id, voter)
+        )""",
+    "requeued": """
+        CREATE TABLE requeued (
+            block_id TEXT PRIMARY KEY
+        ) WITHOUT ROWID""",
+}
+
+INDEXES = (
+    # the assignee's change feed and backlog_assigned_to, in arrival order
+    "CREATE INDEX backlog_by_assignee ON backlog (assignee, seq)",
+    "CREATE INDEX backlog_by_assignment_timestamp ON backlog (assignment_timestamp)",
+    # delete_backlog removes a transaction's inputs by its id
+    "CREATE INDEX backlog_inputs_by_spender ON backlog_inputs (spender)",
+    "CREATE INDEX blocks_genesis ON blocks (seq) WHERE is_genesis",
+    "CREATE INDEX block_transactions_by_tx_id ON block_transactions (tx_id, block_seq)",
+    "CREATE INDEX votes_by_voter ON votes (voter, seq)",
+)
+
+
+def is_initialised(db):
+    return db.execute("PRAGMA user_version").fetchone()[0] != 0
+
+
+def create(db):
+    """Create every table and index (inside the caller's transaction)."""
+    for statement in (*TABLES.values(), *INDEXES):
+        db.execute(statement)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def drop(db):
+    """Drop every table, and with them their indexes (inside the caller's transaction)."""
+    for table in TABLES:
+        db.execute(f"DROP TABLE {table}")
+    db.execute("PRAGMA user_version = 0")

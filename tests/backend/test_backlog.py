@@ -1,0 +1,92 @@
+"""The backlog: writing with the atomic double-spend refusal, reading, reassigning."""
+
+from .documents import create, transfer, valid_vectors
+
+
+def spending_pair():
+    """Two different transactions spending the same output."""
+    tx, private = create()
+    return tx, transfer(tx, 0, private), transfer(tx, 0, private)
+
+
+def test_written_transaction_comes_back_equal(connection):
+    tx, _ = create(metadata={"n": 1})
+    assert connection.write_backlog(tx, "node", 10) is None
+    assert connection.get_backlog_transaction(tx["id"]) == tx
+
+
+def test_unknown_transaction_is_none(connection):
+    assert connection.get_backlog_transaction("0" * 64) is None
+
+
+def test_every_valid_vector_fits_in_the_backlog(connection):
+    vectors = valid_vectors()
+    for tx in vectors:
+        assert connection.write_backlog(tx, "node", 1) is None
+    for tx in vectors:
+        assert connection.get_backlog_transaction(tx["id"]) == tx
+
+
+def test_writing_the_same_transaction_again_is_harmless(connection):
+    _, spend, _ = spending_pair()
+    assert connection.write_backlog(spend, "node", 1) is None
+    assert connection.write_backlog(spend, "node", 2) is None
+    assert [entry for entry, _ in connection.backlog_assigned_to("node")] == [spend]
+
+
+def test_second_spender_of_an_output_is_refused_with_the_first_ones_id(connection):
+    create_tx, first, second = spending_pair()
+    assert connection.write_backlog(first, "node", 1) is None
+    assert connection.write_backlog(second, "other", 1) == first["id"]
+    assert connection.get_backlog_transaction(second["id"]) is None
+    assert connection.backlog_spenders(create_tx["id"], 0) == [first["id"]]
+
+
+def test_spending_another_output_of_the_same_transaction_is_no_conflict(connection):
+    tx, private = create(amounts=(1, 1))
+    assert connection.write_backlog(transfer(tx, 0, private), "node", 1) is None
+    assert connection.write_backlog(transfer(tx, 1, private), "node", 1) is None
+
+
+def test_deleting_frees_the_spent_outputs(connection):
+    create_tx, first, second = spending_pair()
+    connection.write_backlog(first, "node", 1)
+    connection.delete_backlog([first["id"], "0" * 64])  # unknown ids are ignored
+    assert connection.get_backlog_transaction(first["id"]) is None
+    assert connection.backlog_spenders(create_tx["id"], 0) == []
+    assert connection.write_backlog(second, "node", 1) is None
+
+
+def test_assigned_entries_come_oldest_first_with_their_timestamps(connection):
+    txs = [create()[0] for _ in range(3)]
+    for timestamp, tx in enumerate(txs):
+        connection.write_backlog(tx, "node", 100 + timestamp)
+    connection.write_backlog(create()[0], "other", 1)
+    assert connection.backlog_assigned_to("node") == [(tx, 100 + n) for n, tx in enumerate(txs)]
+    assert connection.backlog_assigned_to("nobody") == []
+
+
+def test_stale_entries_are_those_assigned_before_the_limit(connection):
+    old, recent = create()[0], create()[0]
+    connection.write_backlog(old, "node", 1000.5)
+    connection.write_backlog(recent, "other", 2000.5)
+    assert connection.stale_backlog(1500) == [(old["id"], "node")]
+    assert sorted(connection.stale_backlog(3000)) == sorted([(old["id"], "node"), (recent["id"], "other")])
+    assert connection.stale_backlog(1000) == []
+
+
+def test_reassigning_moves_an_entry_to_another_node(connection):
+    create_tx, first, second = spending_pair()
+    connection.write_backlog(first, "node", 1)
+    connection.reassign_backlog(first["id"], "other", 5)
+    assert connection.backlog_assigned_to("node") == []
+    assert connection.backlog_assigned_to("other") == [(first, 5)]
+    assert connection.stale_backlog(3) == []
+    # still guarding its input
+    assert connection.write_backlog(second, "node", 6) == first["id"]
+    assert connection.backlog_spenders(create_tx["id"], 0) == [first["id"]]
+
+
+def test_reassigning_an_unknown_entry_does_nothing(connection):
+    connection.reassign_backlog("0" * 64, "other", 5)
+    assert connection.backlog_assigned_to("other") == []

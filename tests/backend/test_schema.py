@@ -1,0 +1,52 @@
+"""Creating and dropping a store."""
+
+import pytest
+
+from bigchaindb import backend
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist
+
+from .documents import block_of, create
+
+
+def test_init_makes_a_new_store_initialised(fresh_connection):
+    assert not fresh_connection.is_initialised()
+    fresh_connection.init()
+    assert fresh_connection.is_initialised()
+
+
+def test_init_writes_no_genesis_block(connection):
+    assert connection.get_genesis_block() is None
+
+
+def test_init_twice_raises(connection, store_config):
+    with pytest.raises(DatabaseAlreadyExists):
+        connection.init()
+    other = backend.connect(store_config)
+    try:
+        with pytest.raises(DatabaseAlreadyExists):
+            other.init()
+    finally:
+        other.close()
+
+
+def test_drop_removes_everything(connection):
+    tx, _ = create()
+    block = block_of([tx])
+    connection.write_block(block)
+    connection.write_backlog(create()[0], "node", 1)
+    connection.drop()
+    assert not connection.is_initialised()
+    connection.init()
+    assert connection.get_block(block["id"]) is None
+    assert connection.backlog_assigned_to("node") == []
+
+
+def test_drop_of_a_store_never_initialised_raises(fresh_connection):
+    with pytest.raises(DatabaseDoesNotExist):
+        fresh_connection.drop()
+
+
+def test_drop_twice_raises(connection):
+    connection.drop()
+    with pytest.raises(DatabaseDoesNotExist):
+        connection.drop()
