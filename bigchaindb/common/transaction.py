@@ -10,12 +10,18 @@ because every 0.8 client speaks them.
 """
 
 import uuid
-from functools import lru_cache
 
 import cryptoconditions as cc
 from cryptoconditions.crypto import Ed25519SigningKey
 
 from bigchaindb.common import crypto
+from bigchaindb.common.conditions import (
+    check_fulfillment,
+    condition_for,
+    condition_uri_for,
+    details_describe_owners,
+    parse_fulfillment,
+)
 from bigchaindb.common.exceptions import (
     AmountError,
     InvalidFulfillment,
@@ -25,60 +31,15 @@ from bigchaindb.common.exceptions import (
     NotSupported,
     OperationError,
     SchemaValidationError,
+    ValidationError,
 )
 from bigchaindb.common.schema import validate_transaction_schema
 from bigchaindb.common.utils import serialize
 
 VERSION = 1
 CREATE, TRANSFER, GENESIS = "CREATE", "TRANSFER", "GENESIS"
-MAX_NESTING = 64  # deeper asset or metadata data is refused before hashing
-
-
-# -- conditions from owners ------------------------------------------------
-
-def condition_for(owners):
-    """The crypto-condition object a list of owners' keys stands for.
-
-    One key is an Ed25519 condition; several are an n-of-n threshold with
-    weight 1 each, and a nested list nests a threshold.
-    """
-    if isinstance(owners, str):
-        try:
-            return cc.Ed25519Fulfillment(public_key=owners)
-        except Exception:
-            raise InvalidFulfillment(f"{owners!r} is not a valid Ed25519 public key") from None
-    if len(owners) == 1:
-        return condition_for(owners[0])
-    threshold = cc.ThresholdSha256Fulfillment(threshold=len(owners))
-    for owner in owners:
-        threshold.add_subfulfillment(condition_for(owner))
-    return threshold
-
-
-@lru_cache(maxsize=65536)
-def _condition_uri_for(owners_key):
-    return condition_for(_thaw(owners_key)).condition_uri
-
-
-def condition_uri_for(owners):
-    """The condition URI of ``owners`` (cached: the same owners recur a lot)."""
-    return _condition_uri_for(_freeze(owners))
-
-
-def _freeze(owners):
-    return owners if isinstance(owners, str) else tuple(_freeze(o) for o in owners)
-
-
-def _thaw(owners):
-    return owners if isinstance(owners, str) else [_thaw(o) for o in owners]
-
-
-def _flatten(owners):
-    for owner in owners:
-        if isinstance(owner, str):
-            yield owner
-        else:
-            yield from _flatten(owner)
+MAX_NESTING = 64  # deeper transactions are refused before hashing
+MIN_INT, MAX_INT = -2**63, 2**64 - 1  # what canonical JSON (orjson) can write
 
 
 # -- the parts of a transaction --------------------------------------------
@@ -135,14 +96,15 @@ class Fulfillment:
             "fulfillment": self.uri,
         }
 
-    def parse(self, index):
-        """The crypto-condition object of ``uri``; InvalidFulfillment if it is not one."""
+    def signed_uri(self, index):
+        """``uri``, or InvalidSignature naming fulfillment ``index`` if it is unsigned."""
         if self.uri is None:
             raise InvalidSignature(f"fulfillment {index} is not signed")
-        try:
-            return cc.Fulfillment.from_uri(self.uri)
-        except Exception:
-            raise InvalidFulfillment(f"fulfillment {index} is not a valid cf: URI") from None
+        return self.uri
+
+    def parse(self, index):
+        """The crypto-condition object of ``uri``; InvalidFulfillment if it is not one."""
+        return parse_fulfillment(self.signed_uri(index), f"fulfillment {index}")
 
 
 class Condition:
@@ -161,15 +123,19 @@ class Condition:
 
     @classmethod
     def from_dict(cls, cond, index):
-        """Parse an output, checking that its details describe its URI."""
-        uri, details = cond["condition"]["uri"], cond["condition"]["details"]
-        try:
-            described = cc.Fulfillment.from_dict(details).condition_uri
-        except Exception:
-            raise InvalidFulfillment(f"condition {index}: details are not a valid crypto-condition") from None
-        if described != uri:
+        """Parse an output, checking that its URI and details are those of its owners_after.
+
+        Otherwise owners_after, which clients and the node's queries read as
+        "who holds this", could name someone other than who can spend it.
+        """
+        owners, uri, details = cond["owners_after"], cond["condition"]["uri"], cond["condition"]["details"]
+        expected = _owners_condition_uri(owners, f"condition {index}: owners_after")
+        if uri != expected:
+            raise InvalidFulfillment(
+                f"condition {index}: uri {uri} is not the condition of its owners_after ({expected})")
+        if not details_describe_owners(details, owners):
             raise InvalidFulfillment(f"condition {index}: details do not match the uri {uri}")
-        return cls(cond["owners_after"], cond["amount"], uri, details)
+        return cls(owners, cond["amount"], uri, details)
 
     def to_dict(self, cid):
         return {
@@ -317,17 +283,17 @@ class Transaction:
         Raises a ValidationError subclass naming the problem.  Signatures are
         checked by ``validate_fulfillments``, which needs the spent outputs.
         """
+        _check_values(tx)
         validate_transaction_schema(tx)
         body = tx["transaction"]
-        _reject_floats(body)
-        _check_amounts(body)
-        operation = body["operation"]
+        _check_indexes(body)
         conditions = [Condition.from_dict(cond, cid) for cid, cond in enumerate(body["conditions"])]
         fulfillments = [Fulfillment.from_dict(ffill) for ffill in body["fulfillments"]]
-        _check_indexes(body)
-        made = cls(operation, Asset.from_dict(body["asset"]), fulfillments, conditions,
+        for fid, ffill in enumerate(fulfillments):
+            _owners_condition_uri(ffill.owners_before, f"fulfillment {fid}: owners_before")
+        made = cls(body["operation"], Asset.from_dict(body["asset"]), fulfillments, conditions,
                    Metadata.from_dict(body["metadata"]), tx["version"])
-        expected_id = hash_body(_nulled_body(tx))
+        expected_id = _posted_id(tx)
         if tx["id"] != expected_id:
             raise InvalidHash(f"transaction id {tx['id']} does not match its contents (expected {expected_id})")
         made._id = expected_id
@@ -367,18 +333,9 @@ class Transaction:
         Raises InvalidSignature or InvalidFulfillment naming the fulfillment.
         """
         body = self._body()
-        for index, (ffill, expected_uri) in enumerate(zip(self.fulfillments, input_condition_uris)):
+        for index, (ffill, expected_uri) in enumerate(zip(self.fulfillments, input_condition_uris, strict=True)):
             message = _fulfillment_message(body, index, self.id)
-            parsed = ffill.parse(index)
-            if parsed.condition_uri != expected_uri:
-                raise InvalidSignature(
-                    f"fulfillment {index} does not meet the condition it spends ({expected_uri})")
-            try:
-                valid = parsed.validate(message)
-            except Exception:
-                valid = False
-            if not valid:
-                raise InvalidSignature(f"fulfillment {index} does not validate")
+            check_fulfillment(ffill.signed_uri(index), expected_uri, message, f"fulfillment {index}")
 
     def spent_outputs(self):
         """The TransactionLinks this transaction spends (empty for a CREATE)."""
@@ -442,19 +399,20 @@ def _sign_condition(condition, message, keys):
         _sign_condition(sub["body"], message, keys)
 
 
-def _reject_floats(body):
-    """Refuse floats anywhere (the format has none) and over-deep nesting.
+def _check_values(tx):
+    """Refuse floats, integers beyond 64 bits and over-deep nesting, anywhere.
 
-    The walk records no paths; only when it finds a problem does a second,
-    slower walk name where it is.
+    Runs before the schema, whose recursive checks must not meet unbounded
+    depth.  The walk records no paths; only when it finds a problem does a
+    second, slower walk name where it is.
     """
-    stack = [(body, 0)]
+    stack = [(tx, 0)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, dict):
             value = value.values()
         elif not isinstance(value, list):
-            if isinstance(value, float):
+            if _bad_scalar(value):
                 break
             continue
         if depth >= MAX_NESTING:
@@ -462,28 +420,51 @@ def _reject_floats(body):
         stack.extend((v, depth + 1) for v in value)
     else:
         return
-    raise SchemaValidationError(_find_bad_value(body, "transaction", 0))
+    raise SchemaValidationError(_find_bad_value(tx, "", 0))
+
+
+def _bad_scalar(value):
+    return isinstance(value, float) or (type(value) is int and not MIN_INT <= value <= MAX_INT)
 
 
 def _find_bad_value(value, where, depth):
+    """A sentence naming the first bad value under ``where`` (see _check_values), or None."""
+    name = where or "the top level"
     if isinstance(value, float):
-        return f"{where} is a float; numbers in a transaction must be integers"
+        return f"{name} is a float; numbers in a transaction must be integers"
+    if _bad_scalar(value):
+        return f"{name} is an integer beyond 64 bits"
     if isinstance(value, (dict, list)):
         if depth >= MAX_NESTING:
-            return f"{where} is nested deeper than {MAX_NESTING} levels"
+            return f"{name} is nested deeper than {MAX_NESTING} levels"
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            inner = f"{where}[{key}]" if isinstance(value, list) else f"{where}.{key}"
+            inner = f"{where}[{key}]" if isinstance(value, list) else f"{where}.{key}".lstrip(".")
             found = _find_bad_value(item, inner, depth + 1)
             if found:
                 return found
     return None
 
 
-def _check_amounts(body):
-    for cid, cond in enumerate(body["conditions"]):
-        if type(cond["amount"]) is not int:
-            raise SchemaValidationError(f"transaction.conditions[{cid}].amount must be an integer")
+def _posted_id(tx):
+    """The id ``tx`` should have.  Raises SchemaValidationError if it has no canonical JSON.
+
+    orjson refuses strings with lone surrogates and non-string keys (TypeError);
+    neither comes out of a JSON parser that follows the standard, but a dict
+    can come from anywhere.
+    """
+    try:
+        return hash_body(_nulled_body(tx))
+    except TypeError as exc:
+        raise SchemaValidationError(f"the transaction cannot be written as canonical JSON: {exc}") from None
+
+
+def _owners_condition_uri(owners, where):
+    """condition_uri_for(owners), with ``where`` prefixed to any error."""
+    try:
+        return condition_uri_for(owners)
+    except ValidationError as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def _check_indexes(body):

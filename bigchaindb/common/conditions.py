@@ -1,0 +1,175 @@
+"""Crypto-conditions of owners, and checking a fulfillment against one.
+
+The ``cryptoconditions`` package (0.5.x) defines the semantics: condition
+URIs, details and threshold fulfillments are made and parsed by it.  Two
+things are added around it:
+
+* Limits.  The package sizes a threshold by trying every subset of its
+  subconditions, so a threshold of n costs 2**n steps (20 keys take a second,
+  30 take a quarter of an hour).  A threshold may therefore hold at most
+  ``MAX_THRESHOLD_SIZE`` subconditions -- nest lists of owners for more keys --
+  and a posted fulfillment is measured before the package is asked anything
+  that costs more than parsing it.
+* Speed and canonical form.  Almost every fulfillment is a ``cf:4`` Ed25519
+  one: public key and signature, nothing else.  It is checked directly (same
+  condition URI, same Ed25519 verification as the package), which is several
+  times faster.  Every fulfillment must be in the exact form the package
+  writes, so that a fulfillment URI has one spelling only.
+"""
+
+import base64
+import re
+from functools import lru_cache
+
+import cryptoconditions as cc
+import nacl.exceptions
+import nacl.signing
+
+from bigchaindb.common.exceptions import InvalidFulfillment, InvalidSignature, NotSupported
+
+MAX_THRESHOLD_SIZE = 8
+
+_ED25519_URI = re.compile(r"cf:4:[A-Za-z0-9_-]{128}")  # 96 bytes: no spare bits, one spelling
+_ED25519_KEY_LENGTH = 32
+
+
+# -- conditions from owners ------------------------------------------------
+
+def condition_for(owners):
+    """The crypto-condition object a public key or a list of owners stands for.
+
+    One key is an Ed25519 condition; several are an n-of-n threshold with
+    weight 1 each, and a nested list nests a threshold.
+    """
+    if isinstance(owners, str):
+        try:
+            return cc.Ed25519Fulfillment(public_key=owners)
+        except Exception:
+            raise InvalidFulfillment(f"{owners!r} is not a valid Ed25519 public key") from None
+    if not owners:
+        raise InvalidFulfillment("a list of owners must not be empty")
+    if len(owners) == 1:
+        return condition_for(owners[0])
+    if len(owners) > MAX_THRESHOLD_SIZE:
+        raise NotSupported(f"a list of owners may hold at most {MAX_THRESHOLD_SIZE} keys or lists, "
+                           f"not {len(owners)}; nest lists to have more signers")
+    threshold = cc.ThresholdSha256Fulfillment(threshold=len(owners))
+    for owner in owners:
+        threshold.add_subfulfillment(condition_for(owner))
+    return threshold
+
+
+def condition_uri_for(owners):
+    """The condition URI of ``owners`` (cached: the same owners recur a lot)."""
+    return _described(_freeze(owners))[0]
+
+
+def details_describe_owners(details, owners):
+    """True when ``details`` are exactly the condition details of ``owners``."""
+    return details == _described(_freeze(owners))[1]
+
+
+@lru_cache(maxsize=65536)
+def _described(frozen_owners):
+    """(uri, details) of frozen owners.  The details dict is shared: never hand it out."""
+    condition = condition_for(frozen_owners)
+    return condition.condition_uri, condition.to_dict()
+
+
+def _freeze(owners):
+    return owners if isinstance(owners, str) else tuple(_freeze(o) for o in owners)
+
+
+# -- checking fulfillments -------------------------------------------------
+
+def check_fulfillment(uri, expected_uri, message, name):
+    """Raise unless fulfillment ``uri`` meets condition ``expected_uri`` for ``message``.
+
+    ``name`` ("fulfillment 0") starts every error message.  Raises
+    InvalidFulfillment when the URI is malformed, InvalidSignature when it is
+    well-formed but does not meet the condition or does not validate.
+    """
+    if uri.startswith("cf:4:"):
+        _check_ed25519(uri, expected_uri, message, name)
+        return
+    _check_size(uri, expected_uri, name)
+    parsed = parse_fulfillment(uri, name)
+    if _condition_uri(parsed, name) != expected_uri:
+        raise InvalidSignature(f"{name} does not meet the condition it spends ({expected_uri})")
+    try:
+        valid = parsed.validate(message)
+    except Exception:
+        valid = False
+    if not valid:
+        raise InvalidSignature(f"{name} does not validate")
+
+
+def parse_fulfillment(uri, name):
+    """The package's object for fulfillment ``uri``, refused unless canonical and small enough."""
+    try:
+        parsed = cc.Fulfillment.from_uri(uri)
+    except Exception:
+        raise InvalidFulfillment(f"{name} is not a valid cf: URI") from None
+    _check_threshold_sizes(parsed, name)
+    try:
+        canonical = parsed.serialize_uri()
+    except Exception:
+        raise InvalidFulfillment(f"{name} is not a valid cf: URI") from None
+    if canonical != uri:
+        raise InvalidFulfillment(f"{name} is not in canonical form (expected {canonical})")
+    return parsed
+
+
+def _check_ed25519(uri, expected_uri, message, name):
+    """The package's Ed25519 semantics, without building its objects."""
+    if not _ED25519_URI.fullmatch(uri):
+        raise InvalidFulfillment(f"{name} is not a valid cf:4 (Ed25519) URI")
+    payload = base64.urlsafe_b64decode(uri[5:])
+    public_key, signature = payload[:_ED25519_KEY_LENGTH], payload[_ED25519_KEY_LENGTH:]
+    fingerprint = base64.urlsafe_b64encode(public_key).rstrip(b"=").decode()
+    if f"cc:4:20:{fingerprint}:96" != expected_uri:
+        raise InvalidSignature(f"{name} does not meet the condition it spends ({expected_uri})")
+    try:
+        nacl.signing.VerifyKey(public_key).verify(message, signature)
+    except (ValueError, TypeError, nacl.exceptions.CryptoError):
+        raise InvalidSignature(f"{name} does not validate") from None
+
+
+def _check_size(uri, expected_uri, name):
+    """Refuse a fulfillment far longer than the condition it spends allows.
+
+    The last field of a condition URI is meant to be the longest fulfillment
+    payload that can meet it.  The package's figure runs a few bytes per
+    subcondition short (a 2-of-2 Ed25519 payload is 210 bytes, its condition
+    says 206), so twice that figure is allowed: enough for every genuine
+    fulfillment, and it keeps the package from parsing and sizing
+    arbitrarily large structures.
+    """
+    try:
+        max_length = int(expected_uri.rsplit(":", 1)[1])
+    except (ValueError, IndexError):
+        raise InvalidSignature(f"{name} spends a malformed condition ({expected_uri})") from None
+    payload_length = len(uri.split(":", 2)[-1]) * 3 // 4
+    if payload_length > 2 * max_length:
+        raise InvalidSignature(f"{name} is far longer than the condition it spends allows ({max_length} bytes)")
+
+
+def _check_threshold_sizes(parsed, name):
+    """Refuse thresholds too large to size (see MAX_THRESHOLD_SIZE), at any depth."""
+    stack = [parsed]
+    while stack:
+        node = stack.pop()
+        subconditions = getattr(node, "subconditions", None)
+        if subconditions is None:
+            continue
+        if len(subconditions) > MAX_THRESHOLD_SIZE:
+            raise NotSupported(f"{name} has a threshold of {len(subconditions)} subconditions; "
+                               f"at most {MAX_THRESHOLD_SIZE} are supported")
+        stack.extend(sub["body"] for sub in subconditions)
+
+
+def _condition_uri(parsed, name):
+    try:
+        return parsed.condition_uri
+    except Exception:
+        raise InvalidFulfillment(f"{name} is not a valid crypto-condition fulfillment") from None
