@@ -1,46 +1,17 @@
-"""The ``connection`` fixture: a fresh, initialised store on every engine chosen.
-
-SQLite always runs (a new file per test).  RethinkDB runs when the environment
-chooses it, the way the node is configured (BIGCHAINDB_DATABASE_BACKEND=rethinkdb,
-BIGCHAINDB_DATABASE_HOST, BIGCHAINDB_DATABASE_PORT), on a uniquely named
-database dropped afterwards; it skips, saying why, when no server answers.
-"""
-
-import os
-import socket
-import uuid
+"""Fixtures: a fresh store on every engine chosen (see ``engines``)."""
 
 import pytest
 
-from bigchaindb import backend, config
+from bigchaindb import backend
 from bigchaindb.backend.exceptions import DatabaseDoesNotExist
 
-
-def _environment_database():
-    return {**config.DEFAULTS["database"], **config.from_environment(os.environ).get("database", {})}
+from . import engines
 
 
-ENGINES = ["sqlite"] + (["rethinkdb"] if _environment_database()["backend"] == "rethinkdb" else [])
-
-
-def _rethinkdb_config():
-    database = _environment_database()
-    host, port = database["host"], database["port"]
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-    except OSError as exc:
-        pytest.skip(f"no RethinkDB server answers at {host}:{port}: {exc}")
-    return {"backend": "rethinkdb", "host": host, "port": port,
-            "name": f"test_{uuid.uuid4().hex}", "connection_timeout": 5}
-
-
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engines.ENGINES)
 def store_config(request, tmp_path):
     """The database section of a node's config for a fresh store (not yet initialised)."""
-    if request.param == "rethinkdb":
-        return _rethinkdb_config()
-    # a directory that does not exist yet: the engine must create it
-    return {"backend": "sqlite", "path": str(tmp_path / "store" / "bigchaindb.sqlite")}
+    return engines.store_config(request.param, tmp_path)
 
 
 @pytest.fixture

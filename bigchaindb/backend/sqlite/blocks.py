@@ -78,7 +78,7 @@ def header(db, block_id):
 
 
 def genesis(db):
-    row = db.execute("SELECT seq, header FROM blocks WHERE is_genesis ORDER BY seq LIMIT 1").fetchone()
+    row = db.execute("SELECT seq, header FROM blocks WHERE is_genesis = 1 ORDER BY seq LIMIT 1").fetchone()
     return _with_transactions(db, *row) if row else None
 
 

@@ -18,6 +18,9 @@ from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
 BUSY_TIMEOUT = 30
 """Seconds a statement waits for another process's write lock before failing."""
 
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+"""Bytes of write-ahead log kept on disk after a checkpoint."""
+
 
 class SQLiteConnection(base.Connection):
     """The store at ``path`` (created, with its directory, on first use).
@@ -63,6 +66,8 @@ class SQLiteConnection(base.Connection):
                                  check_same_thread=False)
         handle.execute("PRAGMA journal_mode = WAL")
         handle.execute("PRAGMA synchronous = NORMAL")
+        # the WAL file is reused, not shrunk, after a checkpoint: cap what it keeps
+        handle.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         return handle
 
     def close(self):

@@ -102,7 +102,8 @@ INDEXES = (
     "CREATE INDEX backlog_by_assignment_timestamp ON backlog (assignment_timestamp)",
     # delete_backlog removes a transaction's inputs by its id
     "CREATE INDEX backlog_inputs_by_spender ON backlog_inputs (spender)",
-    "CREATE INDEX blocks_genesis ON blocks (seq) WHERE is_genesis",
+    # partial: holds the genesis block(s) only
+    "CREATE INDEX blocks_genesis ON blocks (is_genesis) WHERE is_genesis = 1",
     "CREATE INDEX block_transactions_by_tx_id ON block_transactions (tx_id, block_seq)",
     "CREATE INDEX votes_by_voter ON votes (voter, seq)",
 )

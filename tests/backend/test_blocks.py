@@ -1,0 +1,132 @@
+"""Blocks: the round trip, and every lookup over the transactions inside them."""
+
+from bigchaindb.common.crypto import generate_key_pair
+
+from .documents import block_of, create, genesis_block, header_of, transfer, valid_vectors, vote
+
+
+def test_a_block_comes_back_exactly_as_written(connection):
+    block = block_of(valid_vectors())
+    connection.write_block(block)
+    assert connection.get_block(block["id"]) == block
+
+
+def test_a_header_is_the_block_without_its_transactions(connection):
+    block = block_of([create()[0]], voters=["a", "b"])
+    connection.write_block(block)
+    assert connection.get_block_header(block["id"]) == header_of(block)
+
+
+def test_unknown_blocks_are_none(connection):
+    assert connection.get_block("0" * 64) is None
+    assert connection.get_block_header("0" * 64) is None
+
+
+def test_writing_a_block_again_changes_nothing(connection):
+    tx, private = create()
+    spend = transfer(tx, 0, private)
+    block = block_of([tx, spend])
+    connection.write_block(block)
+    connection.write_block(block)
+    assert connection.get_block(block["id"]) == block
+    assert connection.blocks_with_transaction(spend["id"]) == [block["id"]]
+    assert connection.spenders(tx["id"], 0) == [(spend["id"], block["id"])]
+    assert connection.blocks_not_voted_by("voter") == [header_of(block)]
+
+
+def test_the_genesis_block_is_found_and_never_waits_for_votes(connection):
+    genesis = genesis_block()
+    block = block_of([create()[0]])
+    connection.write_block(genesis)
+    connection.write_block(block)
+    assert connection.get_genesis_block() == genesis
+    assert connection.blocks_not_voted_by("voter") == [header_of(block)]
+
+
+def test_a_block_with_one_ordinary_transaction_is_not_genesis(connection):
+    connection.write_block(block_of([create()[0]]))
+    assert connection.get_genesis_block() is None
+
+
+def test_blocks_holding_a_transaction_come_in_the_order_written(connection):
+    tx = create()[0]
+    first, second = block_of([tx], timestamp="1"), block_of([create()[0], tx], timestamp="2")
+    connection.write_block(first)
+    connection.write_block(second)
+    connection.write_block(block_of([create()[0]]))
+    assert connection.blocks_with_transaction(tx["id"]) == [first["id"], second["id"]]
+    assert connection.blocks_with_transaction("0" * 64) == []
+
+
+def test_a_transaction_is_read_from_the_block_named(connection):
+    tx, other = create()[0], create()[0]
+    block, other_block = block_of([other, tx]), block_of([other])
+    connection.write_block(block)
+    connection.write_block(other_block)
+    assert connection.get_transaction_in_block(tx["id"], block["id"]) == tx
+    assert connection.get_transaction_in_block(tx["id"], other_block["id"]) is None
+    assert connection.get_transaction_in_block(tx["id"], "0" * 64) is None
+
+
+def test_spenders_name_the_spending_transaction_and_its_block(connection):
+    tx, private = create(amounts=(1, 1))
+    spend, rival = transfer(tx, 0, private), transfer(tx, 0, private)
+    first, second = block_of([tx, spend]), block_of([rival])
+    connection.write_block(first)
+    connection.write_block(second)
+    assert connection.spenders(tx["id"], 0) == [(spend["id"], first["id"]), (rival["id"], second["id"])]
+    assert connection.spenders(tx["id"], 1) == []
+
+
+def test_outputs_are_found_by_every_owner_nested_ones_included(connection):
+    alice, bob, carol = (generate_key_pair().public_key for _ in range(3))
+    shared, private = create(owners_after=[[alice, bob], carol])
+    block = block_of([shared])
+    connection.write_block(block)
+    for owner in (alice, bob, carol):
+        assert connection.outputs_of(owner) == [(shared["id"], 0, block["id"])]
+    assert connection.outputs_of(generate_key_pair().public_key) == []
+
+
+def test_outputs_of_an_owner_span_transactions_and_blocks(connection):
+    alice = generate_key_pair().public_key
+    tx, private = create(owners_after=[alice], amounts=(1, 2))
+    mine, theirs = create()
+    given = transfer(mine, 0, theirs, recipient=alice)
+    first, second = block_of([tx]), block_of([mine, given])
+    connection.write_block(first)
+    connection.write_block(second)
+    assert connection.outputs_of(alice) == [(tx["id"], 0, first["id"]), (tx["id"], 1, first["id"]),
+                                            (given["id"], 0, second["id"])]
+
+
+def test_transactions_are_found_by_asset_and_operation(connection):
+    tx, private = create()
+    spend = transfer(tx, 0, private)
+    first, second = block_of([tx]), block_of([create()[0], spend])
+    connection.write_block(first)
+    connection.write_block(second)
+    asset_id = tx["transaction"]["asset"]["id"]
+    assert connection.transactions_by_asset(asset_id) == [(tx, first["id"]), (spend, second["id"])]
+    assert connection.transactions_by_asset(asset_id, "CREATE") == [(tx, first["id"])]
+    assert connection.transactions_by_asset(asset_id, "TRANSFER") == [(spend, second["id"])]
+    assert connection.transactions_by_asset("no-such-asset") == []
+
+
+def test_transactions_are_found_by_metadata(connection):
+    tagged, untagged = create(metadata={"planet": "earth"})[0], create()[0]
+    block = block_of([untagged, tagged])
+    connection.write_block(block)
+    metadata_id = tagged["transaction"]["metadata"]["id"]
+    assert connection.transactions_by_metadata(metadata_id) == [(tagged, block["id"])]
+    assert connection.transactions_by_metadata("no-such-metadata") == []
+
+
+def test_blocks_not_voted_by_a_voter_come_oldest_first(connection):
+    blocks = [block_of([create()[0]], timestamp=str(n)) for n in range(3)]
+    for block in blocks:
+        connection.write_block(block)
+    connection.write_vote(vote(blocks[1]["id"], "voter"))
+    connection.write_vote(vote(blocks[0]["id"], "someone else"))
+    assert connection.blocks_not_voted_by("voter") == [header_of(blocks[0]), header_of(blocks[2])]
+    assert connection.blocks_not_voted_by("someone else") == [header_of(blocks[1]), header_of(blocks[2])]

@@ -1,0 +1,142 @@
+"""What only the SQLite engine promises: its settings, fork safety, and that
+every query is an index read (checked on the query plan of each statement
+each method actually runs)."""
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from bigchaindb import backend
+from bigchaindb.backend import base
+from bigchaindb.backend.exceptions import DatabaseDoesNotExist
+
+from .documents import block_of, create, genesis_block, transfer, vote
+
+
+@pytest.fixture
+def sqlite_connection(tmp_path):
+    conn = backend.connect({"backend": "sqlite", "path": str(tmp_path / "new" / "dir" / "store.sqlite")})
+    conn.init()
+    yield conn
+    conn.close()
+
+
+def test_the_store_is_one_file_in_wal_mode_created_with_its_directory(sqlite_connection):
+    assert sqlite_connection.is_initialised()
+    with sqlite3.connect(sqlite_connection.path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_each_handle_syncs_at_commit_in_normal_mode_and_waits_for_locks(sqlite_connection):
+    handle = sqlite_connection._handle()
+    assert handle.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    assert handle.execute("PRAGMA busy_timeout").fetchone()[0] >= 30_000
+
+
+def test_a_store_not_initialised_says_so(tmp_path):
+    conn = backend.connect({"backend": "sqlite", "path": str(tmp_path / "store.sqlite")})
+    with pytest.raises(DatabaseDoesNotExist, match="not initialised"):
+        conn.get_block("0" * 64)
+
+
+def _use_inherited(conn, tx, results):
+    results.put(conn.write_backlog(tx, "child", 1))
+
+
+def test_a_connection_made_before_a_fork_works_on_both_sides(sqlite_connection):
+    parent_tx, child_tx = create()[0], create()[0]
+    sqlite_connection.write_backlog(parent_tx, "parent", 1)  # the parent has an open handle now
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(target=_use_inherited, args=(sqlite_connection, child_tx, results))
+    child.start()
+    assert results.get(timeout=30) is None
+    child.join(timeout=30)
+    assert sqlite_connection.get_backlog_transaction(child_tx["id"]) == child_tx
+    sqlite_connection.write_backlog(create()[0], "parent", 2)
+
+
+# -- query plans ---------------------------------------------------------------
+
+class Ledger:
+    """A small store with something for every lookup to find."""
+
+    def __init__(self, conn):
+        created, private = create(metadata={"planet": "earth"})
+        self.created = created
+        self.spend = transfer(created, 0, private)
+        self.waiting, self.rival = create()[0], transfer(created, 0, private)
+        self.block = block_of([created, self.spend])
+        self.asset_id = created["transaction"]["asset"]["id"]
+        self.metadata_id = created["transaction"]["metadata"]["id"]
+        self.owner = created["transaction"]["conditions"][0]["owners_after"][0]
+        conn.write_block(genesis_block())
+        conn.write_block(self.block)
+        conn.write_backlog(self.waiting, "node", 1)
+        conn.write_vote(vote(self.block["id"], "voter"))
+
+
+# every Connection method but the schema ones, with arguments that find something
+CALLS = {
+    "write_backlog": lambda c, l: c.write_backlog(l.rival, "node", 2),
+    "get_backlog_transaction": lambda c, l: c.get_backlog_transaction(l.waiting["id"]),
+    "backlog_spenders": lambda c, l: c.backlog_spenders(l.created["id"], 0),
+    "delete_backlog": lambda c, l: c.delete_backlog([l.waiting["id"]]),
+    "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),
+    "stale_backlog": lambda c, l: c.stale_backlog(5),
+    "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3),
+    "write_block": lambda c, l: c.write_block(block_of([create()[0]])),
+    "get_block": lambda c, l: c.get_block(l.block["id"]),
+    "get_block_header": lambda c, l: c.get_block_header(l.block["id"]),
+    "get_genesis_block": lambda c, l: c.get_genesis_block(),
+    "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
+    "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
+    "spenders": lambda c, l: c.spenders(l.created["id"], 0),
+    "outputs_of": lambda c, l: c.outputs_of(l.owner),
+    "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
+                                           c.transactions_by_asset(l.asset_id, "CREATE")),
+    "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
+    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter"),
+    "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
+    "votes_for": lambda c, l: c.votes_for(l.block["id"]),
+    "last_vote_by": lambda c, l: c.last_vote_by("voter"),
+    "mark_requeued": lambda c, l: c.mark_requeued(l.block["id"]),
+    "was_requeued": lambda c, l: c.was_requeued(l.block["id"]),
+    "backlog_feed": lambda c, l: next(c.backlog_feed("node")),
+    "block_feed": lambda c, l: next(c.block_feed()),
+    "vote_feed": lambda c, l: next(c.vote_feed()),
+}
+
+# The vote pipeline's start-up catch-up: it must look at every block (probing
+# the votes index for each), so a pass over blocks is what it is.
+ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"}}
+
+
+def test_every_method_has_its_query_plan_checked():
+    schema_methods = {"init", "drop", "is_initialised"}
+    assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
+
+
+def _statements_run_by(conn, call):
+    """The SQL, with its values filled in, that ``call`` runs on this thread's handle."""
+    statements = []
+    handle = conn._handle()
+    handle.set_trace_callback(statements.append)
+    try:
+        call()
+    finally:
+        handle.set_trace_callback(None)
+    return [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"))]
+
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_no_method_scans_a_table(sqlite_connection, method):
+    ledger = Ledger(sqlite_connection)
+    statements = _statements_run_by(sqlite_connection, lambda: CALLS[method](sqlite_connection, ledger))
+    assert statements
+    handle = sqlite_connection._handle()
+    for statement in statements:
+        plan = [row[3] for row in handle.execute(f"EXPLAIN QUERY PLAN {statement}")]
+        scans = {step for step in plan if step.startswith("SCAN")} - ALLOWED_SCANS.get(method, set())
+        assert not scans, f"{method} runs {statement!r}, planned as {plan}"
