@@ -1,0 +1,55 @@
+"""The Flask app factory: ``create_app(config)`` builds the node's HTTP API."""
+
+import os
+import threading
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bigchaindb.backend import connect
+from bigchaindb.core import Bigchain
+from bigchaindb.web.errors import register_error_handlers
+from bigchaindb.web.views import API_PREFIX, blocks, info, statuses, transactions, votes
+
+
+class PerProcess:
+    """A value built on first use in each process, never inherited across a fork.
+
+    gunicorn forks its workers from the master process; a database connection
+    made before the fork would be shared by all of them, which sqlite forbids.
+    """
+
+    def __init__(self, build):
+        self._build = build
+        self._lock = threading.Lock()  # threaded workers must not build it twice
+        self._pid = None
+        self._value = None
+
+    def get(self):
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._value = self._build()
+                    self._pid = os.getpid()
+        return self._value
+
+
+def create_app(config):
+    """The WSGI app of a node with configuration ``config`` (see bigchaindb.config)."""
+    app = Flask(__name__, static_folder=None)
+    # Bodies above the limit are refused with a 413 before they are read.
+    app.config["MAX_CONTENT_LENGTH"] = config["server"]["max_body_size"]
+    # /x and /x/ are the same resource; must be set before the rules are added.
+    app.url_map.strict_slashes = False
+    app.extensions["bigchaindb"] = PerProcess(lambda: Bigchain.from_config(config, connect(config["database"])))
+    register_error_handlers(app)
+    app.register_blueprint(info.blueprint)
+    for view in (transactions, statuses, blocks, votes):
+        app.register_blueprint(view.blueprint, url_prefix=API_PREFIX)
+    proxies = config["server"]["trusted_proxies"]
+    if proxies:
+        # Links and Location headers then name the scheme, host, port and path
+        # prefix the client used, as the last ``proxies`` proxies report them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies, x_prefix=proxies)
+    return app

@@ -1,0 +1,62 @@
+"""The node's HTTP server: gunicorn serving ``create_app(config)``.
+
+``create_server(config).run()`` blocks until the server stops.  SIGTERM
+stops it gracefully: workers finish the requests in flight (up to
+``GRACEFUL_TIMEOUT`` seconds), then exit.
+"""
+
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from bigchaindb.web.app import create_app
+
+# Sync workers: one request at a time per process, simple and robust.  This
+# is the one place to change when performance work picks another class.
+WORKER_CLASS = "sync"
+GRACEFUL_TIMEOUT = 30  # seconds given to requests in flight on SIGTERM
+
+
+class Server(BaseApplication):
+    """A gunicorn application serving one WSGI app with the given settings."""
+
+    def __init__(self, app, options):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self):
+        return self.application
+
+
+def create_server(config):
+    """The gunicorn server of a node with configuration ``config``."""
+    server = config["server"]
+    options = {
+        "bind": server["bind"],
+        "workers": server["workers"] or default_workers(),
+        "worker_class": WORKER_CLASS,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": config.get("log", {}).get("level", "info").lower(),
+        "proc_name": "bigchaindb-http",
+        # The node is driven by signals; gunicorn's control socket would live
+        # at one path per user, which several nodes on one machine would share.
+        "control_socket_disable": True,
+        # Proxies are trusted by server.trusted_proxies alone (ProxyFix in
+        # create_app): gunicorn must not believe X-Forwarded-Proto or
+        # SCRIPT_NAME headers from 127.0.0.1 on its own.
+        "secure_scheme_headers": {},
+        "forwarder_headers": "",
+    }
+    return Server(create_app(config), options)
+
+
+def default_workers():
+    """One worker per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,0 +1,46 @@
+"""The entry points: ``GET /`` (which node this is) and ``GET /api/v1`` (where things are)."""
+
+from flask import Blueprint, url_for
+from flask_restful import Resource
+
+from bigchaindb import __version__
+from bigchaindb.web.inputs import query
+from bigchaindb.web.views import API_PREFIX, JsonApi, bigchain
+
+DOCS_URL = f"https://docs.bigchaindb.com/projects/server/en/v{__version__}/"
+API_DOCS_URL = DOCS_URL + "drivers-clients/http-client-server-api.html"
+# Collections linked from the API root, as URL path segments.
+RESOURCES = ("transactions", "statuses", "blocks", "votes")
+
+blueprint = Blueprint("info", __name__)
+
+
+def api_root_url():
+    """The absolute URL of /api/v1/, as the client sees it (behind a proxy too)."""
+    return url_for("info.api_v1", _external=True)
+
+
+class RootIndex(Resource):
+    def get(self):
+        query()
+        node = bigchain()
+        return {
+            "_links": {"api_v1": api_root_url(), "docs": DOCS_URL},
+            "software": "BigchainDB",
+            "version": __version__,
+            "public_key": node.me,
+            "keyring": node.keyring,
+        }
+
+
+class ApiV1Index(Resource):
+    def get(self):
+        query()
+        root = api_root_url()
+        links = {name: f"{root}{name}/" for name in RESOURCES}
+        return {"_links": dict(links, self=root, docs=API_DOCS_URL)}
+
+
+api = JsonApi(blueprint)
+api.add_resource(RootIndex, "/", endpoint="root")
+api.add_resource(ApiV1Index, API_PREFIX + "/", endpoint="api_v1")

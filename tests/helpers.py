@@ -1,0 +1,155 @@
+"""Running the node's HTTP server as a real process, for tests over real HTTP.
+
+``WebNode`` writes a config, initialises a store (with its genesis block)
+and serves it with ``bigchaindb.web.server`` in a subprocess on a free port.
+No pipelines run: ``write_block`` puts transactions into blocks and votes
+on them directly in the store, as the block and vote pipelines would.
+"""
+
+import copy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from bigchaindb import config as bigchaindb_config
+from bigchaindb.backend import connect
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import Asset, Transaction
+from bigchaindb.core import Bigchain
+
+SERVE = ("import json, sys; from bigchaindb.web.server import create_server; "
+         "create_server(json.load(open(sys.argv[1]))).run()")
+
+
+def free_port():
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout, message, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
+def node_config(directory, **settings):
+    """A complete config: a store in ``directory``, a new keypair, 2 workers on a free port.
+
+    ``settings`` are merged in section by section, e.g. ``server={"trusted_proxies": 1}``.
+    """
+    keypair = generate_key_pair()
+    config = copy.deepcopy(bigchaindb_config.DEFAULTS)
+    config["database"]["path"] = os.path.join(directory, "bigchaindb.sqlite")
+    config["keypair"] = {"public": keypair.public_key, "private": keypair.private_key}
+    config["server"].update(bind=f"127.0.0.1:{free_port()}", workers=2)
+    return bigchaindb_config.merge(config, settings)
+
+
+def init_store(config):
+    """Create the store's tables and genesis block; the node's Bigchain in this process."""
+    connection = connect(config["database"])
+    connection.init()
+    ledger = Bigchain.from_config(config, connection)
+    ledger.create_genesis_block()
+    return ledger
+
+
+class WebNode:
+    """The HTTP server of one node, in a subprocess, on a fresh store.
+
+    ``ledger`` is a Bigchain on the same store with the node's keys, for
+    tests to write blocks and votes through.
+    """
+
+    def __init__(self, directory, **settings):
+        self.config = node_config(directory, **settings)
+        self.config_path = os.path.join(directory, "config.json")
+        self.log_path = os.path.join(directory, "server.log")
+        self.url = f"http://{self.config['server']['bind']}"
+        self.api = f"{self.url}/api/v1"
+        self.ledger = None
+        self.process = None
+
+    def start(self, timeout=30):
+        bigchaindb_config.write_file(self.config, self.config_path)
+        self.ledger = init_store(self.config)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-c", SERVE, self.config_path],
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_until(self._answers, timeout, f"the server did not answer GET / (see {self.log_path})")
+        return self
+
+    def _answers(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return requests.get(self.url, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def stop(self, timeout=30):
+        """SIGTERM (a graceful stop), then SIGKILL if it does not exit in ``timeout`` seconds."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.ledger.connection.close()
+
+
+def create_tx(keypair, amount=1, data=None, metadata=None):
+    """A signed CREATE of a new asset (divisible when ``amount`` > 1) to ``keypair`` itself."""
+    asset = Asset(data, divisible=amount > 1)
+    tx = Transaction.create([keypair.public_key], [([keypair.public_key], amount)], asset=asset, metadata=metadata)
+    return tx.sign([keypair.private_key])
+
+
+def transfer_tx(tx, keypair, recipient):
+    """A signed TRANSFER of every output of ``tx`` (all owned by ``keypair``) to ``recipient``."""
+    amount = sum(c.amount for c in tx.conditions)
+    asset_id = tx.asset.id
+    transfer = Transaction.transfer(tx.to_inputs(), [([recipient], amount)], asset_id)
+    return transfer.sign([keypair.private_key])
+
+
+def write_block(ledger, transactions, valid=None):
+    """Put ``transactions`` in a block of ``ledger``'s node and vote on it as that node.
+
+    ``valid`` True or False decides the block (with a one-node federation);
+    None leaves it UNDECIDED.  Like the block pipeline, it takes the
+    transactions out of the backlog.
+    """
+    block = ledger.create_block([tx.to_dict() for tx in transactions])
+    ledger.write_block(block)
+    ledger.connection.delete_backlog([tx.id for tx in transactions])
+    if valid is not None:
+        reason = None if valid else "voted invalid by a test"
+        ledger.connection.write_vote(ledger.vote(block.id, valid, reason))
+    return block
+
+
+def json_error(response, status):
+    """The message of ``response``, after checking it is the JSON error ``status``."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"status", "message"}, body
+    assert body["status"] == status and body["message"], body
+    return body["message"]
