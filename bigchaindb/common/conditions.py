@@ -18,6 +18,7 @@ things are added around it:
 """
 
 import base64
+import copy
 import re
 from functools import lru_cache
 
@@ -64,6 +65,12 @@ def condition_uri_for(owners):
     return _described(_freeze(owners))[0]
 
 
+def describe(owners):
+    """``(uri, details)`` of the condition of ``owners``; the details are the caller's to keep."""
+    uri, details = _described(_freeze(owners))
+    return uri, copy.deepcopy(details)
+
+
 def details_describe_owners(details, owners):
     """True when ``details`` are exactly the condition details of ``owners``."""
     return details == _described(_freeze(owners))[1]
@@ -73,7 +80,14 @@ def details_describe_owners(details, owners):
 def _described(frozen_owners):
     """(uri, details) of frozen owners.  The details dict is shared: never hand it out."""
     condition = condition_for(frozen_owners)
-    return condition.condition_uri, condition.to_dict()
+    try:
+        return condition.condition_uri, condition.to_dict()
+    except ValueError:
+        # The package writes variable-length integers of at most one byte, so
+        # a nested group whose fulfillment may exceed 255 bytes (more than
+        # two keys, or a group within a group) cannot be encoded at all.
+        raise NotSupported("these owners cannot be encoded by cryptoconditions 0.5: "
+                           "a nested list of owners may hold only two keys") from None
 
 
 def _freeze(owners):

@@ -19,6 +19,7 @@ from bigchaindb.common.conditions import (
     check_fulfillment,
     condition_for,
     condition_uri_for,
+    describe,
     details_describe_owners,
     parse_fulfillment,
 )
@@ -116,8 +117,7 @@ class Condition:
         self.owners_after = list(owners_after)
         self.amount = amount
         if uri is None:
-            condition = condition_for(self.owners_after)
-            uri, details = condition.condition_uri, condition.to_dict()
+            uri, details = describe(self.owners_after)
         self.uri = uri
         self.details = details
 
@@ -241,6 +241,7 @@ class Transaction:
         keys = {crypto.public_key_of(sk): sk for sk in private_keys}
         body = self._body()
         for index, ffill in enumerate(self.fulfillments):
+            condition_uri_for(ffill.owners_before)  # NotSupported for owners the package cannot encode
             message = _fulfillment_message(body, index)
             condition = condition_for(ffill.owners_before)
             _sign_condition(condition, message, keys)
