@@ -1,0 +1,92 @@
+"""A store holding K transactions before the run, built once and cached.
+
+Posting a million transactions through HTTP would take hours, so the store
+is written directly with the backend API, the way the node's own pipelines
+would have written it: blocks of 1000 signed CREATEs made by the node's key
+(``Bigchain.create_block``), each followed by the node's VALID vote, chained
+as the vote pipeline chains them.  Worker processes build and sign the
+blocks; the parent writes them in order.
+
+The store is tied to its node's keypair (the blocks name it as creator and
+voter), so the cache is two files: ``preload-K.sqlite`` and ``preload-K.json``
+(the keypair, and a sample of stored ids for the GET phase).  A run copies
+the store and starts its node with that keypair.
+
+    python -m benchmarks.preload K   # build the cache now (run.py --preload K does it on demand)
+"""
+
+import functools
+import json
+import os
+import random
+import shutil
+import sys
+import time
+
+from bigchaindb import backend
+from bigchaindb.common.crypto import CryptoKeypair, generate_key_pair
+from bigchaindb.core import Bigchain
+from benchmarks.transactions import chunks, pool, signed_creates
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+SAMPLE = 1000
+"""Stored ids kept for the GET phase: reads spread over the whole store."""
+
+
+def cached(count, processes=None, directory=RESULTS):
+    """``(store path, keypair, sample ids)`` of a store preloaded with ``count`` transactions."""
+    path = os.path.join(directory, f"preload-{count}.sqlite")
+    meta_path = os.path.join(directory, f"preload-{count}.json")
+    if not (os.path.exists(path) and os.path.exists(meta_path)):
+        partial = path + ".partial"  # renamed only once complete: a killed build is not cached
+        keypair, sample = build(partial, count, processes)
+        with open(meta_path, "w", encoding="utf-8") as handle:
+            json.dump({"keypair": keypair._asdict(), "sample": sample}, handle)
+        os.replace(partial, path)
+    with open(meta_path, encoding="utf-8") as handle:
+        meta = json.load(handle)
+    return path, CryptoKeypair(**meta["keypair"]), meta["sample"]
+
+
+def copy(count, destination, processes=None):
+    """Copy the cached store of ``count`` transactions (built if need be) to ``destination``;
+    ``(keypair, sample ids)``."""
+    path, keypair, sample = cached(count, processes)
+    shutil.copyfile(path, destination)
+    return keypair, sample
+
+
+def build(path, count, processes=None):
+    """Write a store at ``path`` holding ``count`` transactions in VALID blocks; ``(keypair, sample)``."""
+    for leftover in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    keypair = generate_key_pair()
+    connection = backend.connect({"backend": "sqlite", "path": path})
+    connection.init()
+    bigchain = Bigchain(connection, keypair.public_key, keypair.private_key)
+    bigchain.create_genesis_block()
+    sample, written, started = [], 0, time.monotonic()
+    make_block = functools.partial(_block, keypair.public_key, keypair.private_key)
+    with pool(processes) as workers:
+        for block in workers.imap(make_block, chunks(count)):
+            connection.write_block(block)
+            connection.write_vote(bigchain.vote(block["id"], True))
+            transactions = block["block"]["transactions"]
+            written += len(transactions)
+            share = max(1, SAMPLE * len(transactions) // count)  # about SAMPLE in all, store-wide
+            sample += [tx["id"] for tx in random.sample(transactions, min(share, len(transactions)))]
+            if written % 50_000 < len(transactions):
+                print(f"preload: {written}/{count} transactions stored "
+                      f"({written / (time.monotonic() - started):.0f} tx/s)", flush=True)
+    connection.close()  # the last handle closed checkpoints the WAL into the file
+    return keypair, sample
+
+
+def _block(public_key, private_key, chunk):
+    """One signed block of fresh transactions (in a worker: no store needed to make it)."""
+    return Bigchain(None, public_key, private_key).create_block(signed_creates(*chunk)).to_dict()
+
+
+if __name__ == "__main__":
+    print(cached(int(sys.argv[1]))[0])

@@ -1,0 +1,158 @@
+"""Turn one target's records into its CSV, summary figures and PNG; print the comparison.
+
+Times in the CSV and the PNG are seconds since the target's first POST.
+The throughputs count over the window from that first POST to the last
+202 (accepted) or the last time a transaction was first seen valid
+(committed), so a slow drain lowers the committed figure as it should.
+"""
+
+import csv
+import math
+
+FIGURES = [
+    # (summary key, label, unit)
+    ("accepted_tx_per_s", "accepted", "tx/s"),
+    ("committed_tx_per_s", "committed (POST to valid)", "tx/s"),
+    ("post_202_p50_ms", "POST to 202 p50", "ms"),
+    ("post_202_p95_ms", "POST to 202 p95", "ms"),
+    ("post_202_p99_ms", "POST to 202 p99", "ms"),
+    ("post_valid_p50_ms", "POST to valid p50", "ms"),
+    ("post_valid_p95_ms", "POST to valid p95", "ms"),
+    ("post_valid_p99_ms", "POST to valid p99", "ms"),
+    ("get_per_s", "GET /transactions/{id}", "req/s"),
+    ("rss_start_mb", "RSS at start", "MB"),
+    ("rss_peak_mb", "RSS peak", "MB"),
+    ("rss_end_mb", "RSS at end", "MB"),
+]
+
+
+def percentile(values, p):
+    """The nearest-rank ``p``-th percentile of ``values`` (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def _rate(count, start, ends):
+    return count / (max(ends) - start) if ends and max(ends) > start else 0.0
+
+
+def summarize(records, gets, rss):
+    """The figures of one target: counts, throughputs, latencies, GET rate, RSS."""
+    start = min(r.sent for r in records)
+    accepted = [r for r in records if r.accepted is not None]
+    valid = [r for r in records if r.valid is not None]
+    summary = {
+        "sent": len(records),
+        "accepted": len(accepted),
+        "valid": len(valid),
+        "errors": sum(1 for r in records if r.error),
+        "post_seconds": max(r.sent for r in records) - start,
+        "accepted_tx_per_s": _rate(len(accepted), start, [r.accepted for r in accepted]),
+        "committed_tx_per_s": _rate(len(valid), start, [r.valid for r in valid]),
+    }
+    for name, attribute in (("202", "accepted"), ("valid", "valid")):
+        times = [(getattr(r, attribute) - r.sent) * 1000 for r in records if getattr(r, attribute) is not None]
+        for p in (50, 95, 99):
+            summary[f"post_{name}_p{p}_ms"] = percentile(times, p)
+    summary["get_per_s"] = gets["per_second"] if gets else None
+    summary.update({f"rss_{key}_mb": value for key, value in rss.items()})
+    return summary
+
+
+def ratios(node, ceiling):
+    """Each node figure divided by the ceiling's (None where either is missing or zero)."""
+    return {key: node[key] / ceiling[key] if node.get(key) and ceiling.get(key) else None
+            for key, _, _ in FIGURES}
+
+
+def write_csv(path, records):
+    start = min(r.sent for r in records)
+
+    def since(t):
+        return "" if t is None else f"{t - start:.6f}"
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["id", "sent", "accepted", "valid", "error"])
+        for r in records:
+            out.writerow([r.id, since(r.sent), since(r.accepted), since(r.valid), r.error])
+
+
+def table(summaries, ratio=None):
+    """The figures as text: one column per target (``{"node": summary, ...}``), then the ratio."""
+    names = list(summaries)
+    header = ["figure"] + names + (["node/ceiling"] if ratio else [])
+    rows = [header]
+    for key, label, unit in FIGURES:
+        row = [f"{label} ({unit})"] + [_shown(summaries[name].get(key)) for name in names]
+        if ratio:
+            row.append(_shown(ratio[key], 2))
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                               enumerate(zip(row, widths))) for row in rows)
+
+
+def _shown(value, digits=1):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def plot(path, title, records, rss_samples):
+    """A PNG of throughput, latency and RSS over time, in one-second bins.
+
+    Returns False, drawing nothing, where matplotlib (the ``bench`` extra) is
+    not installed: the figures matter more than the picture.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    start = min(r.sent for r in records)
+    figure, (throughput, latency, memory) = pyplot.subplots(3, 1, figsize=(10, 10), sharex=True)
+    figure.suptitle(title)
+    for attribute, label in (("accepted", "accepted (202)"), ("valid", "committed (valid)")):
+        throughput.plot(*_per_second([getattr(r, attribute) - start for r in records
+                                      if getattr(r, attribute) is not None]), drawstyle="steps-post", label=label)
+    throughput.set_ylabel("tx/s")
+    for attribute, label in (("accepted", "POST to 202"), ("valid", "POST to valid")):
+        done = [r for r in records if getattr(r, attribute) is not None]
+        for p, style in ((50, "-"), (95, "--")):
+            seconds, values = _binned_percentile(
+                [(r.sent - start, (getattr(r, attribute) - r.sent) * 1000) for r in done], p)
+            latency.plot(seconds, values, style, label=f"{label} p{p}")
+    latency.set_ylabel("latency (ms, by second sent)")
+    latency.set_yscale("log")
+    memory.plot([t - start for t, _ in rss_samples], [rss / 2**20 for _, rss in rss_samples], label="RSS")
+    memory.set_ylabel("RSS of all processes (MB)")
+    memory.set_xlabel("seconds since the first POST")
+    for axes in (throughput, latency, memory):
+        axes.grid(True, alpha=0.3)
+        axes.legend(loc="upper right", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+    return True
+
+
+def _per_second(times):
+    """``(bin starts, counts)`` of ``times`` in one-second bins, empty bins included."""
+    if not times:
+        return [], []
+    counts = [0] * (int(max(times)) + 1)
+    for t in times:
+        counts[int(t)] += 1
+    return list(range(len(counts))), counts
+
+
+def _binned_percentile(points, p):
+    """``(bin starts, p-th percentile)`` of ``(time, value)`` points in one-second bins."""
+    bins = {}
+    for t, value in points:
+        bins.setdefault(int(t), []).append(value)
+    seconds = sorted(bins)
+    return seconds, [percentile(bins[s], p) for s in seconds]

@@ -1,0 +1,116 @@
+"""Benchmark a node, and the machine's ceiling under the same load.
+
+For each target (the node, then ``ceiling_app`` under the same gunicorn
+settings) it posts the same N pre-built transactions from C clients at the
+offered rate (or as fast as possible) for at most --duration seconds,
+follows each to ``valid``, then GETs known transactions for --get-seconds,
+sampling the RSS of the target's processes throughout.  Writes to the
+output directory: <target>.csv (one row per transaction), <target>.png
+(throughput, latency and RSS over time), <target>.log (the server's log) and
+summary.json; prints every figure with the node's as a ratio of the
+ceiling's.  benchmarks/README.md has the scenarios.
+
+    .venv/bin/python benchmarks/run.py --count 3000 --clients 8 --duration 60
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # run as a script: import `benchmarks` and `tests` from the repository
+
+from benchmarks import preload, report  # noqa: E402
+from benchmarks.follow import Follower  # noqa: E402
+from benchmarks.load import hammer_gets, post_all  # noqa: E402
+from benchmarks.rss import RssSampler  # noqa: E402
+from benchmarks.servers import Ceiling, Node  # noqa: E402
+from benchmarks.transactions import build_bodies  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--count", type=int, default=3000, help="distinct transactions built, and posted at most")
+    add("--clients", type=int, default=8, help="concurrent client threads (POST and GET phases)")
+    add("--rate", type=float, default=0, help="offered POSTs per second; 0: as fast as possible")
+    add("--duration", type=float, default=60, help="seconds of posting at most (fewer if --count runs out)")
+    add("--drain", type=float, default=60, help="seconds to keep following after the last POST")
+    add("--get-seconds", type=float, default=10, help="seconds of the GET phase; 0 skips it")
+    add("--followers", type=int, default=2, help="threads polling statuses")
+    add("--poll-interval", type=float, default=0.2, help="seconds between a follower's rounds")
+    add("--rss-interval", type=float, default=0.5, help="seconds between RSS samples")
+    add("--workers", type=int, default=None, help="gunicorn workers of both targets; default: the node's")
+    add("--preload", type=int, default=0, metavar="K",
+        help="transactions stored before the run (cached in benchmarks/results/preload-K.*)")
+    add("--no-ceiling", action="store_true", help="measure the node only")
+    add("--processes", type=int, default=None, help="processes building transactions; default: one per core")
+    add("--start-timeout", type=float, default=60, help="seconds a target may take to answer GET /")
+    add("--label", default="", help="appended to the default output directory's name")
+    add("--out", help="output directory; default: benchmarks/results/<time>[-label]")
+    return parser.parse_args(argv)
+
+
+def measure(server, bodies, args, stored_ids):
+    """Start ``server``, run the load, follow and GET phases, stop it; ``(records, gets, rss)``."""
+    server.start(timeout=args.start_timeout)
+    try:
+        sampler = RssSampler(server.processes, args.rss_interval).start()
+        follower = Follower(server.url, args.followers, args.poll_interval).start()
+        print(f"{server.name}: posting up to {len(bodies)} transactions for up to {args.duration:g} s", flush=True)
+        records = post_all(server.url, bodies, args.clients, args.rate or None, args.duration, follower.add)
+        print(f"{server.name}: following the last ones to valid (up to {args.drain:g} s)", flush=True)
+        follower.finish(args.drain)
+        gets = None
+        readable = [r.id for r in records if r.valid is not None] + stored_ids
+        if args.get_seconds and readable:
+            print(f"{server.name}: GET phase, {args.get_seconds:g} s", flush=True)
+            gets = hammer_gets(server.url, readable, args.clients, args.get_seconds)
+        sampler.stop()
+    finally:
+        server.stop()
+    return records, gets, sampler
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out or os.path.join(preload.RESULTS, time.strftime("%Y%m%d-%H%M%S") +
+                                   (f"-{args.label}" if args.label else ""))
+    os.makedirs(out, exist_ok=True)
+    print(f"building {args.count} signed transactions", flush=True)
+    bodies = build_bodies(args.count, args.processes)
+    settings = {"server": {"workers": args.workers}}
+    summaries = {}
+    with tempfile.TemporaryDirectory(prefix="bigchaindb-bench-") as scratch:
+        store = os.path.join(scratch, "node.sqlite")
+        keypair, stored_ids = None, []
+        if args.preload:
+            print(f"copying a store preloaded with {args.preload} transactions", flush=True)
+            keypair, stored_ids = preload.copy(args.preload, store, args.processes)
+        targets = [Node(out, "node", store, keypair, **settings)]
+        if not args.no_ceiling:
+            targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
+        for server in targets:
+            records, gets, sampler = measure(server, bodies, args, stored_ids)
+            summaries[server.name] = report.summarize(records, gets, sampler.summary())
+            report.write_csv(os.path.join(out, f"{server.name}.csv"), records)
+            if not report.plot(os.path.join(out, f"{server.name}.png"),
+                               f"{server.name}: {' '.join(sys.argv[1:])}", records, sampler.samples):
+                print("no PNG: matplotlib is missing (pip install -e '.[bench]')")
+    ratio = report.ratios(summaries["node"], summaries["ceiling"]) if "ceiling" in summaries else None
+    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump({"command": sys.argv, "settings": vars(args), "cpus": os.cpu_count(), **summaries,
+                   "node_over_ceiling": ratio}, handle, indent=2)
+    print(report.table(summaries, ratio))
+    for name, summary in summaries.items():
+        print(f"{name}: {summary['sent']} sent, {summary['accepted']} accepted, {summary['valid']} valid, "
+              f"{summary['errors']} errors")
+    print(f"results in {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Smoke test of the benchmark harness (benchmarks/run.py): a tiny, short run
+against a real node and the ceiling app must write its CSVs, summary and PNGs
+with sane fields.  The figures themselves are never asserted: they depend on
+the machine (benchmarks/README.md has the scenarios that measure them).
+"""
+
+import csv
+import json
+import os
+import importlib.util
+import subprocess
+import sys
+
+
+RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "run.py")
+COUNT = 60
+DRAWS = importlib.util.find_spec("matplotlib") is not None  # the PNGs need the bench extra
+
+
+def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
+    out = tmp_path / "results"
+    subprocess.run([sys.executable, RUN, "--count", str(COUNT), "--clients", "2", "--rate", "30",
+                    "--duration", "5", "--drain", "20", "--get-seconds", "1", "--poll-interval", "0.1",
+                    "--workers", "1", "--out", str(out)], check=True, timeout=120, stdout=subprocess.DEVNULL)
+    summary = json.loads((out / "summary.json").read_text())
+    for target in ("node", "ceiling"):
+        with open(out / f"{target}.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == COUNT and len({row["id"] for row in rows}) == COUNT
+        for row in rows:
+            assert row["error"] == ""
+            assert 0 <= float(row["sent"]) <= float(row["accepted"]) <= float(row["valid"])
+        if DRAWS:
+            assert (out / f"{target}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        figures = summary[target]
+        assert figures["sent"] == figures["accepted"] == figures["valid"] == COUNT
+        assert figures["errors"] == 0
+        assert 0 < figures["accepted_tx_per_s"] <= 35  # offered 30/s
+        assert 0 < figures["committed_tx_per_s"] <= figures["accepted_tx_per_s"]
+        assert 0 < figures["post_202_p50_ms"] <= figures["post_202_p95_ms"] <= figures["post_202_p99_ms"]
+        assert figures["post_202_p50_ms"] <= figures["post_valid_p50_ms"]
+        assert figures["get_per_s"] > 0
+        assert 0 < figures["rss_start_mb"] <= figures["rss_peak_mb"]
+    assert set(summary["node_over_ceiling"]) >= {"accepted_tx_per_s", "get_per_s", "rss_peak_mb"}
