@@ -86,10 +86,14 @@ def json_body():
         abort(415, f"charset {_shown(charset)} is not supported; JSON is sent as UTF-8")
     if request.content_encoding not in (None, "", "identity"):
         abort(415, f"Content-Encoding {_shown(request.content_encoding)} is not supported; send the body as is")
+    limit = current_app.config["MAX_BODY_SIZE"]
     try:
         raw = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        abort(413, f"request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes")
+        too_large = len(raw) > limit  # a chunked body, read one byte past the limit (see app.py)
+    except RequestEntityTooLarge:  # a Content-Length over the limit: refused unread
+        too_large = True
+    if too_large:
+        abort(413, f"request body is larger than the limit of {limit} bytes")
     body = deserialize(raw)  # InvalidJSON is a ValidationError: a 400 with orjson's reason
     if not isinstance(body, dict):
         abort(400, f"request body must be a JSON object (a transaction), not {_json_type(body)}")

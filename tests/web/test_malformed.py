@@ -1,0 +1,217 @@
+"""Malformed requests: each is a 4xx JSON error naming the problem, and the node serves on.
+
+PROTOCOL.md §4: never a 500 for anything a client sent.
+"""
+
+import copy
+import json
+import socket
+import time
+
+import pytest
+import requests
+
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import GENESIS, Asset, Transaction
+from tests.helpers import create_tx, json_error, transfer_tx
+
+OWNER = generate_key_pair()
+PUBLIC_KEY = OWNER.public_key
+VALID = create_tx(OWNER, data={"msg": "valid"}).to_dict()
+ZERO_ID = "0" * 64
+ASSET_ID = "6f3b2e2c-6f67-4d5c-9b2a-0d6c1f6a2b3c"
+
+
+def changed(change):
+    """A copy of the valid transaction dict after ``change(tx)``, as JSON bytes."""
+    tx = copy.deepcopy(VALID)
+    change(tx)
+    return json.dumps(tx).encode()
+
+
+def signed(tx):
+    return json.dumps(tx.sign([OWNER.private_key]).to_dict()).encode()
+
+
+def set_path(path, value):
+    """A change setting the key at ``path`` (keys and list indexes) to ``value``."""
+    def change(tx):
+        *parents, last = path
+        for key in parents:
+            tx = tx[key]
+        tx[last] = value
+    return change
+
+
+def delete_path(*path):
+    def change(tx):
+        *parents, last = path
+        for key in parents:
+            tx = tx[key]
+        del tx[last]
+    return change
+
+
+CONDITION = ("transaction", "conditions", 0)
+FULFILLMENT = ("transaction", "fulfillments", 0)
+
+# (body bytes, status, words the message must contain)
+BODIES = {
+    "truncated JSON": (json.dumps(VALID).encode()[:100], 400, ["JSON"]),
+    "non-UTF-8 bytes": (b'{"id": "\xff\xfe"}', 400, ["UTF-8"]),
+    "empty body": (b"", 400, ["JSON", "empty"]),
+    "JSON array": (b"[1, 2]", 400, ["object", "array"]),
+    "JSON string": (b'"a transaction"', 400, ["object", "string"]),
+    "JSON number": (b"42", 400, ["object", "number"]),
+    "JSON null": (b"null", 400, ["object", "null"]),
+    "JSON true": (b"true", 400, ["object", "boolean"]),
+    "NaN literal": (b'{"id": NaN}', 400, ["JSON"]),
+    "100000 open brackets": (b"[" * 100_000, 400, ["JSON", "depth"]),
+    "2000 nested arrays": (b"[" * 2000 + b"]" * 2000, 400, ["JSON", "depth"]),
+    "deep metadata": (changed(set_path(("transaction", "metadata"),
+                                       {"id": ASSET_ID, "data": json.loads('{"a":' * 200 + "1" + "}" * 200)})),
+                      400, ["nested"]),
+    "empty object": (b"{}", 400, ["missing"]),
+    "missing transaction": (changed(delete_path("transaction")), 400, ["missing", "transaction"]),
+    "missing conditions": (changed(delete_path("transaction", "conditions")), 400, ["missing", "conditions"]),
+    "extra top-level key": (changed(set_path(("timestamp",), "1480000000")), 400, ["unknown", "timestamp"]),
+    "extra key in a condition": (changed(set_path((*CONDITION, "extra"), 1)), 400, ["unknown", "extra"]),
+    "version as a string": (changed(set_path(("version",), "1")), 400, ["version"]),
+    "fulfillments not a list": (changed(set_path(("transaction", "fulfillments"), {})), 400, ["fulfillments"]),
+    "operation in lower case": (changed(set_path(("transaction", "operation"), "create")), 400, ["operation"]),
+    "float amount": (changed(set_path((*CONDITION, "amount"), 1.0)), 400, ["amount", "float"]),
+    "amount of 2**70": (json.dumps(VALID).replace('"amount": 1', f'"amount": {2 ** 70}').encode(), 400, ["amount"]),
+    "negative amount": (changed(set_path((*CONDITION, "amount"), -1)), 400, ["amount"]),
+    "zero amount": (changed(set_path((*CONDITION, "amount"), 0)), 400, ["amount"]),
+    "amount as a string": (changed(set_path((*CONDITION, "amount"), "1")), 400, ["amount"]),
+    "bad base58 key": (changed(set_path((*CONDITION, "owners_after"), ["0OIl" * 11])), 400, ["owners_after"]),
+    "bad cc: URI": (changed(set_path((*CONDITION, "condition", "uri"), "cc:zz:not-a-condition")), 400, ["uri"]),
+    "bad cf: URI": (changed(set_path((*FULFILLMENT, "fulfillment"), "cf:4:not-base64!")), 400, ["fulfillment"]),
+    "cf: URI of garbage": (changed(set_path((*FULFILLMENT, "fulfillment"), "cf:4:AAAA")), 400, ["fulfillment"]),
+    "tampered id": (changed(set_path(("id",), "f" * 64)), 400, ["id", "does not match"]),
+    "id not hex": (changed(set_path(("id",), "not hex")), 400, ["id"]),
+    # well formed and signed, but breaking a rule
+    "updatable asset": (signed(Transaction.create([PUBLIC_KEY], [([PUBLIC_KEY], 1)], asset=Asset(updatable=True))),
+                        400, ["updatable"]),
+    "GENESIS posted": (signed(Transaction.create([PUBLIC_KEY], [([PUBLIC_KEY], 1)], operation=GENESIS)),
+                       400, ["GENESIS"]),
+    "TRANSFER of an unknown output": (signed(transfer_tx(create_tx(OWNER), OWNER, PUBLIC_KEY)), 400,
+                                      ["does not exist"]),
+}
+
+
+def assert_serves_normally(node):
+    assert requests.get(node.url).status_code == 200
+    fresh = create_tx(OWNER).to_dict()
+    assert requests.post(f"{node.api}/transactions", json=fresh).status_code == 202
+
+
+@pytest.mark.parametrize("name", BODIES)
+def test_a_malformed_body_is_a_4xx_naming_the_problem(web_node, name):
+    body, status, words = BODIES[name]
+    response = requests.post(f"{web_node.api}/transactions", data=body, headers={"Content-Type": "application/json"})
+    message = json_error(response, status)
+    for word in words:
+        assert word.lower() in message.lower(), (name, message)
+    assert_serves_normally(web_node)
+
+
+@pytest.mark.parametrize("content_type, named", [
+    ("text/plain", "text/plain"),
+    ("multipart/form-data; boundary=xyz", "multipart/form-data"),
+    ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
+    ("application/xml", "application/xml"),
+    ("application/json; charset=latin-1", "latin-1"),
+])
+def test_a_body_of_another_content_type_is_415_naming_it(web_node, content_type, named):
+    response = requests.post(f"{web_node.api}/transactions", data=json.dumps(VALID),
+                             headers={"Content-Type": content_type})
+    assert named in json_error(response, 415)
+    assert_serves_normally(web_node)
+
+
+def test_a_compressed_body_is_415(web_node):
+    response = requests.post(f"{web_node.api}/transactions", data=json.dumps(VALID),
+                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert "gzip" in json_error(response, 415)
+
+
+def test_a_2_mb_body_is_413(web_node):
+    body = json.dumps({"padding": "x" * 2_000_000}).encode()
+    response = requests.post(f"{web_node.api}/transactions", data=body, headers={"Content-Type": "application/json"})
+    assert str(web_node.config["server"]["max_body_size"]) in json_error(response, 413)
+    assert_serves_normally(web_node)
+
+
+# (path and query, words the message must contain)
+QUERIES = {
+    "unknown parameter on a transaction": (f"/transactions/{ZERO_ID}?pretty=1", ["pretty"]),
+    "unknown parameter on the root": ("/?verbose=true", ["verbose"]),
+    "unknown parameter on a query": (f"/transactions?asset_id={ASSET_ID}&limit=10", ["limit"]),
+    "unknown parameter on votes": (f"/votes?block_id={ZERO_ID}&voter_key=x", ["voter_key"]),
+    "repeated parameter": (f"/blocks?tx_id={ZERO_ID}&status=VALID&status=INVALID", ["status", "more than once"]),
+    "bad block status": (f"/blocks/{ZERO_ID}?status=DONE", ["status", "DONE"]),
+    "bad block list status": (f"/blocks?tx_id={ZERO_ID}&status=valid-ish", ["status"]),
+    "non-hex block id": ("/blocks/not-a-block-id", ["block_id"]),
+    "non-hex tx_id": ("/blocks?tx_id=xyz", ["tx_id"]),
+    "short transaction id": (f"/transactions/{'a' * 63}", ["tx_id"]),
+    "non-hex status id": ("/statuses/zz", ["id", "hex"]),
+    "non-hex transaction status id": ("/transactions/zz/status", ["tx_id"]),
+    "bad owners_after": ("/transactions?owners_after=0OIl&fulfilled=false", ["owners_after"]),
+    "bad fulfilled": (f"/transactions?owners_after={PUBLIC_KEY}&fulfilled=maybe", ["fulfilled", "maybe"]),
+    "bad asset_id": ("/transactions?asset_id=not-a-uuid", ["asset_id"]),
+    "bad operation": (f"/transactions?asset_id={ASSET_ID}&operation=BURN", ["operation", "BURN"]),
+    "bad metadata_id": ("/transactions?metadata_id=12", ["metadata_id"]),
+    "non-hex block_id for votes": ("/votes?block_id=12", ["block_id"]),
+    "bad voter": (f"/votes?block_id={ZERO_ID}&voter=nobody", ["voter"]),
+}
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_a_malformed_query_or_id_is_400_naming_it(web_node, name):
+    path, words = QUERIES[name]
+    url = web_node.url + (path if path.startswith("/?") else "/api/v1" + path)
+    message = json_error(requests.get(url), 400)
+    for word in words:
+        assert word in message, (name, message)
+    assert_serves_normally(web_node)
+
+
+def chunked(body, size=65536):
+    """``body`` as a generator, which requests sends chunked, without a Content-Length."""
+    return (body[start:start + size] for start in range(0, len(body), size))
+
+
+@pytest.mark.parametrize("send", [bytes, chunked], ids=["content-length", "chunked"])
+def test_the_body_size_limit_is_exact(web_node, send):
+    limit = web_node.config["server"]["max_body_size"]
+    at_limit = b" " * (limit - 2) + b"[]"
+    url = f"{web_node.api}/transactions"
+    assert "array" in json_error(requests.post(url, data=send(at_limit)), 400)
+    assert "limit" in json_error(requests.post(url, data=send(at_limit + b" ")), 413)
+    assert_serves_normally(web_node)
+
+
+def raw_request(node, head):
+    """Send ``head`` (request line and headers) alone; the response bytes once the server closes."""
+    host, port = node.config["server"]["bind"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        received = []
+        while chunk := sock.recv(65536):
+            received.append(chunk)
+    return b"".join(received)
+
+
+@pytest.mark.parametrize("expect", [b"", b"Expect: 100-continue\r\n"])
+def test_a_content_length_over_the_limit_is_413_at_once_without_waiting_for_the_body(web_node, expect):
+    # The body is never sent: a worker waiting for it would hang until its timeout.
+    head = (b"POST /api/v1/transactions HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000000\r\n" + expect + b"\r\n")
+    started = time.monotonic()
+    for _ in range(2 * web_node.config["server"]["workers"]):
+        response = raw_request(web_node, head)
+        assert b" 413 " in response.split(b"\r\n\r\n")[-2]
+        assert json.loads(response.split(b"\r\n\r\n")[-1])["status"] == 413
+    assert time.monotonic() - started < 5
+    assert_serves_normally(web_node)

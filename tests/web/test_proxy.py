@@ -1,0 +1,50 @@
+"""Behind a reverse proxy: links and Location headers name the public URL, if the proxy is trusted."""
+
+import pytest
+import requests
+
+from bigchaindb.common.crypto import generate_key_pair
+from tests.helpers import WebNode, create_tx
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "example.com", "X-Forwarded-Port": "443",
+             "X-Forwarded-Prefix": "/bigchaindb", "X-Forwarded-For": "203.0.113.7"}
+PUBLIC = "https://example.com/bigchaindb"
+
+
+@pytest.fixture(scope="module", params=[1, 0], ids=["trusted", "untrusted"])
+def proxied(request, tmp_path_factory):
+    """A node trusting one proxy, then one trusting none; and the URL its links should use."""
+    node = WebNode(str(tmp_path_factory.mktemp("proxied")), server={"trusted_proxies": request.param}).start()
+    yield node, PUBLIC if request.param else node.url
+    node.stop()
+
+
+def test_the_location_of_a_posted_transaction(proxied):
+    node, public = proxied
+    tx = create_tx(generate_key_pair())
+    response = requests.post(f"{node.api}/transactions", json=tx.to_dict(), headers=FORWARDED)
+    assert response.status_code == 202
+    assert response.headers["Location"] == f"{public}/api/v1/statuses/{tx.id}"
+
+
+def test_the_links_of_the_entry_points(proxied):
+    node, public = proxied
+    assert requests.get(node.url, headers=FORWARDED).json()["_links"]["api_v1"] == f"{public}/api/v1/"
+    links = requests.get(node.api, headers=FORWARDED).json()["_links"]
+    assert links["self"] == f"{public}/api/v1/"
+    assert links["transactions"] == f"{public}/api/v1/transactions/"
+
+
+def test_the_location_of_a_status_redirect(proxied):
+    node, public = proxied
+    genesis = node.ledger.connection.get_genesis_block()["id"]
+    response = requests.get(f"{node.api}/statuses/{genesis}", headers=FORWARDED, allow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{public}/api/v1/blocks/{genesis}"
+
+
+def test_a_trusted_proxy_on_another_port_keeps_the_port(proxied):
+    node, public = proxied
+    headers = dict(FORWARDED, **{"X-Forwarded-Proto": "http", "X-Forwarded-Port": "8080"})
+    expected = "http://example.com:8080/bigchaindb" if public == PUBLIC else node.url
+    assert requests.get(node.url, headers=headers).json()["_links"]["api_v1"] == f"{expected}/api/v1/"
