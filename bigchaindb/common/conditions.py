@@ -27,6 +27,7 @@ import nacl.exceptions
 import nacl.signing
 
 from bigchaindb.common.exceptions import InvalidFulfillment, InvalidSignature, NotSupported
+from bigchaindb.common.utils import serialize
 
 MAX_THRESHOLD_SIZE = 8
 
@@ -67,21 +68,29 @@ def condition_uri_for(owners):
 
 def describe(owners):
     """``(uri, details)`` of the condition of ``owners``; the details are the caller's to keep."""
-    uri, details = _described(_freeze(owners))
+    uri, details, _ = _described(_freeze(owners))
     return uri, copy.deepcopy(details)
 
 
 def details_describe_owners(details, owners):
-    """True when ``details`` are exactly the condition details of ``owners``."""
-    return details == _described(_freeze(owners))[1]
+    """True when ``details`` are exactly the condition details of ``owners``.
+
+    Compared as canonical JSON, not with ``==``, for which ``true == 1`` and
+    ``1.0 == 1``: the id hashes the bytes, so the bytes must be the ones meant.
+    """
+    try:
+        return serialize(details) == _described(_freeze(owners))[2]
+    except TypeError:  # not writable as canonical JSON, so certainly not those details
+        return False
 
 
 @lru_cache(maxsize=65536)
 def _described(frozen_owners):
-    """(uri, details) of frozen owners.  The details dict is shared: never hand it out."""
+    """(uri, details, canonical details) of frozen owners.  The details dict is shared: never hand it out."""
     condition = condition_for(frozen_owners)
     try:
-        return condition.condition_uri, condition.to_dict()
+        details = condition.to_dict()
+        return condition.condition_uri, details, serialize(details)
     except ValueError:
         # The package writes variable-length integers of at most one byte, so
         # a nested group whose fulfillment may exceed 255 bytes (more than

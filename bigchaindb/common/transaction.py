@@ -36,11 +36,10 @@ from bigchaindb.common.exceptions import (
 )
 from bigchaindb.common.schema import validate_transaction_schema
 from bigchaindb.common.utils import serialize
+from bigchaindb.common.values import check_values
 
 VERSION = 1
 CREATE, TRANSFER, GENESIS = "CREATE", "TRANSFER", "GENESIS"
-MAX_NESTING = 64  # deeper transactions are refused before hashing
-MIN_INT, MAX_INT = -2**63, 2**64 - 1  # what canonical JSON (orjson) can write
 
 
 # -- the parts of a transaction --------------------------------------------
@@ -284,7 +283,7 @@ class Transaction:
         Raises a ValidationError subclass naming the problem.  Signatures are
         checked by ``validate_fulfillments``, which needs the spent outputs.
         """
-        _check_values(tx)
+        check_values(tx)
         validate_transaction_schema(tx)
         body = tx["transaction"]
         _check_indexes(body)
@@ -398,53 +397,6 @@ def _sign_condition(condition, message, keys):
         return
     for sub in condition.subconditions:
         _sign_condition(sub["body"], message, keys)
-
-
-def _check_values(tx):
-    """Refuse floats, integers beyond 64 bits and over-deep nesting, anywhere.
-
-    Runs before the schema, whose recursive checks must not meet unbounded
-    depth.  The walk records no paths; only when it finds a problem does a
-    second, slower walk name where it is.
-    """
-    stack = [(tx, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            value = value.values()
-        elif not isinstance(value, list):
-            if _bad_scalar(value):
-                break
-            continue
-        if depth >= MAX_NESTING:
-            break
-        stack.extend((v, depth + 1) for v in value)
-    else:
-        return
-    raise SchemaValidationError(_find_bad_value(tx, "", 0))
-
-
-def _bad_scalar(value):
-    return isinstance(value, float) or (type(value) is int and not MIN_INT <= value <= MAX_INT)
-
-
-def _find_bad_value(value, where, depth):
-    """A sentence naming the first bad value under ``where`` (see _check_values), or None."""
-    name = where or "the top level"
-    if isinstance(value, float):
-        return f"{name} is a float; numbers in a transaction must be integers"
-    if _bad_scalar(value):
-        return f"{name} is an integer beyond 64 bits"
-    if isinstance(value, (dict, list)):
-        if depth >= MAX_NESTING:
-            return f"{name} is nested deeper than {MAX_NESTING} levels"
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            inner = f"{where}[{key}]" if isinstance(value, list) else f"{where}.{key}".lstrip(".")
-            found = _find_bad_value(item, inner, depth + 1)
-            if found:
-                return found
-    return None
 
 
 def _posted_id(tx):

@@ -20,7 +20,8 @@ from bigchaindb.common.exceptions import (
     SchemaValidationError,
     ValidationError,
 )
-from bigchaindb.common.transaction import MAX_NESTING, Transaction
+from bigchaindb.common.transaction import Transaction
+from bigchaindb.common.values import MAX_NESTING
 
 from .conftest import vector_tx
 
@@ -144,6 +145,8 @@ CASES = [
     ("version 1.0", "create_single", setting(("version",), 1.0), SchemaValidationError, r"^version is a float"),
     ("float in asset data", "create_single", setting(ASSET + ("data",), {"price": {"eur": 2.5}}),
      SchemaValidationError, r"transaction\.asset\.data\.price\.eur is a float"),
+    ("non-JSON value", "create_single", setting(ASSET + ("data",), {"t": (1, 2)}),
+     SchemaValidationError, r"transaction\.asset\.data\.t is not a JSON value \(tuple\)"),
     ("float in metadata list", "create_with_metadata", setting(TX + ("metadata", "data"), {"l": [1, 0.5]}),
      SchemaValidationError, r"transaction\.metadata\.data\.l\[1\] is a float"),
     ("integer beyond 64 bits in data", "create_single", setting(ASSET + ("data",), {"n": 2**64}),
@@ -202,6 +205,9 @@ CASES = [
      InvalidFulfillment, r"condition 0: details do not match the uri cc:4:20:ttEp"),
     ("details signed", "create_single", setting(C0 + ("condition", "details", "signature"), "abc"),
      InvalidFulfillment, r"condition 0: details do not match the uri"),
+    ("details with true for weight 1", "create_multisig",
+     setting(C0 + ("condition", "details", "subfulfillments", 0, "weight"), True),
+     InvalidFulfillment, r"condition 0: details do not match the uri cc:2:29:"),
     ("details of a threshold reordered", "create_multisig",
      lambda tx: at(tx, C0 + ("condition", "details", "subfulfillments")).reverse(),
      InvalidFulfillment, r"condition 0: details do not match the uri cc:2:29:"),
