@@ -53,7 +53,8 @@ def _describe_bad_value(value, where, depth):
                 return found
         return None
     if kind is float:
-        return f"{name} is a float; numbers in a transaction must be integers"
+        # orjson also parses integers beyond 64 bits as floats: the message covers both
+        return f"{name} is a float ({value!r}); numbers in a transaction are integers of at most 64 bits"
     if kind is int and not MIN_INT <= value <= MAX_INT:
         return f"{name} is an integer beyond 64 bits"
     if kind in (str, bool, int) or value is None:

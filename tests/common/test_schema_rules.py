@@ -21,6 +21,7 @@ from bigchaindb.common.exceptions import (
     ValidationError,
 )
 from bigchaindb.common.transaction import Transaction
+from bigchaindb.common.utils import deserialize, serialize
 from bigchaindb.common.values import MAX_NESTING
 
 from .conftest import vector_tx
@@ -141,7 +142,7 @@ CASES = [
     ("id as array", "create_single", setting(("id",), []), SchemaValidationError, r"^id must be of type string, not array"),
     # floats anywhere, integers beyond 64 bits
     ("amount 1.0", "create_single", setting(C0 + ("amount",), 1.0),
-     SchemaValidationError, r"transaction\.conditions\[0\]\.amount is a float; numbers in a transaction must be integers"),
+     SchemaValidationError, r"transaction\.conditions\[0\]\.amount is a float \(1\.0\); numbers in a transaction are integers"),
     ("version 1.0", "create_single", setting(("version",), 1.0), SchemaValidationError, r"^version is a float"),
     ("float in asset data", "create_single", setting(ASSET + ("data",), {"price": {"eur": 2.5}}),
      SchemaValidationError, r"transaction\.asset\.data\.price\.eur is a float"),
@@ -277,6 +278,14 @@ def test_every_rule_raises_a_validation_error(case):
 def test_a_non_object_is_refused(value):
     with pytest.raises(SchemaValidationError, match=r"the top level must be of type object"):
         Transaction.from_dict(value)
+
+
+def test_an_amount_beyond_64_bits_in_raw_json_is_refused():
+    """orjson parses it as a float; the message still says what is allowed."""
+    raw = serialize(vector_tx("create_divisible")).replace(b'"amount":10', b'"amount":18446744073709551616')
+    with pytest.raises(SchemaValidationError, match=r"amount is a float \(1\.8\d+e\+19\); numbers in a transaction "
+                                                      r"are integers of at most 64 bits"):
+        Transaction.from_dict(deserialize(raw))
 
 
 def test_a_lone_surrogate_is_refused_not_crashed_on():
