@@ -26,6 +26,7 @@ from tests.integration.node import Node  # noqa: E402
 # Fixed keys and ids: transaction ids in the docs stay the same run to run.
 ALICE = CryptoKeypair("CdVGmFqgtQYJWnkvjkg7zL6Z4RjcMgHu89RmZrW6CsL2", "DJeBpu5wuH2aAtTKJ1rdYKCvzjqU9r4kCpXrgd3v3WsE")
 BOB = CryptoKeypair("HyA967oAB8Jo38kj2n1xMheLsGbCamEFFo3Vm52FpYhW", "8YKjFUq3vWDdqnCXHopFDZtb5WP6sztRjkVmQyCwt7Y1")
+NODE = CryptoKeypair("E5TiV7pi3PY3LpGFEZf4fox8S8BEmB9Eq9sYRpfrzFrC", "EunPyXVrLtN6qhGQzGzkdwzDbnhPSWPFe8Vz939YSNvh")
 ASSET_ID = "0d3c42b4-7c5b-4a4a-8b56-6e3a2a6c1f01"
 METADATA_ID = "7b1e8a4e-0f0e-4d57-9a8e-2f1c3e5d7a90"
 PUBLIC_HOST = "http://localhost:9984"
@@ -162,7 +163,7 @@ def main():
     parser.add_argument("-o", "--output", default=os.path.join(HERE, "api.md"))
     output = parser.parse_args().output
     with tempfile.TemporaryDirectory() as directory:
-        node = Node(directory, "docs", os.path.join(directory, "docs.sqlite")).start()
+        node = Node(directory, "docs", os.path.join(directory, "docs.sqlite"), NODE).start()
         try:
             recorder = Recorder(node)
             record_everything(recorder)
