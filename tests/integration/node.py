@@ -53,7 +53,8 @@ class Node:
         node_config.write_file(self.config, self.config_path)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([BIGCHAINDB, "-c", self.config_path, "start"],
-                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)  # its own group, as in a terminal
         log.close()
         wait_until(lambda: self._answers(), timeout, f"{self.name} did not answer GET / (see {self.log_path})")
         return self
