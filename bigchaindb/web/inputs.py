@@ -10,14 +10,21 @@ import re
 from flask import abort, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bigchaindb.common.schema import TX_SCHEMA
 from bigchaindb.common.utils import deserialize
 
-# The same forms the transaction schema demands (bigchaindb/common/schema).
-_HEX_ID = re.compile(r"[0-9a-f]{64}")
-_PUBLIC_KEY = re.compile(r"[1-9A-HJ-NP-Za-km-z]{43,44}")
-_UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-
 _SHOWN = 80  # characters of a bad value echoed back in a message
+
+
+def _string_format(definition):
+    """A (pattern, title) of the transaction schema: ids and keys are checked alike everywhere."""
+    definition = TX_SCHEMA["definitions"][definition]
+    return re.compile(definition["pattern"]), definition["title"]
+
+
+_HEX_ID = _string_format("sha3_hexdigest")
+_PUBLIC_KEY = _string_format("public_key")
+_UUID4 = _string_format("uuid4")
 
 
 def query(*allowed):
@@ -42,16 +49,16 @@ def required(args, name):
 
 def hex_id(value, name):
     """A transaction or block id."""
-    return _matching(value, name, _HEX_ID, "64 lowercase hex digits (a transaction or block id)")
+    return _matching(value, name, _HEX_ID)
 
 
 def public_key(value, name):
-    return _matching(value, name, _PUBLIC_KEY, "a base58 Ed25519 public key")
+    return _matching(value, name, _PUBLIC_KEY)
 
 
 def uuid4(value, name):
     """An asset or metadata id."""
-    return _matching(value, name, _UUID4, "a lowercase uuid4")
+    return _matching(value, name, _UUID4)
 
 
 def one_of(value, name, allowed):
@@ -100,9 +107,10 @@ def json_body():
     return body
 
 
-def _matching(value, name, pattern, expected):
+def _matching(value, name, string_format):
+    pattern, title = string_format
     if value is not None and not pattern.fullmatch(value):
-        abort(400, f"{name} must be {expected}, not {_shown(value)}")
+        abort(400, f"{name} must be a {title}, not {_shown(value)}")
     return value
 
 

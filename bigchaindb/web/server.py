@@ -7,8 +7,10 @@ stops it gracefully: workers finish the requests in flight (up to
 
 import os
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
+from bigchaindb.common.utils import dumps
 from bigchaindb.web.app import create_app
 
 # Sync workers: one request at a time per process, simple and robust.  This
@@ -54,7 +56,20 @@ def create_server(config):
         "secure_scheme_headers": {},
         "forwarder_headers": "",
     }
+    # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
+    gunicorn_util.write_error = write_json_error
     return Server(create_app(config), options)
+
+
+def write_json_error(sock, status, reason, message):
+    """gunicorn's answer to a request it cannot parse (URL too long, bad header), as JSON.
+
+    It replaces ``gunicorn.util.write_error``, which writes an HTML page.
+    """
+    body = dumps({"status": status, "message": message or reason})
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def default_workers():

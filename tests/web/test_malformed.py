@@ -215,3 +215,19 @@ def test_a_content_length_over_the_limit_is_413_at_once_without_waiting_for_the_
         assert json.loads(response.split(b"\r\n\r\n")[-1])["status"] == 413
     assert time.monotonic() - started < 5
     assert_serves_normally(web_node)
+
+
+@pytest.mark.parametrize("head, status, named", [
+    (b"GET /api/v1/transactions/" + b"a" * 8000 + b" HTTP/1.1\r\nHost: node\r\n\r\n", 414, "too large"),
+    (b"GET / HTTP/1.1\r\nHost: node\r\nX-Big: " + b"b" * 10000 + b"\r\n\r\n", 431, "headers"),
+    (b"NOT HTTP AT ALL\r\n\r\n", 400, "Invalid"),
+    (b"GET / HTTP/9.9\r\nHost: node\r\n\r\n", 400, "HTTP Version"),
+])
+def test_a_request_the_http_server_cannot_parse_is_a_json_error_too(web_node, head, status, named):
+    response = raw_request(web_node, head)
+    status_line, _, rest = response.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 %d " % status), response
+    assert b"Content-Type: application/json" in rest
+    body = json.loads(rest.split(b"\r\n\r\n", 1)[1])
+    assert body["status"] == status and named.lower() in body["message"].lower(), body
+    assert_serves_normally(web_node)
