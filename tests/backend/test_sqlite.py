@@ -3,7 +3,9 @@ every query is an index read (checked on the query plan of each statement
 each method actually runs)."""
 
 import multiprocessing
+import os
 import sqlite3
+import threading
 
 import pytest
 
@@ -55,6 +57,36 @@ def test_a_connection_made_before_a_fork_works_on_both_sides(sqlite_connection):
     child.join(timeout=30)
     assert sqlite_connection.get_backlog_transaction(child_tx["id"]) == child_tx
     sqlite_connection.write_backlog(create()[0], "parent", 2)
+
+
+def test_threads_that_end_leave_no_open_handles(sqlite_connection):
+    # Counted on the engine's own table of handles: open files say little,
+    # since SQLite keeps a closed handle's file open for the next one.
+    sqlite_connection.get_block("0" * 64)
+    have_read, done = threading.Barrier(21), threading.Event()
+
+    def read_and_wait():  # all alive at once, so none inherits another's handle
+        sqlite_connection.get_block("0" * 64)
+        have_read.wait()
+        done.wait()
+
+    threads = [threading.Thread(target=read_and_wait) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    have_read.wait()
+    assert len(sqlite_connection._handles) == 21
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert len(sqlite_connection._handles) == 1  # this thread's
+
+
+def test_a_closed_connection_opens_again_on_use(sqlite_connection):
+    sqlite_connection.get_block("0" * 64)
+    sqlite_connection.close()
+    tx = create()[0]
+    sqlite_connection.write_backlog(tx, "node", 1)
+    assert sqlite_connection.get_backlog_transaction(tx["id"]) == tx
 
 
 # -- query plans ---------------------------------------------------------------

@@ -9,6 +9,7 @@ and ``schema``, one function per operation, each given an open handle.
 import os
 import sqlite3
 import threading
+import weakref
 from contextlib import contextmanager
 
 from bigchaindb.backend import base
@@ -26,9 +27,10 @@ class SQLiteConnection(base.Connection):
     """The store at ``path`` (created, with its directory, on first use).
 
     Each process, and each thread in it, gets its own ``sqlite3`` handle,
-    opened lazily on first use: SQLite handles must not cross a fork, and a
-    transaction on a handle shared by two threads would mix their statements.
-    So one object may be made before forking and used on both sides.
+    opened lazily on first use and closed when its thread ends: SQLite handles
+    must not cross a fork, and a transaction on a handle shared by two threads
+    would mix their statements.  So one object may be made before forking and
+    used on both sides, and by any number of threads.
 
     Writes run in ``BEGIN IMMEDIATE`` transactions, which take the file's write
     lock up front: a check and the write it guards (the double-spend check of
@@ -42,6 +44,7 @@ class SQLiteConnection(base.Connection):
         self.path = path
         self._handles = {}  # (pid, thread id) -> sqlite3.Connection
         self._lock = threading.Lock()
+        self._threads = threading.local()
 
     def __repr__(self):
         return f"SQLiteConnection({self.path!r})"
@@ -55,13 +58,16 @@ class SQLiteConnection(base.Connection):
             handle = self._open()
             with self._lock:
                 self._handles[key] = handle
+            # thread-local values die with their thread: close the handle then
+            self._threads.marker = marker = _Marker()
+            weakref.finalize(marker, self._release, key, handle)
         return handle
 
     def _open(self):
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         # isolation_level=None: no implicit transactions; _write says BEGIN itself.
-        # check_same_thread=False only so close() may close every thread's handle.
+        # check_same_thread=False only so a handle can be closed from another thread.
         handle = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
                                  check_same_thread=False)
         handle.execute("PRAGMA journal_mode = WAL")
@@ -70,13 +76,23 @@ class SQLiteConnection(base.Connection):
         handle.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         return handle
 
-    def close(self):
-        """Close this process's handles (another process's are not ours to touch)."""
-        pid = os.getpid()
+    def _release(self, key, handle):
+        """Close ``handle``, the one of ``key``, unless it was inherited through
+        a fork: closing the parent's handle in a child can break the parent's
+        locks, so the child keeps it, unused, for good."""
+        if key[0] != os.getpid():
+            return
         with self._lock:
-            mine = [key for key in self._handles if key[0] == pid]
-            for key in mine:
-                self._handles.pop(key).close()
+            if self._handles.get(key) is handle:
+                del self._handles[key]
+        handle.close()
+
+    def close(self):
+        """Close this process's handles; the next call opens new ones."""
+        with self._lock:
+            mine = [(key, handle) for key, handle in self._handles.items() if key[0] == os.getpid()]
+        for key, handle in mine:
+            self._release(key, handle)
 
     @contextmanager
     def _translated(self):
@@ -220,3 +236,7 @@ class SQLiteConnection(base.Connection):
 
     def _follow(self, table, fetch):
         return feeds.follow(fetch, self._read(feeds.newest, table))
+
+
+class _Marker:
+    """Hangs in a thread's local storage; its finalizer closes the thread's handle."""
