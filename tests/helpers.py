@@ -64,29 +64,18 @@ def init_store(config):
     return ledger
 
 
-class WebNode:
-    """The HTTP server of one node, in a subprocess, on a fresh store.
+class ServedProcess:
+    """A server in a subprocess, logging to a file, ready once GET ``url`` answers 200."""
 
-    ``ledger`` is a Bigchain on the same store with the node's keys, for
-    tests to write blocks and votes through.
-    """
+    url = None
+    log_path = None
+    process = None
 
-    def __init__(self, directory, **settings):
-        self.config = node_config(directory, **settings)
-        self.config_path = os.path.join(directory, "config.json")
-        self.log_path = os.path.join(directory, "server.log")
-        self.url = f"http://{self.config['server']['bind']}"
-        self.api = f"{self.url}/api/v1"
-        self.ledger = None
-        self.process = None
-
-    def start(self, timeout=30):
-        bigchaindb_config.write_file(self.config, self.config_path)
-        self.ledger = init_store(self.config)
+    def launch(self, command, timeout=30, **popen_options):
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-c", SERVE, self.config_path],
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_until(self._answers, timeout, f"the server did not answer GET / (see {self.log_path})")
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, **popen_options)
+        wait_until(self._answers, timeout, f"no answer on GET {self.url} (see {self.log_path})")
         return self
 
     def _answers(self):
@@ -111,6 +100,30 @@ class WebNode:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class WebNode(ServedProcess):
+    """The HTTP server of one node, in a subprocess, on a fresh store.
+
+    ``ledger`` is a Bigchain on the same store with the node's keys, for
+    tests to write blocks and votes through.
+    """
+
+    def __init__(self, directory, **settings):
+        self.config = node_config(directory, **settings)
+        self.config_path = os.path.join(directory, "config.json")
+        self.log_path = os.path.join(directory, "server.log")
+        self.url = f"http://{self.config['server']['bind']}"
+        self.api = f"{self.url}/api/v1"
+        self.ledger = None
+
+    def start(self, timeout=30):
+        bigchaindb_config.write_file(self.config, self.config_path)
+        self.ledger = init_store(self.config)
+        return self.launch([sys.executable, "-c", SERVE, self.config_path], timeout)
+
+    def stop(self, timeout=30):
+        super().stop(timeout)
         self.ledger.connection.close()
 
 

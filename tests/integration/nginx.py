@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.node import free_port
+from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS_CONFIG = REPO / "docs" / "nginx.conf"

@@ -7,28 +7,19 @@ port; several share one store file to form a federation on one machine.
 import copy
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 
 import psutil
 import requests
 
 from bigchaindb import config as node_config
 from bigchaindb.common.crypto import generate_key_pair
+from tests.helpers import ServedProcess, free_port, wait_until
 
 BIGCHAINDB = os.path.join(os.path.dirname(sys.executable), "bigchaindb")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Node:
+class Node(ServedProcess):
     def __init__(self, directory, name, database_path, keypair=None, **settings):
         self.directory = directory
         self.name = name
@@ -51,25 +42,8 @@ class Node:
 
     def start(self, timeout=30):
         node_config.write_file(self.config, self.config_path)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([BIGCHAINDB, "-c", self.config_path, "start"],
-                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)  # its own group, as in a terminal
-        log.close()
-        wait_until(lambda: self._answers(), timeout, f"{self.name} did not answer GET / (see {self.log_path})")
-        return self
-
-    def _answers(self):
-        if self.process.poll() is not None:
-            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-        try:
-            return requests.get(self.url, timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+        # its own process group, as a command started in a terminal has
+        return self.launch([BIGCHAINDB, "-c", self.config_path, "start"], timeout, start_new_session=True)
 
     def processes(self):
         """The supervisor and every process below it."""
@@ -80,11 +54,8 @@ class Node:
 
     def stop(self, timeout=30):
         """SIGTERM, as an operator stops a node; wait for every process to exit."""
-        if self.process is None or self.process.poll() is not None:
-            return
         procs = self.processes()
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout)
+        super().stop(timeout)
         psutil.wait_procs(procs, timeout=timeout)
 
     def kill(self):
@@ -111,15 +82,6 @@ class Node:
     def wait_for_status(self, tx_id, wanted="valid", timeout=30):
         wait_until(lambda: self.status(tx_id) == wanted, timeout,
                    f"{tx_id} did not become {wanted} on {self.name} (last: {self.status(tx_id)})")
-
-
-def wait_until(predicate, timeout, message, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(message)
 
 
 def federation(directory, size, **settings):

@@ -6,7 +6,7 @@ from bigchaindb import backend
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.core import Bigchain
-from tests.integration.node import wait_until
+from tests.helpers import wait_until
 
 
 def new_create(owner, data):

@@ -8,7 +8,8 @@ import time
 
 import requests
 
-from tests.integration.node import BIGCHAINDB, free_port, wait_until
+from tests.helpers import free_port, wait_until
+from tests.integration.node import BIGCHAINDB
 
 
 def test_start_on_a_machine_with_no_config(tmp_path):

@@ -18,7 +18,7 @@ import requests
 
 from bigchaindb import config
 from tests.integration.nginx import DOCS_CONFIG, REPO, Nginx, nginx_proxy, replace_line  # noqa: F401 (fixture)
-from tests.integration.node import free_port
+from tests.helpers import free_port
 
 COMPOSE_CONFIG = REPO / "docker" / "nginx.conf"
 MAX_BODY = config.DEFAULTS["server"]["max_body_size"]

@@ -7,7 +7,7 @@ import psutil
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
-from tests.integration.node import wait_until
+from tests.helpers import wait_until
 
 
 def new_tx():
