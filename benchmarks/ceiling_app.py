@@ -1,11 +1,13 @@
 """The machine's ceiling: the node's routes answered by a trivial Flask app.
 
 POST /api/v1/transactions parses the body and echoes it back with a 202;
-every GET returns a fixed JSON (statuses say ``valid``, so the harness
-follows and reads exactly as it does on a node).  It is served by gunicorn
-with the node's own settings (``bigchaindb.web.server``: worker class,
-count, timeouts), so under the same load the gap between node and ceiling is
-what the node's own work costs, not HTTP, gunicorn, Flask or the harness.
+GET /api/v1/transactions/<id> returns a fixed transaction.  With no ledger
+behind it, what it accepted is as committed as it gets, so the harness does
+not follow it (a transaction's valid time is its 202).  It is served by
+gunicorn with the node's own settings (``bigchaindb.web.server``: worker
+class, count, timeouts), so under the same load the gap between node and
+ceiling is what the node's own work costs, not HTTP, gunicorn, Flask or the
+harness.
 
     python -m benchmarks.ceiling_app CONFIG   # a node config file: server.* is used
 """
@@ -25,11 +27,6 @@ TRANSACTION = signed_creates(0, 1)[0]
 @app.post("/api/v1/transactions")
 def post_transaction():
     return request.get_json(), 202
-
-
-@app.get("/api/v1/statuses/<tx_id>")
-def status(tx_id):
-    return {"status": "valid"}
 
 
 @app.get("/api/v1/transactions/<tx_id>")

@@ -1,15 +1,17 @@
-"""Follow accepted transactions to ``valid`` by polling their statuses, cheaply.
+"""Follow accepted transactions to ``valid`` by polling, without loading the node.
 
-A few threads share the accepted transactions round robin.  Each polls its
-own, oldest first, in rounds of at most one per ``interval`` seconds, and
-ends a round after ``misses`` answers that are not yet ``valid``: blocks are
-filled in arrival order, so the transactions after those are newer still and
-would only cost the node requests.  The follow load is thus about one GET
-per transaction plus ``threads * misses / interval`` GETs a second, and a
-``valid`` time is late by at most about one round.
+One thread polls in rounds, at most one every ``interval`` seconds.  A round
+asks ``GET /statuses/<id>`` of the oldest pending transactions, oldest
+first, and ends after ``misses`` answers that are not yet ``valid``: blocks
+are filled in arrival order, so newer ones are not valid either.  When one
+is ``valid``, one ``GET /blocks?tx_id=<id>&status=VALID`` lists its whole
+block: every transaction in it is valid too, seen at that same moment.  So
+the follow load is a few GETs per block and per round, not one per
+transaction (that would compete with the POSTs it measures, and at a few
+hundred tx/s fall behind them), and a ``valid`` time is late by at most
+about one round.
 """
 
-import itertools
 import json
 import queue
 import threading
@@ -21,70 +23,84 @@ WAITING = ("backlog", "undecided")
 
 
 class Follower:
-    def __init__(self, url, threads=2, interval=0.2, misses=2):
+    def __init__(self, url, interval=0.2, misses=2):
         self.url = url
         self.interval = interval
         self.misses = misses
-        self.inboxes = [queue.SimpleQueue() for _ in range(threads)]
-        self.turns = itertools.count()
+        self.inbox = queue.SimpleQueue()
+        self.pending = {}  # id -> Record, oldest first; the follower thread's own
         self.deadline = None  # set by finish(): no more records come, stop by then
-        self.threads = [threading.Thread(target=self._follow, args=(inbox,), daemon=True)
-                        for inbox in self.inboxes]
+        self.thread = threading.Thread(target=self._follow, daemon=True)
 
     def start(self):
-        for thread in self.threads:
-            thread.start()
+        self.thread.start()
         return self
 
     def add(self, record):
         """Follow ``record`` (just accepted) until it is valid; sets ``record.valid``."""
-        self.inboxes[next(self.turns) % len(self.inboxes)].put(record)
+        self.inbox.put(record)
 
     def finish(self, timeout):
         """Call once every record was added: follow those pending for at most ``timeout`` more
         seconds, then mark the rest as errors."""
         self.deadline = clock() + timeout
-        for thread in self.threads:
-            thread.join()
+        self.thread.join()
 
-    def _follow(self, inbox):
+    def _follow(self):
         http = Client(self.url)
-        pending = []
         while True:
             started = clock()
-            while not inbox.empty():
-                pending.append(inbox.get())
-            if self.deadline is not None and (not pending or started >= self.deadline):
+            while not self.inbox.empty():
+                record = self.inbox.get()
+                self.pending[record.id] = record
+            if self.deadline is not None and (not self.pending or started >= self.deadline):
                 break
-            pending = self._poll_round(http, pending)
+            self._poll_round(http)
             time.sleep(max(0.0, self.interval - (clock() - started)))
-        for record in pending:
+        for record in self.pending.values():
             record.error = "not valid by the end of the drain"
         http.close()
 
-    def _poll_round(self, http, pending):
-        """Poll ``pending`` oldest first until ``misses`` are still waiting; those left pending."""
-        left, missed = [], 0
-        for index, record in enumerate(pending):
+    def _poll_round(self, http):
+        missed = 0
+        for record in list(self.pending.values()):
             if missed >= self.misses:
-                return left + pending[index:]
+                return
+            if record.id not in self.pending:  # its block was listed earlier this round
+                continue
             status = transaction_status(http, record.id)
             if status == "valid":
-                record.valid = clock()
+                seen = clock()
+                for tx_id in [record.id] + _block_transactions(http, record.id):
+                    done = self.pending.pop(tx_id, None)
+                    if done is not None:
+                        done.valid = seen
             elif status in WAITING or status is None:
                 missed += 1
-                left.append(record)
             else:
                 record.error = f"status {status}"
-        return left
+                del self.pending[record.id]
 
 
 def transaction_status(http, tx_id):
-    """The status the node reports; None when the request failed in a way worth retrying."""
+    """The status the node reports; None when worth asking again (no answer, or a 5xx)."""
+    code, answer = _get(http, f"statuses/{tx_id}")
+    if answer is not None:
+        return answer["status"]
+    return None if code is None or code >= 500 else f"HTTP {code}"
+
+
+def _block_transactions(http, tx_id):
+    """Ids of every transaction in the VALID blocks holding ``tx_id`` (none if the request failed)."""
+    _, blocks = _get(http, f"blocks?tx_id={tx_id}&status=VALID")
+    return [tx["id"] for block in blocks or () for tx in block["block"]["transactions"]]
+
+
+def _get(http, path):
+    """``(HTTP status, parsed JSON)`` of ``GET /api/v1/<path>``; the JSON only of a 200 or a 303
+    (a status once the transaction is in a block), ``(None, None)`` when no answer came."""
     try:
-        code, body = http.request("GET", f"{API}/statuses/{tx_id}")
+        code, body = http.request("GET", f"{API}/{path}")
     except ERRORS:
-        return None
-    if code in (200, 303):
-        return json.loads(body).get("status")
-    return None if code >= 500 else f"HTTP {code}"
+        return None, None
+    return code, json.loads(body) if code in (200, 303) else None

@@ -23,6 +23,9 @@ FIGURES = [
     ("rss_start_mb", "RSS at start", "MB"),
     ("rss_peak_mb", "RSS peak", "MB"),
     ("rss_end_mb", "RSS at end", "MB"),
+    ("cpu_server_cores", "CPU used by the server", "cores"),
+    ("cpu_harness_cores", "CPU used by the harness", "cores"),
+    ("cpu_others_cores", "CPU used by anything else", "cores"),
 ]
 
 
@@ -38,8 +41,9 @@ def _rate(count, start, ends):
     return count / (max(ends) - start) if ends and max(ends) > start else 0.0
 
 
-def summarize(records, gets, rss):
-    """The figures of one target: counts, throughputs, latencies, GET rate, RSS."""
+def summarize(records, gets, machine):
+    """The figures of one target: counts, throughputs, latencies, GET rate, and ``machine``
+    (``Monitor.summary()``: RSS and CPU)."""
     start = min(r.sent for r in records)
     accepted = [r for r in records if r.accepted is not None]
     valid = [r for r in records if r.valid is not None]
@@ -57,7 +61,7 @@ def summarize(records, gets, rss):
         for p in (50, 95, 99):
             summary[f"post_{name}_p{p}_ms"] = percentile(times, p)
     summary["get_per_s"] = gets["per_second"] if gets else None
-    summary.update({f"rss_{key}_mb": value for key, value in rss.items()})
+    summary.update(machine)
     return summary
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, ROOT)  # run as a script: import `benchmarks` and `tests` fro
 from benchmarks import preload, report  # noqa: E402
 from benchmarks.follow import Follower  # noqa: E402
 from benchmarks.load import hammer_gets, post_all  # noqa: E402
-from benchmarks.rss import RssSampler  # noqa: E402
+from benchmarks.monitor import Monitor  # noqa: E402
 from benchmarks.servers import Ceiling, Node  # noqa: E402
 from benchmarks.transactions import build_bodies  # noqa: E402
 
@@ -41,8 +41,7 @@ def parse_args(argv=None):
     add("--duration", type=float, default=60, help="seconds of posting at most (fewer if --count runs out)")
     add("--drain", type=float, default=60, help="seconds to keep following after the last POST")
     add("--get-seconds", type=float, default=10, help="seconds of the GET phase; 0 skips it")
-    add("--followers", type=int, default=2, help="threads polling statuses")
-    add("--poll-interval", type=float, default=0.2, help="seconds between a follower's rounds")
+    add("--poll-interval", type=float, default=0.2, help="seconds between the follower's rounds")
     add("--rss-interval", type=float, default=0.5, help="seconds between RSS samples")
     add("--workers", type=int, default=None, help="gunicorn workers of both targets; default: the node's")
     add("--preload", type=int, default=0, metavar="K",
@@ -55,25 +54,32 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def committed_on_accept(record):
+    """The ceiling has no ledger to commit to: what it accepts is as committed as it gets."""
+    record.valid = record.accepted
+
+
 def measure(server, bodies, args, stored_ids):
-    """Start ``server``, run the load, follow and GET phases, stop it; ``(records, gets, rss)``."""
+    """Start ``server``, run the load, follow and GET phases, stop it; ``(records, gets, monitor)``."""
     server.start(timeout=args.start_timeout)
     try:
-        sampler = RssSampler(server.processes, args.rss_interval).start()
-        follower = Follower(server.url, args.followers, args.poll_interval).start()
+        monitor = Monitor(server.processes, args.rss_interval).start()
+        follower = None if isinstance(server, Ceiling) else Follower(server.url, args.poll_interval).start()
         print(f"{server.name}: posting up to {len(bodies)} transactions for up to {args.duration:g} s", flush=True)
-        records = post_all(server.url, bodies, args.clients, args.rate or None, args.duration, follower.add)
-        print(f"{server.name}: following the last ones to valid (up to {args.drain:g} s)", flush=True)
-        follower.finish(args.drain)
+        records = post_all(server.url, bodies, args.clients, args.rate or None, args.duration,
+                           follower.add if follower else committed_on_accept)
+        if follower:
+            print(f"{server.name}: following the last ones to valid (up to {args.drain:g} s)", flush=True)
+            follower.finish(args.drain)
         gets = None
         readable = [r.id for r in records if r.valid is not None] + stored_ids
         if args.get_seconds and readable:
             print(f"{server.name}: GET phase, {args.get_seconds:g} s", flush=True)
             gets = hammer_gets(server.url, readable, args.clients, args.get_seconds)
-        sampler.stop()
+        monitor.stop()
     finally:
         server.stop()
-    return records, gets, sampler
+    return records, gets, monitor
 
 
 def main(argv=None):
@@ -95,11 +101,11 @@ def main(argv=None):
         if not args.no_ceiling:
             targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
         for server in targets:
-            records, gets, sampler = measure(server, bodies, args, stored_ids)
-            summaries[server.name] = report.summarize(records, gets, sampler.summary())
+            records, gets, monitor = measure(server, bodies, args, stored_ids)
+            summaries[server.name] = report.summarize(records, gets, monitor.summary())
             report.write_csv(os.path.join(out, f"{server.name}.csv"), records)
             if not report.plot(os.path.join(out, f"{server.name}.png"),
-                               f"{server.name}: {' '.join(sys.argv[1:])}", records, sampler.samples):
+                               f"{server.name}: {' '.join(sys.argv[1:])}", records, monitor.samples):
                 print("no PNG: matplotlib is missing (pip install -e '.[bench]')")
     ratio = report.ratios(summaries["node"], summaries["ceiling"]) if "ceiling" in summaries else None
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as handle:
