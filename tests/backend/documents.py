@@ -18,6 +18,7 @@ VECTORS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "vectors"
 def valid_vectors():
     """Every transaction the reference implementation made that must be accepted."""
     found = [json.loads(path.read_text()) for path in sorted(VECTORS.glob("[0-9]*.json"))]
+    assert found, f"no test vectors in {VECTORS}"
     return [vector["tx"] for vector in found if vector["expect"] == "valid"]
 
 

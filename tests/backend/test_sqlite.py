@@ -3,7 +3,6 @@ every query is an index read (checked on the query plan of each statement
 each method actually runs)."""
 
 import multiprocessing
-import os
 import sqlite3
 import threading
 

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import weakref
 from contextlib import contextmanager
+from functools import partial
 
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
@@ -99,11 +100,10 @@ class SQLiteConnection(base.Connection):
         """Turn sqlite3 errors into the backend's, with the file named."""
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                raise DatabaseDoesNotExist(f"the store {self.path} is not initialised (run `bigchaindb init`)") from exc
-            raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
         except sqlite3.Error as exc:
+            if "no such table" in str(exc):
+                raise DatabaseDoesNotExist(
+                    f"the store {self.path} is not initialised (run `bigchaindb init`)") from exc
             raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
 
     def _read(self, query, *args):
@@ -226,16 +226,17 @@ class SQLiteConnection(base.Connection):
     # first runs: "after the call" is the contract.
 
     def backlog_feed(self, assignee):
-        return self._follow("backlog", lambda seq: self._read(backlog.entries_after, assignee, seq, feeds.BATCH))
+        return self._follow("backlog", backlog.entries_after, assignee)
 
     def block_feed(self):
-        return self._follow("blocks", lambda seq: self._read(blocks.headers_after, seq, feeds.BATCH))
+        return self._follow("blocks", blocks.headers_after)
 
     def vote_feed(self):
-        return self._follow("votes", lambda seq: self._read(votes.votes_after, seq, feeds.BATCH))
+        return self._follow("votes", votes.votes_after)
 
-    def _follow(self, table, fetch):
-        return feeds.follow(fetch, self._read(feeds.newest, table))
+    def _follow(self, table, query, *args):
+        """Follow ``table`` with ``query(handle, *args, after_seq, limit)``."""
+        return feeds.follow(partial(self._read, query, *args), self._read(feeds.newest, table))
 
 
 class _Marker:

@@ -21,11 +21,11 @@ def newest(db, table):
 
 
 def follow(fetch, last):
-    """Yield the items ``fetch(seq)`` returns as ``(seq, item)`` pairs, endlessly,
-    starting after ``last``; when nothing is new, sleep ``POLL_INTERVAL`` and
-    yield None so the consumer can act on time."""
+    """Yield the items ``fetch(seq, BATCH)`` returns as ``(seq, item)`` pairs,
+    endlessly, starting after ``last``; when nothing is new, sleep
+    ``POLL_INTERVAL`` and yield None so the consumer can act on time."""
     while True:
-        rows = fetch(last)
+        rows = fetch(last, BATCH)
         for last, item in rows:
             yield item
         if not rows:
