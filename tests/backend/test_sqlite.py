@@ -5,6 +5,7 @@ each method actually runs)."""
 import multiprocessing
 import sqlite3
 import threading
+from contextlib import closing
 
 import pytest
 
@@ -25,7 +26,7 @@ def sqlite_connection(tmp_path):
 
 def test_the_store_is_one_file_in_wal_mode_created_with_its_directory(sqlite_connection):
     assert sqlite_connection.is_initialised()
-    with sqlite3.connect(sqlite_connection.path) as raw:
+    with closing(sqlite3.connect(sqlite_connection.path)) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -55,7 +56,7 @@ def test_a_connection_made_before_a_fork_works_on_both_sides(sqlite_connection):
     assert results.get(timeout=30) is None
     child.join(timeout=30)
     assert sqlite_connection.get_backlog_transaction(child_tx["id"]) == child_tx
-    sqlite_connection.write_backlog(create()[0], "parent", 2)
+    sqlite_connection.write_backlog(create()[0], "parent", 2)  # the child left the parent's handle alone
 
 
 def test_threads_that_end_leave_no_open_handles(sqlite_connection):
