@@ -1,0 +1,344 @@
+"""The cluster engine: the storage interface (``base.Connection``) on RethinkDB.
+
+Consistency choices, per the node's promise that a 202 means stored:
+
+- every write is ``durability="hard"`` (on disk before it is acknowledged;
+  tables keep RethinkDB's default ``write_acks`` of a majority);
+- reads whose staleness could mislead a client or let a double spend through
+  (blocks, votes, transaction lookups, the backlog's double-spend check) use
+  ``read_mode="majority"``; pipeline-internal scans of the backlog read the
+  primary (``single``), which is what their change feeds see anyway
+  (changefeeds ignore ``read_mode``).
+
+RethinkDB has no multi-document transactions, so ``write_backlog`` checks for
+a conflicting spender and then writes: two nodes accepting conflicting
+transactions at the same moment can both succeed.  The block and vote
+pipelines re-validate every transaction and catch what slips through.
+
+One ``RethinkDBConnection`` serves a whole process: each thread (and each
+forked child) gets its own driver connection, opened on first use, since a
+driver connection must not be shared.  Each change feed has a connection of
+its own (see ``changefeed``).
+"""
+
+import logging
+import os
+import threading
+
+from rethinkdb import r
+from rethinkdb.errors import ReqlError
+from rethinkdb.net import Cursor
+
+from bigchaindb.backend.base import Connection
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.rethinkdb import changefeed, driver
+from bigchaindb.backend.rethinkdb.schema import (
+    BACKLOG, BIGCHAIN, BLOCK_HEADER, INDEXES, REQUEUED, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT, asset_keys,
+    check_storable, flattened, input_keys, metadata_id_of, spent_by, stamped, stored, transactions, vote_key,
+    written_now)
+
+logger = logging.getLogger(__name__)
+
+HARD = {"durability": "hard"}
+
+
+class RethinkDBConnection(Connection):
+    """The storage interface on the RethinkDB cluster at ``host:port``, database ``dbname``.
+
+    Connects at once, retrying with back-off for up to ``connection_timeout``
+    seconds, and raises ``DatabaseError`` naming ``host:port`` if the server
+    does not answer by then.
+    """
+
+    def __init__(self, host="localhost", port=28015, dbname="bigchain", connection_timeout=30):
+        self.host = host
+        self.port = int(port)
+        self.dbname = dbname
+        self.connection_timeout = connection_timeout
+        self.address = f"{host}:{port}"
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened = []  # (pid, driver connection), for close()
+        self._driver()
+
+    # -- running queries ---------------------------------------------------
+
+    def table(self, name):
+        """The ReQL term of table ``name`` in this connection's database."""
+        return r.db(self.dbname).table(name)
+
+    def run(self, query, majority=False, retry=True):
+        """Run ``query`` and return its result, a cursor read out into a list.
+
+        ``majority`` reads only what a majority of replicas has on disk.  A
+        query that fails on a dropped connection (or a briefly unavailable
+        table) is run once more on a new connection, unless ``retry`` is
+        False (for writes whose answer a repeat would falsify).  Errors are
+        raised as ``DatabaseError`` (``DatabaseDoesNotExist`` for a missing
+        database or table).
+        """
+        options = {"read_mode": "majority"} if majority else {}
+        try:
+            return self._run_once(query, options)
+        except ReqlError as exc:
+            if not (retry and driver.is_transient(exc)):
+                raise driver.translate(exc, self.address) from None
+            logger.warning("RethinkDB at %s: %s; reconnecting to run the query again", self.address, exc)
+        self._forget_driver()
+        try:
+            return self._run_once(query, options)
+        except ReqlError as exc:
+            raise driver.translate(exc, self.address) from None
+
+    def _run_once(self, query, options):
+        result = query.run(self._driver(), **options)
+        return list(result) if isinstance(result, Cursor) else result
+
+    def _driver(self):
+        """This thread's driver connection, (re)opened when missing, closed or inherited by a fork."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid() or not local.connection.is_open():
+            local.connection = driver.connect(self.host, self.port, self.connection_timeout)
+            local.pid = os.getpid()
+            with self._lock:
+                self._opened.append((local.pid, local.connection))
+        return local.connection
+
+    def _forget_driver(self):
+        connection = getattr(self._local, "connection", None)
+        self._local.pid = None
+        if connection is not None:
+            self._close_driver(connection)
+
+    def _close_driver(self, connection):
+        with self._lock:
+            self._opened = [(pid, c) for pid, c in self._opened if c is not connection]
+        try:
+            connection.close(noreply_wait=False)
+        except (ReqlError, OSError):
+            pass  # already broken: nothing left to release
+
+    def close(self):
+        """Close every driver connection this process opened (not a parent's, after a fork)."""
+        with self._lock:
+            mine = [c for pid, c in self._opened if pid == os.getpid()]
+        for connection in mine:
+            self._close_driver(connection)
+        self._local.pid = None
+
+    def _insert(self, table, document, retry=True):
+        """Insert ``document`` (a ReQL value) unless its id is taken: True when
+        written, False when taken."""
+        result = self.run(self.table(table).insert(document, conflict="error", **HARD), retry=retry)
+        if result["inserted"]:
+            return True
+        error = result.get("first_error", "")
+        if error.startswith("Duplicate primary key"):
+            return False
+        raise DatabaseError(f"RethinkDB at {self.address} refused a write to {table}: {error}")
+
+    # -- schema ------------------------------------------------------------
+
+    def init(self):
+        if self.is_initialised():
+            raise DatabaseAlreadyExists(f"the database {self.dbname!r} at {self.address} is already initialised")
+        # Whatever an interrupted init left behind is completed, not refused.
+        if not self.run(r.db_list().contains(self.dbname)):
+            self.run(r.db_create(self.dbname), retry=False)
+        present = set(self.run(r.db(self.dbname).table_list()))
+        for name in TABLES:
+            if name not in present:
+                self.run(r.db(self.dbname).table_create(name, primary_key="id", **HARD), retry=False)
+        for name, indexes in INDEXES.items():
+            existing = set(self.run(self.table(name).index_list()))
+            for index, (function, multi) in indexes.items():
+                if index not in existing:
+                    self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
+            self.run(self.table(name).index_wait())
+
+    def drop(self):
+        if not self.run(r.db_list().contains(self.dbname)):
+            raise DatabaseDoesNotExist(f"the database {self.dbname!r} at {self.address} does not exist")
+        self.run(r.db_drop(self.dbname), retry=False)
+
+    def is_initialised(self):
+        return self.run(r.branch(
+            r.db_list().contains(self.dbname), r.db(self.dbname).table_list().contains(*TABLES), False))
+
+    # -- backlog -------------------------------------------------------------
+
+    def write_backlog(self, tx, assignee, timestamp):
+        # Check, then write: see the module docstring.
+        check_storable(tx)
+        backlog = self.table(BACKLOG)
+        keys = input_keys(tx)
+        spenders = backlog.get_all(*keys, index="spent_inputs")["id"].coerce_to("array") if keys else []
+        found = self.run(r.expr({"present": backlog.get(tx["id"]).ne(None), "spenders": spenders}), majority=True)
+        if found["present"]:
+            return None
+        others = sorted(set(found["spenders"]) - {tx["id"]})
+        if others:
+            return others[0]
+        self._insert(BACKLOG, stored(
+            {"id": tx["id"], "tx": tx, "assignee": assignee, "assignment_timestamp": timestamp}))
+        return None
+
+    def get_backlog_transaction(self, tx_id):
+        entry = self.run(self.table(BACKLOG).get(tx_id), majority=True)
+        return None if entry is None else entry["tx"]
+
+    def backlog_spenders(self, txid, cid):
+        return self.run(self.table(BACKLOG).get_all([txid, cid], index="spent_inputs")["id"], majority=True)
+
+    def delete_backlog(self, tx_ids):
+        tx_ids = list(tx_ids)
+        if tx_ids:
+            self.run(self.table(BACKLOG).get_all(*tx_ids).delete(**HARD))
+
+    def _assigned(self, assignee):
+        return self.table(BACKLOG).between(
+            [assignee, r.minval], [assignee, r.maxval], index="assignee_and_time")
+
+    def backlog_assigned_to(self, assignee):
+        entries = self.run(self._assigned(assignee).order_by(index="assignee_and_time"))
+        return [(entry["tx"], entry["assignment_timestamp"]) for entry in entries]
+
+    def stale_backlog(self, older_than):
+        entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
+                           .pluck("id", "assignee"))
+        return [(entry["id"], entry["assignee"]) for entry in entries]
+
+    def reassign_backlog(self, tx_id, assignee, timestamp):
+        self.run(self.table(BACKLOG).get(tx_id).update(
+            {"assignee": assignee, "assignment_timestamp": timestamp}, **HARD))
+
+    # -- blocks --------------------------------------------------------------
+
+    def write_block(self, block):
+        self._insert(BIGCHAIN, stamped(self.table(BIGCHAIN), block))
+
+    def _first(self, query):
+        """The first result of a sequence ``query`` (read by majority), or None."""
+        found = self.run(query.limit(1), majority=True)
+        return found[0] if found else None
+
+    def get_block(self, block_id):
+        # get_all, not get: `without` on a missing block is an empty sequence, not an error
+        return self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT))
+
+    def get_block_header(self, block_id):
+        return self._first(self.table(BIGCHAIN).get_all(block_id).pluck(*BLOCK_HEADER))
+
+    def get_genesis_block(self):
+        return self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
+                           .order_by(WRITTEN_AT).without(WRITTEN_AT))
+
+    def blocks_with_transaction(self, tx_id):
+        blocks = self.run(self.table(BIGCHAIN).get_all(tx_id, index="transaction_id").pluck("id", WRITTEN_AT),
+                          majority=True)
+        return [block["id"] for block in sorted(blocks, key=lambda block: block[WRITTEN_AT])]
+
+    def get_transaction_in_block(self, tx_id, block_id):
+        return self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
+            lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id))))
+
+    def _in_blocks(self, key, index, select):
+        """What ``select(tx, block)`` picks from every transaction of the blocks
+        under ``key`` in ``index`` (a ReQL array of hits, empty for none), as
+        tuples in the order written: blocks by ``written_at``, transactions in
+        block order.  The picking runs on the server; only hits travel."""
+        found = self.run(self.table(BIGCHAIN).get_all(key, index=index).concat_map(
+            lambda block: transactions(block).concat_map(lambda tx: select(tx, block)).map(
+                lambda hit: [block[WRITTEN_AT], hit])), majority=True)
+        # stable: the hits of one block stay in block order
+        return [tuple(hit) for _, hit in sorted(found, key=lambda written_and_hit: written_and_hit[0])]
+
+    def spenders(self, txid, cid):
+        return self._in_blocks([txid, cid], "spent_inputs", lambda tx, block: r.branch(
+            spent_by(tx).contains([txid, cid]), [[tx["id"], block["id"]]], []))
+
+    def outputs_of(self, owner):
+        return self._in_blocks(owner, "outputs", lambda tx, block: tx["transaction"]["conditions"].filter(
+            lambda condition: flattened(condition["owners_after"]).contains(owner)).map(
+            lambda condition: [tx["id"], condition["cid"], block["id"]]))
+
+    def transactions_by_asset(self, asset_id, operation=None):
+        key = [asset_id] if operation is None else [asset_id, operation]
+        return self._in_blocks(key, "asset", lambda tx, block: r.branch(
+            r.expr(asset_keys(tx)).contains(key), [[tx, block["id"]]], []))
+
+    def transactions_by_metadata(self, metadata_id):
+        return self._in_blocks(metadata_id, "metadata", lambda tx, block: r.branch(
+            metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))
+
+    def blocks_not_voted_by(self, voter):
+        # A walk over every block in timestamp order with one index read of the
+        # votes per block: run when a vote pipeline starts, not per request.
+        genesis = self.get_genesis_block()
+        genesis_id = None if genesis is None else genesis["id"]
+        votes = self.table(VOTES)
+        return self.run(self.table(BIGCHAIN).order_by(index="block_timestamp").filter(
+            lambda block: block["id"].ne(genesis_id).and_(
+                votes.get_all([block["id"], voter], index="block_and_voter").is_empty())
+        ).pluck(*BLOCK_HEADER), majority=True)
+
+    # -- votes ---------------------------------------------------------------
+
+    def write_vote(self, vote):
+        key = vote_key(vote["vote"]["voting_for_block"], vote["node_pubkey"])
+        # Not retried: after a dropped connection a repeat would find the vote
+        # just written and answer False.
+        return self._insert(VOTES, stamped(self.table(VOTES), vote, id=key), retry=False)
+
+    def votes_for(self, block_id):
+        return self.run(self.table(VOTES).between(
+            [block_id, r.minval], [block_id, r.maxval], index="block_and_voter").without(*VOTE_EXTRAS),
+            majority=True)
+
+    def last_vote_by(self, voter):
+        return self._first(self.table(VOTES).between(
+            [voter, r.minval], [voter, r.maxval], index="voter_and_time").order_by(
+            index=r.desc("voter_and_time")).without(*VOTE_EXTRAS))
+
+    # -- election bookkeeping --------------------------------------------------
+
+    def mark_requeued(self, block_id):
+        # Not retried, for the same reason as write_vote.
+        return self._insert(REQUEUED, {"id": block_id}, retry=False)
+
+    def was_requeued(self, block_id):
+        return self.run(self.table(REQUEUED).get(block_id).ne(None), majority=True)
+
+    # -- change feeds --------------------------------------------------------
+
+    def backlog_feed(self, assignee):
+        entries = self._assigned(assignee)
+        return self._feed(lambda resuming, since: entries.changes(include_initial=resuming, squash=False),
+                          changefeed.backlog_event(assignee), start=None)
+
+    def block_feed(self):
+        return self._feed(lambda resuming, since: self._written_since(BIGCHAIN, since).pluck(
+            *BLOCK_HEADER, WRITTEN_AT).changes(include_initial=resuming, squash=False),
+            changefeed.block_event, start=self.run(written_now()))
+
+    def vote_feed(self):
+        return self._feed(lambda resuming, since: self._written_since(VOTES, since).changes(
+            include_initial=resuming, squash=False), changefeed.vote_event, start=self.run(written_now()))
+
+    def _written_since(self, table, since):
+        """Documents of ``table`` written at ``since`` or later (all of them for None)."""
+        return self.table(table).between(r.minval if since is None else since, r.maxval, index=WRITTEN_AT)
+
+    def _feed(self, changes, event_of, start):
+        """A resumable feed (see ``changefeed.follow``) of the query ``changes(resuming, since)``."""
+        return changefeed.follow(lambda resuming, since: self._open_stream(changes(resuming, since)),
+                                 event_of, changefeed.FeedState(start), self.address)
+
+    def _open_stream(self, query):
+        """Run a changefeed ``query`` on a driver connection of its own."""
+        connection = driver.connect_once(self.host, self.port)
+        try:
+            return changefeed.ChangeStream(connection, query.run(connection))
+        except BaseException:
+            connection.close(noreply_wait=False)
+            raise

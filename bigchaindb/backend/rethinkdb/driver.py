@@ -1,0 +1,85 @@
+"""Opening RethinkDB driver connections and turning driver errors into ours.
+
+The official driver raises its own exception tree (``ReqlDriverError`` when
+the connection fails, ``ReqlOpFailedError`` when the cluster refuses, ...);
+code above the backend only knows ``bigchaindb.backend.exceptions``.  This
+module is the one place that maps one onto the other, always naming the
+server (``host:port``) so that an operator knows where to look.
+"""
+
+import itertools
+import time
+
+from rethinkdb import r
+from rethinkdb.errors import ReqlAuthError, ReqlAvailabilityError, ReqlDriverError, ReqlOpFailedError
+
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+
+FIRST_DELAY = 0.1
+"""Seconds to wait after the first failed attempt; doubled after each further one."""
+
+LONGEST_DELAY = 2.0
+"""Back-off never waits longer than this between two attempts."""
+
+ATTEMPT_TIMEOUT = 5.0
+"""Seconds one connection attempt (TCP connect plus handshake) may take."""
+
+
+def backoff():
+    """Endless exponential back-off delays: 0.1, 0.2, 0.4, ... capped at LONGEST_DELAY."""
+    for attempt in itertools.count():
+        yield min(FIRST_DELAY * 2 ** attempt, LONGEST_DELAY)
+
+
+def connect_once(host, port, timeout=ATTEMPT_TIMEOUT):
+    """One attempt at a driver connection; raises the driver's ``ReqlDriverError``."""
+    return r.connect(host=host, port=port, timeout=timeout)
+
+
+def connect(host, port, timeout):
+    """A driver connection, retrying with exponential back-off for up to
+    ``timeout`` seconds; then ``DatabaseError`` naming ``host:port``.
+
+    A refused password is not retried: waiting does not make it right.
+    """
+    deadline = time.monotonic() + timeout
+    for delay in backoff():
+        remaining = deadline - time.monotonic()
+        try:
+            return connect_once(host, port, min(max(remaining, FIRST_DELAY), ATTEMPT_TIMEOUT))
+        except ReqlAuthError as exc:
+            raise DatabaseError(f"RethinkDB at {host}:{port} refused the login: {exc}") from None
+        except ReqlDriverError as exc:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DatabaseError(
+                    f"cannot connect to RethinkDB at {host}:{port} (gave up after {timeout} s): {exc}") from None
+            time.sleep(min(delay, remaining))
+
+
+def is_transient(exc):
+    """True for errors that a new connection may cure: a dropped connection,
+    or a table briefly unavailable (a replica failing over).  A missing
+    database or table is not transient."""
+    if isinstance(exc, ReqlDriverError):
+        return True
+    return isinstance(exc, ReqlAvailabilityError) and not _is_missing(exc)
+
+
+def translate(exc, address):
+    """The backend exception for a driver exception raised talking to ``address``."""
+    if _is_missing(exc):
+        return DatabaseDoesNotExist(
+            f"RethinkDB at {address}: {exc.message.rstrip('.')}; run `bigchaindb init` first")
+    if isinstance(exc, ReqlOpFailedError) and "already exists" in exc.message:
+        # another node ran `init` at the same moment
+        return DatabaseAlreadyExists(f"RethinkDB at {address}: {exc.message}")
+    if isinstance(exc, ReqlDriverError):
+        return DatabaseError(f"lost the connection to RethinkDB at {address}: {exc.message}")
+    return DatabaseError(f"RethinkDB at {address} failed: {exc.message}")
+
+
+def _is_missing(exc):
+    # The server says "Database `x` does not exist." / "Table `x.y` does not exist."
+    return isinstance(exc, ReqlOpFailedError) and "does not exist" in exc.message
+

@@ -1,0 +1,202 @@
+"""The RethinkDB schema: tables, secondary indexes, and how documents are stored.
+
+Four tables in the configured database, every one keyed by ``id``:
+
+  backlog   ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t}``
+            (the transaction is wrapped, so it comes back exactly as posted);
+  bigchain  the block exactly as signed, plus ``written_at``;
+  votes     the vote exactly as signed, plus ``id`` (``vote_key``: one vote
+            per voter and block is the primary key, so a second one is a
+            conflict) and ``written_at``;
+  requeued  ``{"id": block id}`` for every INVALID block whose transactions
+            went back to the backlog.
+
+``written_at`` is the server's clock (epoch seconds) when the write arrived,
+nudged to be later than anything already in the table (``next_written_at``).
+It gives the order of writing (of blocks holding a transaction, of a voter's
+votes for ``last_vote_by``) and lets a change feed that lost its connection
+re-read what was written while it was away.  It is stripped from
+everything handed back, so a block is dict-equal to what was written (its id
+is the hash of it).
+
+Every lookup of the storage interface is an index read.  The index functions
+run on the server over the stored documents, so nothing is duplicated.
+"""
+
+from rethinkdb import r
+
+from bigchaindb.common.crypto import hash_data
+from bigchaindb.common.exceptions import NotSupported
+from bigchaindb.common.utils import dumps
+
+BACKLOG = "backlog"
+BIGCHAIN = "bigchain"
+VOTES = "votes"
+REQUEUED = "requeued"
+TABLES = (BACKLOG, BIGCHAIN, VOTES, REQUEUED)
+
+WRITTEN_AT = "written_at"
+VOTE_EXTRAS = ("id", WRITTEN_AT)
+"""Fields a stored vote has that the vote itself has not."""
+
+BLOCK_HEADER = ("id", "signature", {"block": ["timestamp", "node_pubkey", "voters"]})
+"""``pluck`` selector of a block header (see ``base.Connection.get_block_header``)."""
+
+OWNER_DEPTH = 8
+"""How deep nested ``owners_after`` lists are searched by the ``outputs`` index.
+ReQL has no recursion, so the flattening is unrolled to this depth.  A
+threshold holds at most 8 subconditions, so 8 levels name up to 8**8 owners;
+keys nested deeper than that are not indexed."""
+
+LARGEST_EXACT_INTEGER = 2 ** 53
+"""RethinkDB keeps every number as a double: larger integers would come back changed."""
+
+LONGEST_ARRAY = 100_000
+"""RethinkDB's default ``array_limit``: a longer array is refused by the server."""
+
+RESERVED_KEY = "$reql_type$"
+"""An object with this key is read by RethinkDB as one of its own types (a time, binary data)."""
+
+WRITE_ORDER_STEP = 0.001
+"""``written_at`` has the millisecond resolution of ReQL times."""
+
+
+def written_now():
+    """The server's clock, in epoch seconds."""
+    return r.now().to_epoch_time()
+
+
+def next_written_at(table):
+    """The ``written_at`` of a document now written to ``table``: the server's
+    clock, but later than every ``written_at`` already there, so that writes
+    made one after another are ordered even within one millisecond."""
+    latest = table.max(index=WRITTEN_AT)[WRITTEN_AT].default(0)
+    return r.expr([written_now(), latest + WRITE_ORDER_STEP]).max()
+
+
+def stored(document, extras=None):
+    """The ReQL value to insert for ``document`` with the bookkeeping fields ``extras``.
+
+    The document travels as JSON text parsed by the server (``r.json``): the
+    driver's own conversion of nested Python values stops at 20 levels, and
+    transactions may nest deeper (metadata, nested owners).
+    """
+    value = r.json(dumps(document).decode())
+    return value.merge(extras) if extras else value
+
+
+def stamped(table, document, **extras):
+    """``stored(document)`` with the ``extras`` and the ``written_at`` of a write to ``table``."""
+    return stored(document, {**extras, WRITTEN_AT: next_written_at(table)})
+
+
+def check_storable(tx):
+    """Raise NotSupported when ``tx`` holds something RethinkDB would not keep
+    exactly as it is: an integer beyond 2**53, an array longer than its array
+    limit, or an object with its reserved key."""
+    pending = [tx]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if RESERVED_KEY in value:
+                raise NotSupported(f"the key {RESERVED_KEY} is reserved by this node's storage engine (RethinkDB)")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            if len(value) > LONGEST_ARRAY:
+                raise NotSupported(f"an array of {len(value)} items is longer than this node's storage engine "
+                                   f"(RethinkDB) takes ({LONGEST_ARRAY})")
+            pending.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_EXACT_INTEGER:
+            raise NotSupported(
+                f"the integer {value} is too large for this node's storage engine (RethinkDB keeps "
+                f"numbers as doubles, exact up to 2**53)")
+
+
+def vote_key(block_id, voter):
+    """Primary key of the vote of ``voter`` on ``block_id``."""
+    return hash_data(f"{block_id}/{voter}")
+
+
+def input_keys(tx):
+    """``[txid, cid]`` of every output ``tx`` spends, as the ``spent_inputs`` index keys them."""
+    return [[f["input"]["txid"], f["input"]["cid"]]
+            for f in tx["transaction"]["fulfillments"] if f.get("input") is not None]
+
+
+def without(document, fields):
+    """``document`` without the bookkeeping ``fields`` this engine added."""
+    return {key: value for key, value in document.items() if key not in fields}
+
+
+# -- ReQL building blocks of the index functions and queries -----------------
+
+def transactions(block_row):
+    return block_row["block"]["transactions"]
+
+
+def spent_by(tx):
+    """``[txid, cid]`` of every input of the transaction ``tx`` (a ReQL value)."""
+    return tx["transaction"]["fulfillments"].filter(lambda f: f["input"].ne(None)).map(
+        lambda f: [f["input"]["txid"], f["input"]["cid"]])
+
+
+def flattened(owners, depth=OWNER_DEPTH):
+    """The keys in a possibly nested ``owners_after`` list, as one flat array."""
+    if depth == 0:
+        return owners.filter(lambda owner: owner.type_of().ne("ARRAY"))
+    return owners.concat_map(
+        lambda owner: r.branch(owner.type_of().eq("ARRAY"), flattened(owner, depth - 1), [owner]))
+
+
+def asset_keys(tx):
+    """The ``asset`` index keys of one transaction: ``[asset id]`` and ``[asset id, operation]``."""
+    asset_id = tx["transaction"]["asset"]["id"]
+    return [[asset_id], [asset_id, tx["transaction"]["operation"]]]
+
+
+def metadata_id_of(tx):
+    """The metadata id of a transaction, or null."""
+    metadata = tx["transaction"]["metadata"]
+    return r.branch(metadata.eq(None), None, metadata["id"])
+
+
+def is_genesis(block_row):
+    return transactions(block_row).contains(lambda tx: tx["transaction"]["operation"].eq("GENESIS"))
+
+
+INDEXES = {
+    BACKLOG: {
+        # backlog_assigned_to (oldest first) and backlog_feed
+        "assignee_and_time": (lambda row: [row["assignee"], row["assignment_timestamp"]], False),
+        # stale_backlog
+        "assignment_timestamp": (lambda row: row["assignment_timestamp"], False),
+        # backlog_spenders, write_backlog's double-spend check
+        "spent_inputs": (lambda row: spent_by(row["tx"]).distinct(), True),
+    },
+    BIGCHAIN: {
+        "transaction_id": (lambda block: transactions(block).map(lambda tx: tx["id"]).distinct(), True),
+        "spent_inputs": (lambda block: transactions(block).concat_map(spent_by).distinct(), True),
+        "outputs": (lambda block: transactions(block).concat_map(
+            lambda tx: tx["transaction"]["conditions"].concat_map(
+                lambda condition: flattened(condition["owners_after"]))).distinct(), True),
+        "asset": (lambda block: transactions(block).concat_map(asset_keys).distinct(), True),
+        "metadata": (lambda block: transactions(block).map(metadata_id_of).filter(
+            lambda key: key.ne(None)).distinct(), True),
+        # only the genesis block has an entry: get_all(True, index="genesis")
+        "genesis": (lambda block: r.branch(is_genesis(block), [True], []), True),
+        # blocks_not_voted_by, oldest first; written_at breaks ties of the 1 s timestamp
+        "block_timestamp": (lambda block: [block["block"]["timestamp"], block[WRITTEN_AT]], False),
+        # block_feed resumption
+        WRITTEN_AT: (lambda block: block[WRITTEN_AT], False),
+    },
+    VOTES: {
+        # votes_for (a range on the block) and blocks_not_voted_by (a point)
+        "block_and_voter": (lambda vote: [vote["vote"]["voting_for_block"], vote["node_pubkey"]], False),
+        # last_vote_by
+        "voter_and_time": (lambda vote: [vote["node_pubkey"], vote[WRITTEN_AT]], False),
+        # vote_feed resumption
+        WRITTEN_AT: (lambda vote: vote[WRITTEN_AT], False),
+    },
+    REQUEUED: {},
+}
+"""``{table: {index name: (index function, multi)}}``."""

@@ -1,0 +1,426 @@
+"""What is particular to the RethinkDB engine (the shared suite in tests/backend
+covers the storage interface itself on every engine).
+
+The first part needs no server: start-up failure, the schema's names and
+helpers, error mapping, and the resumption logic of change feeds, driven by
+scripted streams standing in for driver cursors.  The second part needs a
+server (BIGCHAINDB_DATABASE_HOST / BIGCHAINDB_DATABASE_PORT, default
+localhost:28015) and skips, saying so, when none answers.
+"""
+
+import os
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+from rethinkdb.ast import ReQLEncoder
+from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
+from rethinkdb.net import DefaultCursorEmpty
+
+from bigchaindb import config
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
+from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
+from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
+from bigchaindb.common.exceptions import NotSupported
+
+TIMEOUT = 5
+
+
+def next_item(feed, timeout=TIMEOUT):
+    """The next thing ``feed`` yields other than None, within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = next(feed)
+        if item is not None:
+            return item
+    pytest.fail(f"the feed yielded nothing within {timeout} s")
+
+
+def nothing_more(feed, seconds=0.5):
+    """True when ``feed`` yields only None for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if next(feed) is not None:
+            return False
+    return True
+
+
+# -- start-up --------------------------------------------------------------
+
+def test_startup_retries_then_fails_naming_host_and_port():
+    started = time.monotonic()
+    with pytest.raises(DatabaseError) as raised:
+        RethinkDBConnection("127.0.0.1", 1, "bigchain_test", connection_timeout=1)
+    elapsed = time.monotonic() - started
+    assert "127.0.0.1:1" in str(raised.value)
+    assert 0.9 <= elapsed < TIMEOUT  # kept trying for the timeout, then gave up
+
+
+def test_backoff_doubles_up_to_a_ceiling():
+    delays = driver.backoff()
+    assert [next(delays) for _ in range(7)] == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+
+
+# -- errors ------------------------------------------------------------------
+
+def test_missing_tables_and_races_map_to_the_backend_exceptions():
+    missing = ReqlOpFailedError("Table `bigchain.votes` does not exist.")
+    assert isinstance(driver.translate(missing, "db:28015"), DatabaseDoesNotExist)
+    assert not driver.is_transient(missing)
+    raced = driver.translate(ReqlOpFailedError("Database `bigchain` already exists."), "db:28015")
+    assert isinstance(raced, DatabaseAlreadyExists)
+    dropped = ReqlDriverError("Connection is closed.")
+    assert driver.is_transient(dropped)
+    assert "db:28015" in str(driver.translate(dropped, "db:28015"))
+    assert driver.is_transient(ReqlOpFailedError("Cannot perform read: primary replica for shard unavailable"))
+
+
+# -- schema ------------------------------------------------------------------
+
+def test_tables_and_index_names():
+    assert schema.TABLES == ("backlog", "bigchain", "votes", "requeued")
+    names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
+    assert names == {
+        "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
+        "bigchain": ["asset", "block_timestamp", "genesis", "metadata", "outputs", "spent_inputs",
+                     "transaction_id", "written_at"],
+        "votes": ["block_and_voter", "voter_and_time", "written_at"],
+        "requeued": [],
+    }
+    multi = {(table, name) for table, indexes in schema.INDEXES.items()
+             for name, (_, is_multi) in indexes.items() if is_multi}
+    assert multi == {("backlog", "spent_inputs"), ("bigchain", "transaction_id"), ("bigchain", "spent_inputs"),
+                     ("bigchain", "outputs"), ("bigchain", "asset"), ("bigchain", "metadata"),
+                     ("bigchain", "genesis")}
+
+
+def test_every_index_function_compiles():
+    encoder = ReQLEncoder()
+    for table, indexes in schema.INDEXES.items():
+        for name, (function, multi) in indexes.items():
+            encoder.encode(schema.r.table(table).index_create(name, function, multi=multi))
+
+
+def test_input_keys_are_the_outputs_a_transaction_spends():
+    tx = {"transaction": {"fulfillments": [
+        {"input": None}, {"input": {"txid": "a", "cid": 0}}, {"input": {"txid": "b", "cid": 2}}]}}
+    assert schema.input_keys(tx) == [["a", 0], ["b", 2]]
+
+
+def test_vote_keys_are_one_per_block_and_voter():
+    assert schema.vote_key("block", "voter") == schema.vote_key("block", "voter")
+    assert schema.vote_key("block", "voter") != schema.vote_key("block", "other")
+    assert schema.vote_key("block", "voter") != schema.vote_key("other", "voter")
+
+
+def test_what_rethinkdb_would_change_is_refused_with_a_reason():
+    schema.check_storable({"amount": 2 ** 53, "flag": True, "nested": [[{"n": -(2 ** 53)}]], "reql_type": 1})
+    with pytest.raises(NotSupported, match="2\\*\\*53"):
+        schema.check_storable({"transaction": {"conditions": [{"amount": 2 ** 53 + 1}]}})
+    with pytest.raises(NotSupported, match="reserved"):
+        schema.check_storable({"metadata": {"data": {"$reql_type$": "TIME", "epoch_time": 0}}})
+    with pytest.raises(NotSupported, match="array"):
+        schema.check_storable({"metadata": {"data": [0] * (schema.LONGEST_ARRAY + 1)}})
+
+
+def test_documents_deeper_than_the_drivers_limit_can_be_stored():
+    deep = "leaf"
+    for _ in range(40):
+        deep = {"down": [deep]}
+    ReQLEncoder().encode(schema.r.table("bigchain").insert(schema.stored({"id": "x", "deep": deep})))
+
+
+# -- change feed bookkeeping -------------------------------------------------
+
+def test_feed_state_drops_repeats_and_tracks_the_latest_position():
+    state = FeedState(start=50.0)
+    assert state.accept("a", 100.0)
+    assert state.accept("b", 99.0)
+    assert not state.accept("a", 100.0)
+    assert state.latest == 100.0
+    assert state.resume_point() == 100.0 - RESUME_MARGIN
+
+
+def test_feed_state_without_positions_resumes_from_none():
+    state = FeedState()
+    assert state.accept(("tx", 1))
+    assert state.resume_point() is None
+
+
+def test_feed_state_forgets_the_oldest_keys_beyond_its_capacity():
+    state = FeedState(capacity=2)
+    for key in "abc":
+        assert state.accept(key)
+    assert state.accept("a")  # forgotten
+    assert not state.accept("c")
+
+
+def test_backlog_events_are_inserts_and_reassignments_to_the_assignee():
+    event_of = changefeed.backlog_event("me")
+    entry = {"id": "t", "tx": {"id": "t"}, "assignee": "me", "assignment_timestamp": 5}
+    event = event_of({"old_val": None, "new_val": entry})
+    assert event.item == ({"id": "t"}, 5)
+    moved_again = event_of({"old_val": entry, "new_val": {**entry, "assignment_timestamp": 9}})
+    assert moved_again.key != event.key
+    assert event_of({"old_val": None, "new_val": {**entry, "assignee": "other"}}) is None
+    assert event_of({"old_val": entry, "new_val": None}) is None  # deleted
+
+
+def test_block_and_vote_events_strip_the_engines_bookkeeping():
+    header = {"id": "b", "signature": "s", "block": {"timestamp": "1", "node_pubkey": "n", "voters": []}}
+    event = changefeed.block_event({"new_val": {**header, "written_at": 7.5}})
+    assert event == (header["id"], 7.5, header)
+    vote = {"node_pubkey": "n", "signature": "s", "vote": {"voting_for_block": "b"}}
+    event = changefeed.vote_event({"old_val": None, "new_val": {**vote, "id": "k", "written_at": 8.0}})
+    assert event == ("k", 8.0, vote)
+
+
+class ScriptedStream:
+    """Stands in for a changefeed cursor: hands out ``script`` (raising the
+    exceptions in it), then waits like an idle live feed until closed."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.closed = threading.Event()
+
+    def next(self, timeout):
+        if self.script:
+            step = self.script.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return step
+        if self.closed.wait(timeout):
+            raise ReqlDriverError("Connection is closed.")
+        return None
+
+    def close(self):
+        self.closed.set()
+
+
+def block_change(block_id, written_at, initial=False):
+    change = {"new_val": {"id": block_id, "signature": "s", "block": {}, "written_at": written_at}}
+    return change if initial else {"old_val": None, **change}
+
+
+def scripted_opener(*steps):
+    """An ``open_stream`` handing out ``steps`` in turn (raising the exceptions),
+    recording how it was called."""
+    steps = list(steps)
+    calls = []
+
+    def open_stream(resuming, since):
+        calls.append((resuming, since))
+        step = steps.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+    return open_stream, calls
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    monkeypatch.setattr(driver, "FIRST_DELAY", 0.01)
+
+
+def follow_blocks(open_stream, start=90.0):
+    return changefeed.follow(open_stream, changefeed.block_event, FeedState(start), "test:1", poll_interval=0.01)
+
+
+def test_a_dropped_feed_resumes_without_a_gap_or_a_repeat(quick_backoff):
+    first = ScriptedStream([block_change("a", 100.0), block_change("b", 101.0),
+                            ReqlDriverError("Connection is closed.")])
+    # Everything written since (latest - margin): a and b again, c written while away.
+    second = ScriptedStream([block_change(name, at, initial=True) for name, at in
+                             (("a", 100.0), ("b", 101.0), ("c", 102.0))] + [block_change("d", 103.0)])
+    open_stream, calls = scripted_opener(first, ReqlDriverError("Could not connect"), second)
+    feed = follow_blocks(open_stream)
+    assert calls == [(False, None)]  # opened by the call itself, not by the first next()
+    assert [next_item(feed)["id"] for _ in range(4)] == ["a", "b", "c", "d"]
+    assert nothing_more(feed, 0.1)
+    resumed = (True, 101.0 - RESUME_MARGIN)
+    assert calls == [(False, None), resumed, resumed]  # the failed reopen was retried
+    feed.close()
+    assert first.closed.is_set() and second.closed.is_set()
+
+
+def test_an_idle_feed_yields_none_about_every_poll_interval():
+    open_stream, _ = scripted_opener(ScriptedStream([]))
+    feed = follow_blocks(open_stream)
+    started = time.monotonic()
+    assert [next(feed) for _ in range(3)] == [None, None, None]
+    assert time.monotonic() - started < 1
+    feed.close()
+
+
+def test_changes_the_server_skipped_are_read_again(quick_backoff):
+    overflowing = ScriptedStream([block_change("a", 100.0),
+                                  {"error": "Changefeed cache over array size limit, skipped 3 elements."}])
+    again = ScriptedStream([block_change("a", 100.0, initial=True), block_change("b", 100.5, initial=True)])
+    open_stream, calls = scripted_opener(overflowing, again)
+    feed = follow_blocks(open_stream)
+    assert [next_item(feed)["id"] for _ in range(2)] == ["a", "b"]
+    assert calls[1] == (True, 100.0 - RESUME_MARGIN)
+    feed.close()
+
+
+def test_a_feed_the_server_ended_is_opened_again(quick_backoff):
+    open_stream, calls = scripted_opener(ScriptedStream([DefaultCursorEmpty()]),
+                                         ScriptedStream([block_change("a", 95.0, initial=True)]))
+    feed = follow_blocks(open_stream)
+    assert next_item(feed)["id"] == "a"
+    assert calls == [(False, None), (True, 90.0 - RESUME_MARGIN)]  # from the feed's start
+    feed.close()
+
+
+def test_a_stream_read_that_times_out_means_nothing_yet():
+    class IdleCursor:
+        def next(self, wait):
+            raise ReqlTimeoutError("h", 1)
+    assert changefeed.ChangeStream(connection=None, cursor=IdleCursor()).next(0.01) is None
+
+
+def test_a_feed_without_positions_resumes_from_everything_there():
+    first = ScriptedStream([ReqlDriverError("Connection is closed.")])
+    open_stream, calls = scripted_opener(first, ScriptedStream([]))
+    feed = changefeed.follow(open_stream, changefeed.backlog_event("me"), FeedState(), "test:1", poll_interval=0.01)
+    assert nothing_more(feed, 0.2)
+    assert calls == [(False, None), (True, None)]
+    feed.close()
+
+
+def test_a_missing_table_ends_the_feed_with_a_clear_error():
+    open_stream, _ = scripted_opener(ScriptedStream([ReqlOpFailedError("Table `bigchain.bigchain` does not exist.")]))
+    feed = follow_blocks(open_stream)
+    with pytest.raises(DatabaseDoesNotExist, match="test:1"):
+        next_item(feed)
+
+
+def test_a_feed_that_cannot_open_fails_at_the_call():
+    open_stream, _ = scripted_opener(ReqlDriverError("Could not connect to test:1"))
+    with pytest.raises(DatabaseError, match="test:1"):
+        follow_blocks(open_stream)
+
+
+def test_admin_refuses_other_engines():
+    with pytest.raises(DatabaseError, match="rethinkdb"):
+        admin.set_shards(object(), 2)
+    with pytest.raises(DatabaseError, match="rethinkdb"):
+        admin.set_replicas(object(), 2)
+
+
+# -- with a server -------------------------------------------------------------
+
+def server_address():
+    database = {**config.DEFAULTS["database"], **config.from_environment(os.environ).get("database", {})}
+    return database["host"], int(database["port"])
+
+
+@pytest.fixture
+def engine():
+    """An initialised store in a database of its own, dropped afterwards."""
+    host, port = server_address()
+    try:
+        driver.connect_once(host, port, timeout=1).close()
+    except ReqlDriverError:
+        pytest.skip(f"no RethinkDB server answers at {host}:{port}")
+    connection = RethinkDBConnection(host, port, f"test_{uuid.uuid4().hex}", connection_timeout=5)
+    connection.init()
+    yield connection
+    try:
+        connection.drop()
+    except DatabaseDoesNotExist:
+        pass
+    connection.close()
+
+
+def a_block(number, owners_after=("owner",), metadata=None):
+    tx = {"id": f"tx{number}", "version": 1, "transaction": {
+        "fulfillments": [{"fid": 0, "owners_before": ["owner"], "input": None, "fulfillment": "cf:x"}],
+        "conditions": [{"cid": 0, "owners_after": list(owners_after), "amount": 1, "condition": {"uri": "cc:x"}}],
+        "operation": "CREATE", "asset": {"id": f"asset{number}", "data": None, "divisible": False,
+                                         "updatable": False, "refillable": False},
+        "metadata": metadata}}
+    return {"id": f"block{number}", "signature": "sig",
+            "block": {"timestamp": "1480000000", "transactions": [tx], "node_pubkey": "node", "voters": ["node"]}}
+
+
+def test_init_creates_every_table_and_index(engine):
+    for table, indexes in schema.INDEXES.items():
+        assert sorted(engine.run(engine.table(table).index_list())) == sorted(indexes)
+
+
+def test_blocks_come_back_dict_equal_however_deep(engine):
+    deep = "leaf"
+    for _ in range(40):
+        deep = {"down": [deep]}
+    block = a_block(1, owners_after=[["a", ["b", "c"]]], metadata={"id": "m", "data": {"deep": deep, "n": 2 ** 53}})
+    engine.write_block(block)
+    assert engine.get_block(block["id"]) == block
+    assert "written_at" in engine.run(engine.table("bigchain").get(block["id"]))
+    for owner in "abc":
+        assert engine.outputs_of(owner) == [("tx1", 0, block["id"])]
+
+
+def test_write_order_is_strict_even_within_a_millisecond(engine):
+    blocks = [a_block(n) for n in range(5)]
+    for block in blocks:
+        engine.write_block(block)
+    written = [engine.run(engine.table("bigchain").get(block["id"]))["written_at"] for block in blocks]
+    assert written == sorted(written) and len(set(written)) == len(written)
+
+
+def test_a_vote_is_keyed_by_block_and_voter(engine):
+    vote = {"node_pubkey": "voter", "signature": "s", "vote": {
+        "voting_for_block": "b", "previous_block": "g", "is_block_valid": True, "invalid_reason": None,
+        "timestamp": "1"}}
+    assert engine.write_vote(vote) is True
+    assert engine.run(engine.table("votes").get(schema.vote_key("b", "voter")))["node_pubkey"] == "voter"
+    assert engine.write_vote(vote) is False
+
+
+def recording_feed_connections(monkeypatch):
+    """The driver connections change feeds open from now on."""
+    opened = []
+    connect_once = driver.connect_once
+
+    def recording(*args, **kwargs):
+        opened.append(connect_once(*args, **kwargs))
+        return opened[-1]
+    monkeypatch.setattr(driver, "connect_once", recording)
+    return opened
+
+
+def cut(driver_connection):
+    """Break a driver connection as a network failure would (the driver's own
+    close() would not do: it tells its cursors they were closed on purpose)."""
+    driver_connection._instance._socket._socket.shutdown(socket.SHUT_RDWR)
+
+
+def test_block_feed_survives_a_dropped_connection(engine, monkeypatch):
+    opened = recording_feed_connections(monkeypatch)
+    feed = engine.block_feed()
+    before, during = a_block(1), a_block(2)
+    engine.write_block(before)
+    assert next_item(feed)["id"] == before["id"]
+    cut(opened[0])
+    engine.write_block(during)
+    assert next_item(feed) == engine.get_block_header(during["id"])
+    assert nothing_more(feed)
+    assert len(opened) == 2
+    feed.close()
+
+
+def test_backlog_feed_survives_a_dropped_connection(engine, monkeypatch):
+    opened = recording_feed_connections(monkeypatch)
+    feed = engine.backlog_feed("me")
+    first, second = a_block(1)["block"]["transactions"][0], a_block(2)["block"]["transactions"][0]
+    engine.write_backlog(first, "me", 1)
+    assert next_item(feed) == (first, 1)
+    cut(opened[0])
+    engine.write_backlog(second, "me", 2)
+    assert next_item(feed) == (second, 2)
+    assert nothing_more(feed)
+    feed.close()
