@@ -10,7 +10,7 @@ import logging
 import random
 import time
 
-from bigchaindb.common.exceptions import DoubleSpend, InputDoesNotExist, InputNotValid
+from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid
 from bigchaindb.common.transaction import CREATE, GENESIS, Asset, Transaction
 from bigchaindb.consensus import INVALID, UNDECIDED, VALID, block_election_status
 from bigchaindb.models import Block, make_vote, validate_transaction
@@ -51,19 +51,31 @@ class Bigchain:
     def accept_transaction(self, tx_dict):
         """Validate a posted transaction dict and store it in the backlog.
 
-        Returns the parsed Transaction.  A transaction the node already
+        Returns the parsed Transaction.  The very transaction the node already
         holds (in the backlog or a VALID/UNDECIDED block) is accepted again
-        without a second copy, so a client may safely retry a post.  Raises
-        a ValidationError naming the broken rule.
+        without a second copy, so a client may safely retry a post; the same
+        id with other fulfillments is refused.  Raises a ValidationError
+        naming the broken rule.
         """
         tx = Transaction.from_dict(tx_dict)
-        if self.get_transaction_status(tx.id) in (TX_VALID, TX_UNDECIDED, TX_BACKLOG):
-            return tx
+        held = self.get_held_copy(tx.id)
+        if held is not None:
+            if held == tx_dict:
+                return tx
+            raise DuplicateTransaction(f"transaction {tx.id} is already known to this node with other "
+                                       "fulfillments")
         validate_transaction(self, tx)
         conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time())
         if conflict:
             raise DoubleSpend(f"an input of {tx.id} is already spent by backlog transaction {conflict}")
         return tx
+
+    def get_held_copy(self, tx_id):
+        """The stored transaction ``tx_id`` from a VALID/UNDECIDED block or the backlog, or None."""
+        found = self.get_transaction(tx_id)
+        if found is not None:
+            return found[0]
+        return self.connection.get_backlog_transaction(tx_id)
 
     # -- what validation asks of the ledger -----------------------------
 

@@ -2,7 +2,10 @@
 
 import time
 
+import pytest
+
 from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.exceptions import DuplicateTransaction
 from bigchaindb.common.transaction import Transaction
 from bigchaindb.consensus import INVALID, VALID
 from bigchaindb.core import Bigchain
@@ -185,4 +188,20 @@ def test_stale_stage_reassigns_old_entries(bigchain, make_create):
     bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, time.time() - 10)
     StalePipeline(chain).reassign_stale()
     assert [t["id"] for t, _ in bigchain.connection.backlog_assigned_to(other.public_key)] == [tx.id]
+    assert backlog_ids(bigchain) == set()
+
+
+def test_reposting_a_held_transaction_is_accepted_but_not_with_other_fulfillments(bigchain, make_create):
+    tx = make_create()
+    bigchain.accept_transaction(tx.to_dict())
+    bigchain.accept_transaction(tx.to_dict())  # a client's retry: harmless
+    assert backlog_ids(bigchain) == {tx.id}
+    forged = tx.to_dict()
+    forged["transaction"]["fulfillments"][0]["fulfillment"] = "cf:4:AAAA"
+    with pytest.raises(DuplicateTransaction, match="other fulfillments"):
+        bigchain.accept_transaction(forged)
+    settle(bigchain, [tx])
+    bigchain.accept_transaction(tx.to_dict())
+    with pytest.raises(DuplicateTransaction):
+        bigchain.accept_transaction(forged)
     assert backlog_ids(bigchain) == set()
