@@ -5,11 +5,13 @@ URIs, details and threshold fulfillments are made and parsed by it.  Two
 things are added around it:
 
 * Limits.  The package sizes a threshold by trying every subset of its
-  subconditions, so a threshold of n costs 2**n steps (20 keys take a second,
-  30 take a quarter of an hour).  A threshold may therefore hold at most
-  ``MAX_THRESHOLD_SIZE`` subconditions -- nest lists of owners for more keys --
-  and a posted fulfillment is measured before the package is asked anything
-  that costs more than parsing it.
+  subconditions, so a threshold of n costs 2**n steps (20 keys take half a
+  second, 30 about ten minutes).  A threshold may therefore hold at most
+  ``MAX_THRESHOLD_SIZE`` subconditions, and a posted fulfillment is measured
+  before the package is asked anything that costs more than parsing it.
+  The package also cannot encode a nested group of more than two keys
+  (its variable-length integers are one byte); such owners are refused
+  rather than crashed on.
 * Speed and canonical form.  Almost every fulfillment is a ``cf:4`` Ed25519
   one: public key and signature, nothing else.  It is checked directly (same
   condition URI, same Ed25519 verification as the package), which is several
@@ -18,7 +20,6 @@ things are added around it:
 """
 
 import base64
-import copy
 import re
 from functools import lru_cache
 
@@ -27,7 +28,7 @@ import nacl.exceptions
 import nacl.signing
 
 from bigchaindb.common.exceptions import InvalidFulfillment, InvalidSignature, NotSupported
-from bigchaindb.common.utils import serialize
+from bigchaindb.common.utils import deserialize, serialize
 
 MAX_THRESHOLD_SIZE = 8
 
@@ -68,8 +69,8 @@ def condition_uri_for(owners):
 
 def describe(owners):
     """``(uri, details)`` of the condition of ``owners``; the details are the caller's to keep."""
-    uri, details, _ = _described(_freeze(owners))
-    return uri, copy.deepcopy(details)
+    uri, details = _described(_freeze(owners))
+    return uri, deserialize(details)
 
 
 def details_describe_owners(details, owners):
@@ -79,18 +80,17 @@ def details_describe_owners(details, owners):
     ``1.0 == 1``: the id hashes the bytes, so the bytes must be the ones meant.
     """
     try:
-        return serialize(details) == _described(_freeze(owners))[2]
+        return serialize(details) == _described(_freeze(owners))[1]
     except TypeError:  # not writable as canonical JSON, so certainly not those details
         return False
 
 
 @lru_cache(maxsize=65536)
 def _described(frozen_owners):
-    """(uri, details, canonical details) of frozen owners.  The details dict is shared: never hand it out."""
+    """(uri, canonical JSON of the details) of frozen owners: small to keep, and immutable."""
     condition = condition_for(frozen_owners)
     try:
-        details = condition.to_dict()
-        return condition.condition_uri, details, serialize(details)
+        return condition.condition_uri, serialize(condition.to_dict())
     except ValueError:
         # The package writes variable-length integers of at most one byte, so
         # a nested group whose fulfillment may exceed 255 bytes (more than
