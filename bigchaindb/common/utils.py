@@ -3,10 +3,9 @@
 The protocol's canonical form is what ``json.dumps(x, sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)`` writes, UTF-8 encoded.  orjson
 writes the same bytes for every value the protocol allows (objects, arrays,
-strings, booleans, null and 64-bit integers) about ten times faster, so it is
-the codec; anything it cannot represent (floats aside, which the schema
-refuses, integers beyond 64 bits) is refused as input rather than hashed in a
-second, slower way.
+strings, booleans, null and integers) about ten times faster, so it is
+the codec.  What it cannot write (integers beyond 64 bits) is outside the
+format anyway: ``values.check_values`` refuses it, and floats, first.
 """
 
 import orjson

@@ -1,15 +1,17 @@
 """Which JSON values a transaction may contain at all.
 
-The format has no floats, canonical JSON (orjson) writes integers of at most
-64 bits, and hashing or schema-checking unboundedly deep data would recurse
-without limit.  ``check_values`` refuses all three anywhere in a
+The format has no floats; integers are the "safe" ones, of magnitude below
+2**53, which every engine (RethinkDB keeps numbers as doubles) and every
+JSON client (JavaScript's numbers are doubles) holds exactly; and hashing or
+schema-checking unboundedly deep data would recurse without limit.  ``check_values`` refuses all three anywhere in a
 transaction, before any other check looks at it.
 """
 
 from bigchaindb.common.exceptions import SchemaValidationError
 
 MAX_NESTING = 64  # deeper transactions are refused
-MIN_INT, MAX_INT = -2**63, 2**64 - 1  # what canonical JSON (orjson) can write
+MAX_INT = 2**53 - 1  # the largest integer a double holds exactly
+MIN_INT = -MAX_INT
 
 
 def check_values(tx):
@@ -54,9 +56,9 @@ def _describe_bad_value(value, where, depth):
         return None
     if kind is float:
         # orjson also parses integers beyond 64 bits as floats: the message covers both
-        return f"{name} is a float ({value!r}); numbers in a transaction are integers of at most 64 bits"
+        return f"{name} is a float ({value!r}); numbers in a transaction are integers of magnitude below 2**53"
     if kind is int and not MIN_INT <= value <= MAX_INT:
-        return f"{name} is an integer beyond 64 bits"
+        return f"{name} is an integer of magnitude 2**53 or more"
     if kind in (str, bool, int) or value is None:
         return None
     return f"{name} is not a JSON value ({kind.__name__})"

@@ -22,14 +22,14 @@ from .conftest import VECTOR_KEYS, VECTORS, spent_condition_uris, vector_tx
 KEYS = list(VECTOR_KEYS.values())
 PRIVATE_KEYS = [k.private_key for k in KEYS]
 PUBLIC_KEYS = [k.public_key for k in KEYS]
-INT64 = st.integers(min_value=-2**63, max_value=2**64 - 1)
+SAFE_INT = st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)  # any unicode but lone surrogates
 
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
-    st.none() | st.booleans() | INT64 | TEXT,
+    st.none() | st.booleans() | SAFE_INT | TEXT,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=16,
 )
@@ -46,7 +46,7 @@ def recipients(draw, total=None):
     """(owners, amount) pairs; amounts sum to ``total`` when it is given."""
     count = draw(st.integers(1, 3))
     if total is None:
-        amounts = draw(st.lists(st.integers(1, 2**62), min_size=count, max_size=count))
+        amounts = draw(st.lists(st.integers(1, 2**51), min_size=count, max_size=count))
     else:
         cuts = sorted(draw(st.lists(st.integers(1, total - 1), max_size=count - 1, unique=True))) if total > 1 else []
         amounts = [b - a for a, b in zip([0] + cuts, cuts + [total])]

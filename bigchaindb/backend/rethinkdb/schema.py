@@ -48,9 +48,6 @@ ReQL has no recursion, so the flattening is unrolled to this depth.  A
 threshold holds at most 8 subconditions, so 8 levels name up to 8**8 owners;
 keys nested deeper than that are not indexed."""
 
-LARGEST_EXACT_INTEGER = 2 ** 53
-"""RethinkDB keeps every number as a double: larger integers would come back changed."""
-
 LONGEST_ARRAY = 100_000
 """RethinkDB's default ``array_limit``: a longer array is refused by the server."""
 
@@ -92,8 +89,9 @@ def stamped(table, document, **extras):
 
 def check_storable(tx):
     """Raise NotSupported when ``tx`` holds something RethinkDB would not keep
-    exactly as it is: an integer beyond 2**53, an array longer than its array
-    limit, or an object with its reserved key."""
+    exactly as it is: an array longer than its array limit, or an object with
+    its reserved key.  (Integers RethinkDB would round, of 2**53 and more, are
+    refused for every engine by ``bigchaindb.common.values``.)"""
     pending = [tx]
     while pending:
         value = pending.pop()
@@ -106,10 +104,6 @@ def check_storable(tx):
                 raise NotSupported(f"an array of {len(value)} items is longer than this node's storage engine "
                                    f"(RethinkDB) takes ({LONGEST_ARRAY})")
             pending.extend(value)
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_EXACT_INTEGER:
-            raise NotSupported(
-                f"the integer {value} is too large for this node's storage engine (RethinkDB keeps "
-                f"numbers as doubles, exact up to 2**53)")
 
 
 def vote_key(block_id, voter):
