@@ -87,8 +87,9 @@ def main(argv=None):
     out = args.out or os.path.join(preload.RESULTS, time.strftime("%Y%m%d-%H%M%S") +
                                    (f"-{args.label}" if args.label else ""))
     os.makedirs(out, exist_ok=True)
-    print(f"building {args.count} signed transactions", flush=True)
+    started = time.monotonic()
     bodies = build_bodies(args.count, args.processes)
+    print(f"built {args.count} signed transactions in {time.monotonic() - started:.1f} s", flush=True)
     settings = {"server": {"workers": args.workers}}
     summaries = {}
     with tempfile.TemporaryDirectory(prefix="bigchaindb-bench-") as scratch:
