@@ -20,6 +20,8 @@ DEFAULTS = {
         "bind": "localhost:9984",
         # gunicorn worker processes; null means one per core
         "workers": None,
+        # threads per worker process
+        "threads": 4,
         # largest request body accepted, in bytes (413 above it)
         "max_body_size": 1024 * 1024,
         # how many reverse proxies in front of the node to trust for
@@ -48,7 +50,7 @@ DEFAULTS = {
 
 # BIGCHAINDB_<SECTION>_<KEY> for every nested key, BIGCHAINDB_<KEY> for
 # top-level ones; BIGCHAINDB_KEYRING is a colon-separated list of keys.
-_INTEGER_KEYS = {("server", "workers"), ("server", "max_body_size"), ("server", "trusted_proxies"),
+_INTEGER_KEYS = {("server", "workers"), ("server", "threads"), ("server", "max_body_size"), ("server", "trusted_proxies"),
                  ("database", "port"), ("database", "connection_timeout"), ("backlog_reassign_delay",)}
 
 

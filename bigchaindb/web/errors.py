@@ -31,6 +31,10 @@ def register_error_handlers(app):
 def _http_error(exc):
     # Keep the headers an error needs (Allow on a 405), not its HTML content type.
     headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+    if exc.code == 413:
+        # The body was never read: keeping the connection alive would make the
+        # server read (or wait for) all of it before the next request.
+        headers.append(("Connection", "close"))
     return error_response(exc.code, _describe(exc), headers)
 
 

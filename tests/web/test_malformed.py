@@ -193,14 +193,29 @@ def test_the_body_size_limit_is_exact(web_node, send):
 
 
 def raw_request(node, head):
-    """Send ``head`` (request line and headers) alone; the response bytes once the server closes."""
+    """Send ``head`` (request line and headers) alone; the bytes of the final response.
+
+    Reading stops once a response with a body of its Content-Length has
+    arrived (a 100 Continue comes before it), or when the server closes.
+    """
     host, port = node.config["server"]["bind"].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head)
-        received = []
-        while chunk := sock.recv(65536):
-            received.append(chunk)
-    return b"".join(received)
+        received = b""
+        while not _complete_response(received) and (chunk := sock.recv(65536)):
+            received += chunk
+    return received
+
+
+def _complete_response(data):
+    head, separator, body = data.rpartition(b"\r\n\r\n")
+    if not separator or head.startswith(b"HTTP/1.1 100") and b"\r\n\r\n" not in head:
+        return False
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return False
 
 
 @pytest.mark.parametrize("expect", [b"", b"Expect: 100-continue\r\n"])
