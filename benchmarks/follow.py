@@ -20,6 +20,7 @@ import time
 from benchmarks.client import API, ERRORS, Client, clock
 
 WAITING = ("backlog", "undecided")
+LOST = "HTTP 404"
 
 
 class Follower:
@@ -58,7 +59,7 @@ class Follower:
             self._poll_round(http)
             time.sleep(max(0.0, self.interval - (clock() - started)))
         for record in self.pending.values():
-            record.error = "not valid by the end of the drain"
+            _note(record, "not valid by the end of the drain")
         http.close()
 
     def _poll_round(self, http):
@@ -77,9 +78,20 @@ class Follower:
                         done.valid = seen
             elif status in WAITING or status is None:
                 missed += 1
+            elif status == LOST:
+                # The node answered 404 for a transaction it accepted: worth
+                # reporting, but it may be a passing read race, so ask again.
+                _note(record, "status 404 after its 202")
+                missed += 1
             else:
-                record.error = f"status {status}"
+                _note(record, f"status {status}")
                 del self.pending[record.id]
+
+
+def _note(record, problem):
+    """Add ``problem`` to the record's error, once."""
+    if problem not in record.error:
+        record.error = f"{record.error}; {problem}" if record.error else problem
 
 
 def transaction_status(http, tx_id):

@@ -84,6 +84,15 @@ def write_csv(path, records):
             out.writerow([r.id, since(r.sent), since(r.accepted), since(r.valid), r.error])
 
 
+def write_rss_csv(path, records, samples):
+    """The RSS samples (seconds since the first POST, MB), to check growth beyond the summary."""
+    start = min(r.sent for r in records)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["time", "rss_mb"])
+        out.writerows([f"{t - start:.3f}", f"{rss / 2**20:.1f}"] for t, rss in samples)
+
+
 def table(summaries, ratio=None):
     """The figures as text: one column per target (``{"node": summary, ...}``), then the ratio."""
     names = list(summaries)

@@ -4,11 +4,12 @@ For each target (the node, then ``ceiling_app`` under the same gunicorn
 settings) it posts the same N pre-built transactions from C clients at the
 offered rate (or as fast as possible) for at most --duration seconds,
 follows each to ``valid``, then GETs known transactions for --get-seconds,
-sampling the RSS of the target's processes throughout.  Writes to the
-output directory: <target>.csv (one row per transaction), <target>.png
-(throughput, latency and RSS over time), <target>.log (the server's log) and
-summary.json; prints every figure with the node's as a ratio of the
-ceiling's.  benchmarks/README.md has the scenarios.
+sampling the RSS and CPU of the target's processes throughout.  Writes to
+the output directory: <target>.csv (one row per transaction),
+<target>-rss.csv, <target>.png (throughput, latency and RSS over time),
+<target>.log (the server's log) and summary.json; prints every figure with
+the node's as a ratio of the ceiling's.  benchmarks/README.md has the
+scenarios.
 
     .venv/bin/python benchmarks/run.py --count 3000 --clients 8 --duration 60
 """
@@ -27,7 +28,7 @@ from benchmarks import preload, report  # noqa: E402
 from benchmarks.follow import Follower  # noqa: E402
 from benchmarks.load import hammer_gets, post_all  # noqa: E402
 from benchmarks.monitor import Monitor  # noqa: E402
-from benchmarks.servers import Ceiling, Node  # noqa: E402
+from benchmarks.servers import Ceiling, Node, code_version, gunicorn_settings  # noqa: E402
 from benchmarks.transactions import build_bodies  # noqa: E402
 
 
@@ -51,7 +52,10 @@ def parse_args(argv=None):
     add("--start-timeout", type=float, default=60, help="seconds a target may take to answer GET /")
     add("--label", default="", help="appended to the default output directory's name")
     add("--out", help="output directory; default: benchmarks/results/<time>[-label]")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.clients < 1:
+        parser.error("--count and --clients must be at least 1")
+    return args
 
 
 def committed_on_accept(record):
@@ -99,24 +103,27 @@ def main(argv=None):
             print(f"copying a store preloaded with {args.preload} transactions", flush=True)
             keypair, stored_ids = preload.copy(args.preload, store, args.processes)
         targets = [Node(out, "node", store, keypair, **settings)]
+        record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config)}
+        print(f"code {record['code']}, gunicorn {record['gunicorn']}", flush=True)
         if not args.no_ceiling:
             targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
         for server in targets:
             records, gets, monitor = measure(server, bodies, args, stored_ids)
             summaries[server.name] = report.summarize(records, gets, monitor.summary())
             report.write_csv(os.path.join(out, f"{server.name}.csv"), records)
+            report.write_rss_csv(os.path.join(out, f"{server.name}-rss.csv"), records, monitor.samples)
             if not report.plot(os.path.join(out, f"{server.name}.png"),
                                f"{server.name}: {' '.join(sys.argv[1:])}", records, monitor.samples):
                 print("no PNG: matplotlib is missing (pip install -e '.[bench]')")
     ratio = report.ratios(summaries["node"], summaries["ceiling"]) if "ceiling" in summaries else None
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as handle:
-        json.dump({"command": sys.argv, "settings": vars(args), "cpus": os.cpu_count(), **summaries,
+        json.dump({"command": sys.argv, "settings": vars(args), "cpus": os.cpu_count(), **record, **summaries,
                    "node_over_ceiling": ratio}, handle, indent=2)
     print(report.table(summaries, ratio))
     for name, summary in summaries.items():
         print(f"{name}: {summary['sent']} sent, {summary['accepted']} accepted, {summary['valid']} valid, "
               f"{summary['errors']} errors")
-    print(f"results in {out}")
+    print(f"code {record['code']}, gunicorn {record['gunicorn']}; results in {out}")
 
 
 if __name__ == "__main__":

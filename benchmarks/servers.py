@@ -11,11 +11,29 @@ import subprocess
 import sys
 
 from bigchaindb import config as node_config
+from bigchaindb.web.server import create_server
 from tests.integration.node import Node, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECORDED = ("worker_class", "workers", "threads", "worker_connections", "keepalive")
 
-__all__ = ["Ceiling", "Node"]
+__all__ = ["Ceiling", "Node", "code_version", "gunicorn_settings"]
+
+
+def gunicorn_settings(config):
+    """The gunicorn settings that both targets run with under ``config``, for the record:
+    figures of different worker classes or counts do not compare."""
+    options = create_server(config).options
+    return {name: options[name] for name in RECORDED if name in options}
+
+
+def code_version():
+    """``git describe --always --dirty`` of the repository: which code the figures are of."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 class Ceiling(Node):

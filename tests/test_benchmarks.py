@@ -41,4 +41,5 @@ def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
         assert figures["post_202_p50_ms"] <= figures["post_valid_p50_ms"]
         assert figures["get_per_s"] > 0
         assert 0 < figures["rss_start_mb"] <= figures["rss_peak_mb"]
+    assert summary["gunicorn"]["workers"] == 1 and summary["gunicorn"]["worker_class"]
     assert set(summary["node_over_ceiling"]) >= {"accepted_tx_per_s", "get_per_s", "rss_peak_mb"}
