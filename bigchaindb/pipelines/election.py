@@ -8,13 +8,14 @@ import logging
 from bigchaindb.consensus import INVALID, UNDECIDED
 
 logger = logging.getLogger(__name__)
+ANNOUNCED_LIMIT = 100_000
 
 
 class ElectionPipeline:
     def __init__(self, bigchain):
         self.bigchain = bigchain
         self.connection = bigchain.connection
-        self.announced = set()
+        self.announced = set()  # decided blocks already logged (bounded below)
 
     def run(self):
         for vote in self.connection.vote_feed():
@@ -28,6 +29,8 @@ class ElectionPipeline:
         status = self.bigchain.block_status(block_id)
         if status in (None, UNDECIDED):
             return
+        if len(self.announced) >= ANNOUNCED_LIMIT:
+            self.announced.clear()  # a block logged twice is harmless; unbounded memory is not
         self.announced.add(block_id)
         logger.info("block %s decided %s", block_id, status)
         if status == INVALID:

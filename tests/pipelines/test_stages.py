@@ -205,3 +205,16 @@ def test_reposting_a_held_transaction_is_accepted_but_not_with_other_fulfillment
     with pytest.raises(DuplicateTransaction):
         bigchain.accept_transaction(forged)
     assert backlog_ids(bigchain) == set()
+
+
+def test_a_bad_signature_in_another_members_block_is_voted_invalid(bigchain, make_create):
+    member = generate_key_pair()
+    chain = Bigchain(bigchain.connection, bigchain.me, bigchain.me_private, [member.public_key])
+    creator = Bigchain(bigchain.connection, member.public_key, member.private_key, [bigchain.me])
+    tampered = make_create().to_dict()
+    uri = tampered["transaction"]["fulfillments"][0]["fulfillment"]
+    flipped = "A" if uri[-1] != "A" else "B"  # the signature's last character: the id does not cover it
+    tampered["transaction"]["fulfillments"][0]["fulfillment"] = uri[:-1] + flipped
+    block_id = rogue_block(chain, [tampered], creator=creator)
+    reason = VotePipeline(chain).invalid_reason(chain.connection.get_block(block_id))
+    assert reason is not None and "fulfillment 0" in reason
