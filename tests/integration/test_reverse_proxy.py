@@ -1,0 +1,60 @@
+"""A real node behind a real nginx running the documented configuration (docs/nginx.conf)."""
+
+import os
+
+import pytest
+import requests
+
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import Asset, Transaction
+from tests.helpers import wait_until
+from tests.integration.nginx import nginx_proxy  # noqa: F401 (fixture)
+from tests.integration.node import Node
+
+
+@pytest.fixture
+def proxied(tmp_path, nginx_proxy):  # noqa: F811 (the fixture)
+    """``(node, proxy)``: a node trusting one proxy, and nginx before it."""
+    node = Node(str(tmp_path), "node", os.path.join(str(tmp_path), "node.sqlite"),
+                server={"trusted_proxies": 1}).start()
+    yield node, nginx_proxy(node.port)
+    node.stop()
+
+
+def new_tx():
+    owner = generate_key_pair()
+    return Transaction.create([owner.public_key], [([owner.public_key], 1)], Asset({})).sign([owner.private_key])
+
+
+@pytest.mark.parametrize("prefix", ["", "/bigchaindb"])
+def test_links_and_locations_name_the_proxy(proxied, prefix):
+    node, proxy = proxied
+    public = proxy.url + prefix
+    info = requests.get(f"{public}/").json()
+    assert info["public_key"] == node.public_key
+    assert info["_links"]["api_v1"] == f"{public}/api/v1/"
+
+    tx = new_tx()
+    posted = requests.post(f"{public}/api/v1/transactions", json=tx.to_dict())
+    assert posted.status_code == 202, posted.text
+    assert posted.headers["Location"] == f"{public}/api/v1/statuses/{tx.id}"
+
+    def redirected():
+        response = requests.get(posted.headers["Location"], allow_redirects=False)
+        return response.status_code == 303 and response
+    wait_until(redirected, 20, f"{tx.id} did not become valid through the proxy")
+    location = redirected().headers["Location"]
+    assert location == f"{public}/api/v1/transactions/{tx.id}"
+    assert requests.get(location).json()["id"] == tx.id
+
+
+def test_the_node_refuses_what_the_proxy_lets_through_the_same_way(proxied):
+    node, proxy = proxied
+    too_big = b"{" + b" " * node.config["server"]["max_body_size"] + b"}"
+    response = requests.post(f"{proxy.url}/api/v1/transactions", data=too_big,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+    bad = requests.post(f"{proxy.url}/api/v1/transactions", data=b"[1, 2",
+                        headers={"Content-Type": "application/json"})
+    assert bad.status_code == 400 and "not valid JSON" in bad.json()["message"]
