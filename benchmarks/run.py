@@ -53,8 +53,8 @@ def parse_args(argv=None):
     add("--label", default="", help="appended to the default output directory's name")
     add("--out", help="output directory; default: benchmarks/results/<time>[-label]")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.clients < 1:
-        parser.error("--count and --clients must be at least 1")
+    if args.count < 1 or args.clients < 1 or args.duration <= 0:
+        parser.error("--count and --clients must be at least 1, --duration above 0")
     return args
 
 
