@@ -73,9 +73,12 @@ class Bigchain:
     def get_held_copy(self, tx_id):
         """The stored transaction ``tx_id`` from a VALID/UNDECIDED block or the backlog, or None."""
         found = self.get_transaction(tx_id)
-        if found is not None:
-            return found[0]
-        return self.connection.get_backlog_transaction(tx_id)
+        if found is None:
+            in_backlog = self.connection.get_backlog_transaction(tx_id)
+            if in_backlog is not None:
+                return in_backlog
+            found = self.get_transaction(tx_id)  # it may have left the backlog for a block meanwhile
+        return None if found is None else found[0]
 
     # -- what validation asks of the ledger -----------------------------
 
@@ -143,13 +146,21 @@ class Bigchain:
 
     def get_transaction_status(self, tx_id):
         """valid, undecided, backlog or invalid (see PROTOCOL.md §7); None if unknown."""
+        status = self._status_in_blocks(tx_id)
+        if status in (TX_VALID, TX_UNDECIDED):
+            return status
+        if self.connection.get_backlog_transaction(tx_id) is not None:
+            return TX_BACKLOG
+        # The block stage writes a block before it deletes the block's transactions
+        # from the backlog: one that left the backlog since the first look is in a block.
+        return self._status_in_blocks(tx_id)
+
+    def _status_in_blocks(self, tx_id):
         statuses = {self.block_status(b) for b in self.connection.blocks_with_transaction(tx_id)}
         if VALID in statuses:
             return TX_VALID
         if UNDECIDED in statuses:
             return TX_UNDECIDED
-        if self.connection.get_backlog_transaction(tx_id) is not None:
-            return TX_BACKLOG
         return TX_INVALID if statuses else None
 
     def get_transaction(self, tx_id):

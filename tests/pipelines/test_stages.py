@@ -218,3 +218,19 @@ def test_a_bad_signature_in_another_members_block_is_voted_invalid(bigchain, mak
     block_id = rogue_block(chain, [tampered], creator=creator)
     reason = VotePipeline(chain).invalid_reason(chain.connection.get_block(block_id))
     assert reason is not None and "fulfillment 0" in reason
+
+
+def test_a_status_read_straddling_the_move_from_backlog_to_block_finds_the_block(bigchain, make_create):
+    tx = make_create()
+    bigchain.accept_transaction(tx.to_dict())
+
+    class BlockedMeanwhile(type(bigchain.connection)):
+        """The real store, with the block stage running between a reader's two looks."""
+
+        def get_backlog_transaction(self, tx_id):
+            make_block_of(bigchain, [tx])
+            return super().get_backlog_transaction(tx_id)
+
+    reader = Bigchain(BlockedMeanwhile(bigchain.connection.path), bigchain.me, bigchain.me_private)
+    assert reader.get_transaction_status(tx.id) == "undecided"
+    assert reader.get_held_copy(tx.id) == tx.to_dict()
