@@ -4,22 +4,15 @@ Storage tests need well-formed documents, not valid ones: block signatures
 are placeholders, ids are real hashes so that round trips are meaningful.
 """
 
-import json
-import pathlib
-
 from bigchaindb.common.crypto import generate_key_pair, hash_data
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.common.utils import serialize
-
-# the reference implementation's transactions, kept next to the repository
-VECTORS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "vectors"
+from tests.vectors import load_vectors
 
 
 def valid_vectors():
     """Every transaction the reference implementation made that must be accepted."""
-    found = [json.loads(path.read_text()) for path in sorted(VECTORS.glob("[0-9]*.json"))]
-    assert found, f"no test vectors in {VECTORS}"
-    return [vector["tx"] for vector in found if vector["expect"] == "valid"]
+    return [vector["tx"] for vector in load_vectors() if vector["expect"] == "valid"]
 
 
 def create(owners_after=None, amounts=(1,), metadata=None):

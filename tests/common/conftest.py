@@ -1,17 +1,13 @@
 """Fixtures of the protocol-layer tests: the reference vectors and known keys."""
 
 import copy
-import json
 from collections import namedtuple
-from pathlib import Path
 
 import pytest
 
 from bigchaindb.common.crypto import CryptoKeypair
 from bigchaindb.common.transaction import condition_uri_for
-
-# shared/ sits beside the repository (locally and in CI).
-VECTORS_DIR = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+from tests.vectors import load_meta, load_vectors
 
 # PROTOCOL.md §8
 U1 = CryptoKeypair("8eJ8q9ZQpReWyQT5aFCiwtZ5wDZC4eDnCen88p3tQ6ie", "JEAkEJqLbbgDRAtMm8YAjGp759Aq2qTn9eaEHUj2XePE")
@@ -20,20 +16,8 @@ U2 = CryptoKeypair("F86PQPiqMTwM2Qi2Sda3U4Vdh3AgadMdX3KNVsu5wNJr", "GDxwMFbwdATk
 Vector = namedtuple("Vector", "name expect tx depends_on")
 
 
-def load_vectors():
-    """Every vector file, by name, in the order _meta.json gives."""
-    assert VECTORS_DIR.is_dir(), f"the reference vectors are missing: {VECTORS_DIR}"
-    meta = json.loads((VECTORS_DIR / "_meta.json").read_text())
-    vectors = {}
-    for stem in meta["order"]:
-        raw = json.loads((VECTORS_DIR / f"{stem}.json").read_text())
-        vectors[raw["name"]] = Vector(raw["name"], raw["expect"], raw["tx"], raw["depends_on"])
-    return vectors
-
-
-VECTORS = load_vectors()
-VECTOR_KEYS = {name: CryptoKeypair(k["private"], k["public"])
-               for name, k in json.loads((VECTORS_DIR / "_meta.json").read_text())["keys"].items()}
+VECTORS = {raw["name"]: Vector(raw["name"], raw["expect"], raw["tx"], raw["depends_on"]) for raw in load_vectors()}
+VECTOR_KEYS = {name: CryptoKeypair(k["private"], k["public"]) for name, k in load_meta()["keys"].items()}
 
 
 def vector_tx(name):

@@ -1,11 +1,10 @@
 """The shared vectors posted in order to a running node, as a 0.8 client would."""
 
-from tests.integration.vectors import load_vectors
+from tests.vectors import load_vectors
 
 
 def test_every_vector_is_judged_as_expected(node):
-    _, vectors = load_vectors()
-    for vector in vectors:
+    for vector in load_vectors():
         tx = vector["tx"]
         response = node.post(tx)
         if vector["expect"] == "valid":

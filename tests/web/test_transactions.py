@@ -8,7 +8,7 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Transaction
 from tests.helpers import create_tx, json_error, transfer_tx, write_block
-from tests.integration.vectors import load_vectors
+from tests.vectors import load_vectors
 
 
 def post(node, tx, **kwargs):
@@ -164,7 +164,7 @@ def test_spending_an_output_not_yet_in_a_valid_block_is_refused(web_node, alice)
 
 def test_every_reference_vector_is_judged_as_expected(web_node):
     # Each accepted transaction goes into a VALID block, so that later vectors can spend it.
-    for vector in load_vectors()[1]:
+    for vector in load_vectors():
         response = requests.post(f"{web_node.api}/transactions", json=vector["tx"])
         if vector["expect"] == "valid":
             assert response.status_code == 202, (vector["name"], response.text)
