@@ -13,6 +13,7 @@ import itertools
 import logging
 import time
 
+from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
 from bigchaindb.models import validate_transaction
@@ -57,6 +58,14 @@ class BlockPipeline:
             validate_transaction(self.bigchain, tx, check_backlog=False)
         except ValidationError as exc:
             logger.info("dropped transaction %s from the backlog: %s", tx_id, exc)
+            self.connection.delete_backlog([tx_id])
+            return
+        except DatabaseError:
+            raise  # the store's trouble, not the transaction's: the supervisor restarts the stage
+        except Exception:
+            # A bug met on this transaction: keeping it would fail the same way
+            # after every restart, so it leaves the backlog (and the log says why).
+            logger.exception("dropped transaction %s from the backlog: it could not be checked", tx_id)
             self.connection.delete_backlog([tx_id])
             return
         self.transactions.append(tx_dict)

@@ -5,6 +5,7 @@ Every node runs it; ``Bigchain.requeue`` makes the requeue happen once.
 
 import logging
 
+from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.consensus import INVALID, UNDECIDED
 
 logger = logging.getLogger(__name__)
@@ -19,8 +20,15 @@ class ElectionPipeline:
 
     def run(self):
         for vote in self.connection.vote_feed():
-            if vote is not None:
+            if vote is None:
+                continue
+            try:
                 self.on_vote(vote)
+            except DatabaseError:
+                raise  # the store's trouble: the supervisor restarts the stage
+            except Exception:
+                # a malformed vote (anyone in the keyring can write one) must not stop elections
+                logger.exception("could not count vote %r", vote)
 
     def on_vote(self, vote):
         block_id = vote["vote"]["voting_for_block"]

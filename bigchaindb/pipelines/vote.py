@@ -12,6 +12,7 @@ verified a second time (the ledger rules are, as the ledger may have moved).
 import itertools
 import logging
 
+from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
 from bigchaindb.models import Block, validate_transaction
@@ -67,6 +68,11 @@ class VotePipeline:
                                      check_signatures=not verified_here)
         except ValidationError as exc:
             return str(exc)
-        except (KeyError, TypeError, AttributeError) as exc:
-            return f"block is malformed: {exc!r}"
+        except DatabaseError:
+            raise  # the store's trouble, not the block's: the supervisor restarts the stage
+        except Exception as exc:
+            # A malformed block, or a bug it triggers: either way it cannot be
+            # shown valid, and voting beats failing on it after every restart.
+            logger.exception("block %s could not be checked", block_dict.get("id"))
+            return f"block could not be checked: {exc!r}"
         return None

@@ -234,3 +234,30 @@ def test_a_status_read_straddling_the_move_from_backlog_to_block_finds_the_block
     reader = Bigchain(BlockedMeanwhile(bigchain.connection.path), bigchain.me, bigchain.me_private)
     assert reader.get_transaction_status(tx.id) == "undecided"
     assert reader.get_held_copy(tx.id) == tx.to_dict()
+
+
+def test_a_transaction_that_trips_a_bug_leaves_the_backlog_instead_of_killing_the_stage(
+        bigchain, make_create, monkeypatch, caplog):
+    tx = make_create()
+    bigchain.accept_transaction(tx.to_dict())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr("bigchaindb.pipelines.block.validate_transaction", broken)
+    stage = BlockPipeline(bigchain, max_wait=0)
+    stage.add(tx.to_dict())
+    assert stage.transactions == [] and backlog_ids(bigchain) == set()
+    assert "could not be checked" in caplog.text
+
+
+def test_a_block_that_trips_a_bug_is_voted_invalid_instead_of_killing_the_stage(
+        bigchain, make_create, monkeypatch):
+    block_id = rogue_block(bigchain, [make_create()])
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+    monkeypatch.setattr("bigchaindb.pipelines.vote.validate_transaction", broken)
+    VotePipeline(bigchain).vote_on(block_id)
+    (vote,) = bigchain.get_votes(block_id)
+    assert vote["vote"]["is_block_valid"] is False
+    assert vote["vote"]["invalid_reason"] == "block could not be checked: ValueError('a bug')"
