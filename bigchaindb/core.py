@@ -12,7 +12,7 @@ import time
 
 from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid
 from bigchaindb.common.transaction import CREATE, GENESIS, Asset, Transaction
-from bigchaindb.consensus import INVALID, UNDECIDED, VALID, block_election_status
+from bigchaindb.consensus import UNDECIDED, VALID, block_election_status
 from bigchaindb.models import Block, make_vote, validate_transaction
 
 logger = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from tests.integration.nginx import nginx_proxy  # noqa: F401 (a fixture, offered to every test here)
 from tests.integration.node import Node, federation
 
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from bigchaindb import config
-from tests.integration.nginx import DOCS_CONFIG, REPO, Nginx, nginx_proxy, replace_line  # noqa: F401 (fixture)
+from tests.integration.nginx import DOCS_CONFIG, REPO, Nginx, replace_line
 from tests.helpers import free_port
 
 COMPOSE_CONFIG = REPO / "docker" / "nginx.conf"

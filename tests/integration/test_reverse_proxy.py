@@ -8,12 +8,11 @@ import requests
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
 from tests.helpers import wait_until
-from tests.integration.nginx import nginx_proxy  # noqa: F401 (fixture)
 from tests.integration.node import Node
 
 
 @pytest.fixture
-def proxied(tmp_path, nginx_proxy):  # noqa: F811 (the fixture)
+def proxied(tmp_path, nginx_proxy):
     """``(node, proxy)``: a node trusting one proxy, and nginx before it."""
     node = Node(str(tmp_path), "node", os.path.join(str(tmp_path), "node.sqlite"),
                 server={"trusted_proxies": 1}).start()
