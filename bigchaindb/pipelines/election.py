@@ -1,15 +1,21 @@
 """Election stage: as votes arrive, decide blocks and requeue INVALID ones.
 
 Every node runs it; ``Bigchain.requeue`` makes the requeue happen once.
+Votes written while the stage was down are not on its feed, so on start it
+first goes back over the blocks this node voted on in the last
+``RECHECK_SECONDS``, walking its own chain of votes (each names the block
+voted on before): a handful of index reads, however long the chain.
 """
 
 import logging
+import time
 
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.consensus import INVALID, UNDECIDED
 
 logger = logging.getLogger(__name__)
 ANNOUNCED_LIMIT = 100_000
+RECHECK_SECONDS = 600
 
 
 class ElectionPipeline:
@@ -19,16 +25,33 @@ class ElectionPipeline:
         self.announced = set()  # decided blocks already logged (bounded below)
 
     def run(self):
-        for vote in self.connection.vote_feed():
-            if vote is None:
-                continue
-            try:
-                self.on_vote(vote)
-            except DatabaseError:
-                raise  # the store's trouble: the supervisor restarts the stage
-            except Exception:
-                # a malformed vote (anyone in the keyring can write one) must not stop elections
-                logger.exception("could not count vote %r", vote)
+        feed = self.connection.vote_feed()
+        for vote in self.own_recent_votes():
+            self.count(vote)
+        for vote in feed:
+            if vote is not None:
+                self.count(vote)
+
+    def own_recent_votes(self):
+        """This node's votes of the last RECHECK_SECONDS, newest first."""
+        me, genesis_id = self.bigchain.me, self.bigchain.genesis_id
+        horizon = time.time() - RECHECK_SECONDS
+        vote = self.connection.last_vote_by(me)
+        while vote is not None and int(vote["vote"]["timestamp"]) >= horizon:
+            yield vote
+            previous = vote["vote"]["previous_block"]
+            if previous == genesis_id:
+                return
+            vote = next(iter(self.bigchain.get_votes(previous, me)), None)
+
+    def count(self, vote):
+        try:
+            self.on_vote(vote)
+        except DatabaseError:
+            raise  # the store's trouble: the supervisor restarts the stage
+        except Exception:
+            # a malformed vote (anyone in the keyring can write one) must not stop elections
+            logger.exception("could not count vote %r", vote)
 
     def on_vote(self, vote):
         block_id = vote["vote"]["voting_for_block"]

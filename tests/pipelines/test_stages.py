@@ -261,3 +261,21 @@ def test_a_block_that_trips_a_bug_is_voted_invalid_instead_of_killing_the_stage(
     (vote,) = bigchain.get_votes(block_id)
     assert vote["vote"]["is_block_valid"] is False
     assert vote["vote"]["invalid_reason"] == "block could not be checked: ValueError('a bug')"
+
+
+def test_on_start_the_election_stage_catches_up_on_votes_cast_while_it_was_down(bigchain, make_create):
+    settle_one(bigchain, make_create())
+    good = make_create()
+    forged = make_create().to_dict()
+    forged["id"] = "0" * 64
+    invalid_id = rogue_block(bigchain, [good, forged])
+    VotePipeline(bigchain).vote_on(invalid_id)  # no election stage ran meanwhile
+    settle_one(bigchain, make_create())  # and the node voted on since
+
+    caught_up = [vote["vote"]["voting_for_block"] for vote in ElectionPipeline(bigchain).own_recent_votes()]
+    assert len(caught_up) == 3 and caught_up[1] == invalid_id
+    election = ElectionPipeline(bigchain)
+    for vote in election.own_recent_votes():
+        election.count(vote)
+    assert bigchain.connection.was_requeued(invalid_id)
+    assert good.id in backlog_ids(bigchain)
