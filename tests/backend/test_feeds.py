@@ -2,22 +2,9 @@
 
 import time
 
-import pytest
 
 from .documents import block_of, create, header_of, vote
-
-TIMEOUT = 5
-
-
-def next_item(feed):
-    """The next thing ``feed`` yields other than None (idle ticks), within TIMEOUT seconds."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        item = next(feed)
-        if item is not None:
-            return item
-    pytest.fail(f"the feed yielded nothing within {TIMEOUT} s")
-
+from .feeds import next_item
 
 def test_an_idle_feed_yields_none_soon(connection):
     feed = connection.backlog_feed("node")

@@ -25,18 +25,7 @@ from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
-
-TIMEOUT = 5
-
-
-def next_item(feed, timeout=TIMEOUT):
-    """The next thing ``feed`` yields other than None, within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        item = next(feed)
-        if item is not None:
-            return item
-    pytest.fail(f"the feed yielded nothing within {timeout} s")
+from tests.backend.feeds import TIMEOUT, next_item
 
 
 def nothing_more(feed, seconds=0.5):
