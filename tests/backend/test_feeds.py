@@ -2,9 +2,9 @@
 
 import time
 
-
 from .documents import block_of, create, header_of, vote
 from .feeds import next_item
+
 
 def test_an_idle_feed_yields_none_soon(connection):
     feed = connection.backlog_feed("node")
