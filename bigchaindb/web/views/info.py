@@ -7,7 +7,9 @@ from bigchaindb import __version__
 from bigchaindb.web.inputs import query
 from bigchaindb.web.views import API_PREFIX, JsonApi, bigchain
 
-DOCS_URL = f"https://docs.bigchaindb.com/projects/server/en/v{__version__}/"
+# The published documentation of the 0.8 server, whose API and formats this
+# node implements (there is none for this node's own version number).
+DOCS_URL = "https://docs.bigchaindb.com/projects/server/en/v0.8.2/"
 API_DOCS_URL = DOCS_URL + "drivers-clients/http-client-server-api.html"
 # Collections linked from the API root, as URL path segments.
 RESOURCES = ("transactions", "statuses", "blocks", "votes")
