@@ -1,13 +1,13 @@
-"""The reference implementation's transactions: shared/vectors, beside the repository.
+"""The reference implementation's transactions, kept in tests/data/vectors.
 
-Locally and in CI the checkout has ``shared/`` next to it; every test that
-uses the vectors loads them through here.
+Every test that uses the vectors loads them through here (see the README
+beside them for where they come from).
 """
 
 import json
 from pathlib import Path
 
-VECTORS_DIR = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS_DIR = Path(__file__).resolve().parent / "data" / "vectors"
 
 
 def load_meta():
