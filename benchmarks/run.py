@@ -28,7 +28,7 @@ from benchmarks import preload, report  # noqa: E402
 from benchmarks.follow import Follower  # noqa: E402
 from benchmarks.load import hammer_gets, post_all  # noqa: E402
 from benchmarks.monitor import Monitor  # noqa: E402
-from benchmarks.servers import Ceiling, Node, code_version, gunicorn_settings  # noqa: E402
+from benchmarks.servers import Ceiling, Node, RethinkDBStore, code_version, gunicorn_settings  # noqa: E402
 from benchmarks.transactions import build_bodies  # noqa: E402
 
 
@@ -45,6 +45,8 @@ def parse_args(argv=None):
     add("--poll-interval", type=float, default=0.2, help="seconds between the follower's rounds")
     add("--rss-interval", type=float, default=0.5, help="seconds between RSS samples")
     add("--workers", type=int, default=None, help="gunicorn workers of both targets; default: the node's")
+    add("--rethinkdb", type=int, default=0, metavar="N",
+        help="run the node on RethinkDB: N servers joined into a cluster, N replicas (0: the embedded store)")
     add("--preload", type=int, default=0, metavar="K",
         help="transactions stored before the run (cached in benchmarks/results/preload-K.*)")
     add("--no-ceiling", action="store_true", help="measure the node only")
@@ -55,6 +57,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.count < 1 or args.clients < 1 or args.duration <= 0:
         parser.error("--count and --clients must be at least 1, --duration above 0")
+    if args.rethinkdb < 0 or (args.rethinkdb and args.preload):
+        parser.error("--rethinkdb takes a number of servers, and no --preload (preloaded stores are SQLite files)")
     return args
 
 
@@ -63,11 +67,13 @@ def committed_on_accept(record):
     record.valid = record.accepted
 
 
-def measure(server, bodies, args, stored_ids):
-    """Start ``server``, run the load, follow and GET phases, stop it; ``(records, gets, monitor)``."""
+def measure(server, bodies, args, stored_ids, helpers=()):
+    """Start ``server``, run the load, follow and GET phases, stop it; ``(records, gets, monitor)``.
+    The processes of ``helpers`` (its database servers) are measured with its own."""
     server.start(timeout=args.start_timeout)
     try:
-        monitor = Monitor(server.processes, args.rss_interval).start()
+        monitor = Monitor(lambda: server.processes() + [p for helper in helpers for p in helper.processes()],
+                          args.rss_interval).start()
         follower = None if isinstance(server, Ceiling) else Follower(server.url, args.poll_interval).start()
         print(f"{server.name}: posting up to {len(bodies)} transactions for up to {args.duration:g} s", flush=True)
         records = post_all(server.url, bodies, args.clients, args.rate or None, args.duration,
@@ -102,19 +108,31 @@ def main(argv=None):
         if args.preload:
             print(f"copying a store preloaded with {args.preload} transactions", flush=True)
             keypair, stored_ids = preload.copy(args.preload, store, args.processes)
-        targets = [Node(out, "node", store, keypair, **settings)]
-        record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config)}
-        print(f"code {record['code']}, gunicorn {record['gunicorn']}", flush=True)
-        if not args.no_ceiling:
-            targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
-        for server in targets:
-            records, gets, monitor = measure(server, bodies, args, stored_ids)
-            summaries[server.name] = report.summarize(records, gets, monitor.summary())
-            report.write_csv(os.path.join(out, f"{server.name}.csv"), records)
-            report.write_rss_csv(os.path.join(out, f"{server.name}-rss.csv"), records, monitor.samples)
-            if not report.plot(os.path.join(out, f"{server.name}.png"),
-                               f"{server.name}: {' '.join(sys.argv[1:])}", records, monitor.samples):
-                print("no PNG: matplotlib is missing (pip install -e '.[bench]')")
+        helpers = []
+        try:
+            node_settings = settings
+            if args.rethinkdb:
+                print(f"starting {args.rethinkdb} RethinkDB server(s)", flush=True)
+                helpers.append(RethinkDBStore(os.path.join(scratch, "rethinkdb"), args.rethinkdb).start())
+                node_settings = {**settings, "database": helpers[0].database_config}
+            targets = [Node(out, "node", store, keypair, **node_settings)]
+            record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config),
+                      "engine": f"rethinkdb, {args.rethinkdb} server(s)" if args.rethinkdb else "sqlite"}
+            print(f"code {record['code']}, engine {record['engine']}, gunicorn {record['gunicorn']}", flush=True)
+            if not args.no_ceiling:
+                targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
+            for server in targets:
+                records, gets, monitor = measure(server, bodies, args, stored_ids,
+                                                 helpers if server is targets[0] else ())
+                summaries[server.name] = report.summarize(records, gets, monitor.summary())
+                report.write_csv(os.path.join(out, f"{server.name}.csv"), records)
+                report.write_rss_csv(os.path.join(out, f"{server.name}-rss.csv"), records, monitor.samples)
+                if not report.plot(os.path.join(out, f"{server.name}.png"),
+                                   f"{server.name}: {' '.join(sys.argv[1:])}", records, monitor.samples):
+                    print("no PNG: matplotlib is missing (pip install -e '.[bench]')")
+        finally:
+            for helper in helpers:
+                helper.remove()
     ratio = report.ratios(summaries["node"], summaries["ceiling"]) if "ceiling" in summaries else None
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump({"command": sys.argv, "settings": vars(args), "cpus": os.cpu_count(), **record, **summaries,

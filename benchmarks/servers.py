@@ -4,20 +4,30 @@ The node is the integration tests' ``Node`` (``bigchaindb start`` with its
 own config file, port and log).  ``Ceiling`` is a ``Node`` in every respect
 but the program it runs, so both get the same config, the same readiness
 check (GET / answers 200), the same process tree for RSS and the same stop.
+
+``RethinkDBStore`` is where a node on the RethinkDB engine keeps its data:
+one server, or a cluster of several joined servers (the test suite's own
+launcher, ``tests.rethinkdb_server``) whose tables keep a replica on every
+server, each in a fresh directory on free ports, removed afterwards.
 """
 
 import os
 import subprocess
 import sys
 
+import psutil
+
+from bigchaindb import backend
 from bigchaindb import config as node_config
+from bigchaindb.backend.rethinkdb import admin
 from bigchaindb.web.server import create_server
 from tests.integration.node import Node, wait_until
+from tests.rethinkdb_server import Cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDED = ("worker_class", "workers", "threads", "worker_connections", "keepalive")
 
-__all__ = ["Ceiling", "Node", "code_version", "gunicorn_settings"]
+__all__ = ["Ceiling", "Node", "RethinkDBStore", "code_version", "gunicorn_settings"]
 
 
 def gunicorn_settings(config):
@@ -47,3 +57,36 @@ class Ceiling(Node):
                                             stdin=subprocess.DEVNULL)
         wait_until(self._answers, timeout, f"{self.name} did not answer GET / (see {self.log_path})")
         return self
+
+
+class RethinkDBStore:
+    """``size`` RethinkDB servers joined into one cluster in ``directory``, and
+    an initialised database on it whose tables have ``size`` replicas (the
+    node's ``database`` config section is ``database_config``).  Its servers'
+    processes count as the node's in the measurement: the embedded engine's
+    work is done inside the node's own processes."""
+
+    def __init__(self, directory, size=1, name="bigchain"):
+        os.makedirs(directory, exist_ok=True)
+        self.cluster = Cluster(size, directory)
+        self.database_config = None
+        self.name = name
+
+    def start(self):
+        self.cluster.start()
+        first = self.cluster.servers[0]
+        self.database_config = {**first.database_config, "name": self.name}
+        connection = backend.connect(self.database_config)
+        try:
+            connection.init()
+            if len(self.cluster.servers) > 1:
+                admin.set_replicas(connection, len(self.cluster.servers))
+        finally:
+            connection.close()
+        return self
+
+    def processes(self):
+        return [psutil.Process(server.process.pid) for server in self.cluster.servers if server.running]
+
+    def remove(self):
+        self.cluster.remove()
