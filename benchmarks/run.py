@@ -110,17 +110,17 @@ def main(argv=None):
             keypair, stored_ids = preload.copy(args.preload, store, args.processes)
         helpers = []
         try:
-            node_settings = settings
+            database = {"backend": "sqlite", "path": store}
             if args.rethinkdb:
                 print(f"starting {args.rethinkdb} RethinkDB server(s)", flush=True)
                 helpers.append(RethinkDBStore(os.path.join(scratch, "rethinkdb"), args.rethinkdb).start())
-                node_settings = {**settings, "database": helpers[0].database_config}
-            targets = [Node(out, "node", store, keypair, **node_settings)]
+                database = helpers[0].database_config
+            targets = [Node(out, "node", database, keypair, **settings)]
             record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config),
                       "engine": f"rethinkdb, {args.rethinkdb} server(s)" if args.rethinkdb else "sqlite"}
             print(f"code {record['code']}, engine {record['engine']}, gunicorn {record['gunicorn']}", flush=True)
             if not args.no_ceiling:
-                targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
+                targets.append(Ceiling(out, "ceiling", {"path": os.path.join(scratch, "unused.sqlite")}, **settings))
             for server in targets:
                 records, gets, monitor = measure(server, bodies, args, stored_ids,
                                                  helpers if server is targets[0] else ())
