@@ -6,12 +6,13 @@ transaction, its status, blocks and votes) and what the validation rules in
 that output).  It holds a storage connection and the node's keys.
 """
 
+import copy
 import logging
 import random
 import time
 
 from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid
-from bigchaindb.common.transaction import CREATE, GENESIS, Asset, Transaction
+from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction
 from bigchaindb.consensus import UNDECIDED, VALID, block_election_status
 from bigchaindb.models import Block, make_vote, validate_transaction
 
@@ -58,27 +59,93 @@ class Bigchain:
         naming the broken rule.
         """
         tx = Transaction.from_dict(tx_dict)
-        held = self.get_held_copy(tx.id)
+        view = self.prefetched([tx])
+        held = view.get_held_copy(tx.id)
         if held is not None:
             if held == tx_dict:
                 return tx
             raise DuplicateTransaction(f"transaction {tx.id} is already known to this node with other "
                                        "fulfillments")
-        validate_transaction(self, tx)
-        conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time())
+        validate_transaction(view, tx)
+        conflict = self.write_to_backlog(tx_dict)
         if conflict:
-            raise DoubleSpend(f"an input of {tx.id} is already spent by backlog transaction {conflict}")
+            raise DoubleSpend(f"an input of {tx.id} is already spent by transaction {conflict}")
         return tx
+
+    def write_to_backlog(self, tx_dict):
+        """Write a transaction to the backlog, assigned to a random federation
+        node; None, or the id of a transaction holding one of its inputs.
+
+        A holder that is neither in the backlog nor in a VALID or UNDECIDED
+        block is named stale and the write is tried again: the store gives
+        its hold to this transaction if it is old enough (see
+        ``backend.base.Connection.write_backlog``); a holder named stale
+        before is the answer.  Each round names a new holder, so it ends.
+        """
+        stale = set()
+        while True:
+            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale)
+            if conflict is None or conflict in stale or self.is_live_spender(conflict):
+                return conflict
+            stale.add(conflict)
+
+    def is_live_spender(self, tx_id):
+        """True when ``tx_id`` is in the backlog or in a VALID or UNDECIDED block."""
+        return self.connection.get_backlog_transaction(tx_id) is not None or self.block_holding(tx_id) is not None
 
     def get_held_copy(self, tx_id):
         """The stored transaction ``tx_id`` from a VALID/UNDECIDED block or the backlog, or None."""
+        # The backlog first: the block stage writes a block before it deletes its
+        # transactions from the backlog, so one that left meanwhile is found in the block.
+        in_backlog = self.connection.get_backlog_transaction(tx_id)
         found = self.get_transaction(tx_id)
-        if found is None:
-            in_backlog = self.connection.get_backlog_transaction(tx_id)
-            if in_backlog is not None:
-                return in_backlog
-            found = self.get_transaction(tx_id)  # it may have left the backlog for a block meanwhile
-        return None if found is None else found[0]
+        return in_backlog if found is None else found[0]
+
+    # -- reading ahead ---------------------------------------------------
+
+    def prefetched(self, txs, check_backlog=True):
+        """This node's view with what validating the Transactions ``txs`` asks
+        of the store read ahead, in as few round trips as the engine allows
+        (``read_many``): one for the transactions, their inputs and the
+        inputs' spenders (and, with ``check_backlog``, the backlog's copies
+        and spenders, as a post needs them), one more for the blocks found,
+        if any.  Every answer is as of that read, as if read when asked;
+        anything else is read when asked."""
+        reads = []
+        for tx in txs:
+            if check_backlog:
+                reads.append(("get_backlog_transaction", (tx.id,)))
+            reads.append(("blocks_with_transaction", (tx.id,)))
+            for link in tx.spent_outputs():
+                reads += [("blocks_with_transaction", (link.txid,)), ("spenders", (link.txid, link.cid))]
+                if check_backlog:
+                    reads.append(("backlog_spenders", (link.txid, link.cid)))
+            if tx.operation == TRANSFER:
+                reads.append(("transactions_by_asset", (tx.asset.id, CREATE)))
+        answers = self._read_ahead(reads, {})
+        inputs = {link.txid for tx in txs for link in tx.spent_outputs()}
+        blocks, more = set(), []
+        for (name, args), answer in answers.items():
+            if name == "blocks_with_transaction":
+                blocks.update(answer)
+                if args[0] in inputs:
+                    more += [("get_transaction_in_block", (args[0], block_id)) for block_id in answer]
+            elif name in ("spenders", "transactions_by_asset"):
+                blocks.update(block_id for _, block_id in answer)
+        if blocks and self.genesis_id in blocks:
+            blocks.discard(self.genesis_id)
+        for block_id in blocks - set(self._decided):
+            more += [("get_block_header", (block_id,)), ("votes_for", (block_id,))]
+        view = copy.copy(self)
+        view.connection = Prefetched(self.connection, self._read_ahead(more, answers))
+        return view
+
+    def _read_ahead(self, reads, answers):
+        """``answers`` with those to ``reads`` (``(method, args)`` pairs) added, each read once."""
+        reads = list(dict.fromkeys(read for read in reads if read not in answers))
+        if reads:
+            answers.update(zip(reads, self.connection.read_many(reads)))
+        return answers
 
     # -- what validation asks of the ledger -----------------------------
 
@@ -156,7 +223,7 @@ class Bigchain:
         return self._status_in_blocks(tx_id)
 
     def _status_in_blocks(self, tx_id):
-        statuses = {self.block_status(b) for b in self.connection.blocks_with_transaction(tx_id)}
+        statuses = {self.block_status(b) for b in self.connection.blocks_with_transaction(tx_id)} - {None}
         if VALID in statuses:
             return TX_VALID
         if UNDECIDED in statuses:
@@ -185,7 +252,7 @@ class Bigchain:
         for block_id in self.connection.blocks_with_transaction(tx_id):
             if status is None or self.block_status(block_id) == status:
                 blocks.append(self.connection.get_block(block_id))
-        return blocks
+        return [block for block in blocks if block is not None]  # rows of a block whose write never ended
 
     def get_block(self, block_id, status=VALID):
         """The block ``block_id`` if its status is ``status``, else None."""
@@ -273,7 +340,27 @@ class Bigchain:
             return
         for tx in block["block"]["transactions"]:
             if self.block_holding(tx["id"], block["id"]) is None:
-                self.connection.write_backlog(tx, random.choice(self.federation), time.time())
+                self.write_to_backlog(tx)
         if self.connection.mark_requeued(block["id"]):
             logger.info("block %s is INVALID: its %d transactions went back to the backlog",
                         block["id"], len(block["block"]["transactions"]))
+
+
+class Prefetched:
+    """A storage connection whose reads are answered from ``answers``
+    (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
+    from the connection otherwise; everything else goes to the connection."""
+
+    def __init__(self, connection, answers):
+        self._connection = connection
+        self._answers = answers
+
+    def __getattr__(self, name):
+        method = getattr(self._connection, name)
+        if not callable(method):
+            return method
+
+        def call(*args, **kwargs):
+            found = self._answers.get((name, args), self) if not kwargs else self
+            return method(*args, **kwargs) if found is self else found
+        return call

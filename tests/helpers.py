@@ -159,7 +159,7 @@ def write_block(ledger, transactions, valid=None):
     """
     block = ledger.create_block([tx.to_dict() for tx in transactions])
     ledger.write_block(block)
-    ledger.connection.delete_backlog([tx.id for tx in transactions])
+    ledger.connection.delete_backlog([tx.id for tx in transactions], blocked=True)
     if valid is not None:
         reason = None if valid else "voted invalid by a test"
         ledger.connection.write_vote(ledger.vote(block.id, valid, reason))

@@ -38,18 +38,31 @@ class Connection(abc.ABC):
     def close(self):
         """Release the connection."""
 
+    def read_many(self, reads):
+        """The answers of several reads of this interface, in order: ``reads``
+        is a list of ``(method name, arguments)``.  An engine that can make
+        them one round trip to its server does (RethinkDB); here each runs
+        in turn."""
+        return [getattr(self, name)(*args) for name, args in reads]
+
     # -- backlog ---------------------------------------------------------
 
     @abc.abstractmethod
-    def write_backlog(self, tx, assignee, timestamp):
+    def write_backlog(self, tx, assignee, timestamp, stale=()):
         """Store ``tx`` in the backlog, durably, before returning.
 
         Atomically refuses (returns the id of the conflicting transaction)
-        when another backlog transaction already spends one of ``tx``'s
-        inputs; returns None when written, or when ``tx`` itself was already
-        in the backlog (a repeated post is harmless).  Engines without
-        multi-document atomicity check then write: the block and vote
-        pipelines catch what slips through.
+        when another transaction holds one of ``tx``'s inputs: of several
+        writers spending one output, exactly one gets it, whichever the
+        process or node.  Returns None when written, or when ``tx`` itself
+        was already in the backlog (a repeated post is harmless).
+
+        An engine may keep that hold after its transaction left the backlog
+        for a block (RethinkDB does, until the transaction is decided): then
+        the conflicting transaction may be in a block, or nowhere at all
+        after a crash.  ``stale`` names holders the caller found in neither
+        the backlog nor a VALID or UNDECIDED block; their holds are given to
+        ``tx`` once they are old enough not to be a write in progress.
         """
 
     @abc.abstractmethod
@@ -61,8 +74,13 @@ class Connection(abc.ABC):
         """Ids of backlog transactions spending output ``cid`` of ``txid``."""
 
     @abc.abstractmethod
-    def delete_backlog(self, tx_ids):
-        """Remove the given transactions from the backlog (missing ones are ignored)."""
+    def delete_backlog(self, tx_ids, blocked=False):
+        """Remove the given transactions from the backlog (missing ones are ignored).
+
+        Their hold on the outputs they spend goes with them, unless
+        ``blocked`` says a written block now holds them: an engine that keeps
+        holds until transactions are decided keeps theirs.
+        """
 
     @abc.abstractmethod
     def backlog_assigned_to(self, assignee):

@@ -39,40 +39,79 @@ class BlockPipeline:
         """Follow the backlog forever (entries already there first)."""
         feed = self.connection.backlog_feed(self.bigchain.me)
         pending = self.connection.backlog_assigned_to(self.bigchain.me)
-        for entry in itertools.chain(pending, feed):
-            if entry is not None:
-                self.add(entry[0])
+        for batch in self.batches(itertools.chain(pending, feed)):
+            self.add_all(batch)
             self.close_if_due()
+
+    def batches(self, entries):
+        """The transactions of backlog ``entries`` in batches: what arrived until
+        the feed fell idle (a None), the open block would be full, or
+        ``max_wait / 4`` seconds went by.  An idle feed yields an empty batch,
+        so that a block still closes on time."""
+        batch, started = [], None
+        for entry in entries:
+            if entry is not None:
+                batch.append(entry[0])
+                started = started or time.monotonic()
+            if entry is None or len(self.transactions) + len(batch) >= self.max_size or \
+                    time.monotonic() - started >= self.max_wait / 4:
+                yield batch
+                batch, started = [], None
+
+    def add_all(self, tx_dicts):
+        """Validate backlog transactions and take the valid ones into the open
+        block; the ledger is read for all of them at once.  Invalid ones
+        leave the backlog (together, in one write)."""
+        parsed, dropped = [], []
+        for tx_dict in tx_dicts:
+            try:
+                parsed.append((tx_dict, Transaction.from_dict(tx_dict)))
+            except ValidationError as exc:
+                logger.info("dropped transaction %s from the backlog: %s", tx_dict.get("id"), exc)
+                dropped.append(tx_dict.get("id"))
+            except Exception:
+                logger.exception("dropped transaction %s from the backlog: it could not be checked",
+                                 tx_dict.get("id"))
+                dropped.append(tx_dict.get("id"))
+        view = self.bigchain.prefetched([tx for _, tx in parsed], check_backlog=False) if parsed else None
+        for tx_dict, tx in parsed:
+            if not self._take(view, tx_dict, tx):
+                dropped.append(tx.id)
+        if dropped:
+            self.connection.delete_backlog(dropped)
 
     def add(self, tx_dict):
         """Validate one backlog transaction and take it into the open block."""
-        tx_id = tx_dict.get("id")
-        if tx_id in self.ids:
-            return
+        self.add_all([tx_dict])
+
+    def _take(self, view, tx_dict, tx):
+        """Take one parsed transaction into the open block if it is valid against
+        the ledger (as ``view`` has it) and the block; False when it must
+        leave the backlog."""
+        if tx.id in self.ids:
+            return True
         try:
-            tx = Transaction.from_dict(tx_dict)
             for link in tx.spent_outputs():
                 if link in self.spent:
                     raise ValidationError(f"output {link.cid} of {link.txid} is spent by another "
                                           "transaction in the same block")
-            validate_transaction(self.bigchain, tx, check_backlog=False)
+            validate_transaction(view, tx, check_backlog=False)
         except ValidationError as exc:
-            logger.info("dropped transaction %s from the backlog: %s", tx_id, exc)
-            self.connection.delete_backlog([tx_id])
-            return
+            logger.info("dropped transaction %s from the backlog: %s", tx.id, exc)
+            return False
         except DatabaseError:
             raise  # the store's trouble, not the transaction's: the supervisor restarts the stage
         except Exception:
             # A bug met on this transaction: keeping it would fail the same way
             # after every restart, so it leaves the backlog (and the log says why).
-            logger.exception("dropped transaction %s from the backlog: it could not be checked", tx_id)
-            self.connection.delete_backlog([tx_id])
-            return
+            logger.exception("dropped transaction %s from the backlog: it could not be checked", tx.id)
+            return False
         self.transactions.append(tx_dict)
-        self.ids.add(tx_id)
+        self.ids.add(tx.id)
         self.spent.update(tx.spent_outputs())
         if self.opened_at is None:
             self.opened_at = time.monotonic()
+        return True
 
     def close_if_due(self):
         if not self.transactions:
@@ -81,5 +120,5 @@ class BlockPipeline:
             return
         block = self.bigchain.create_block(self.transactions)
         self.bigchain.write_block(block)
-        self.connection.delete_backlog(list(self.ids))
+        self.connection.delete_backlog(list(self.ids), blocked=True)
         self._reset()

@@ -1,18 +1,21 @@
-"""Several processes on one store: a federation's nodes, or a node killed mid-flight.
+"""Several processes (or threads) on one store: a federation's nodes, or a node killed mid-flight.
 
 Children are forked and open their own connection from the config, as a node
 process does.
 """
 
+import concurrent.futures
 import multiprocessing
 import os
 import signal
+import threading
 import time
 
 from bigchaindb import backend
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import Transaction
 
 from .documents import block_of, create, transfer
-from .engines import ATOMIC_BACKLOG_ENGINES
 
 WRITERS = 20
 fork = multiprocessing.get_context("fork")
@@ -44,13 +47,39 @@ def test_of_many_processes_spending_one_output_exactly_one_wins(connection, stor
     rivals = [transfer(tx, 0, private) for _ in range(WRITERS)]
     answers = race(store_config, "write_backlog", [(rival, "node", time.time()) for rival in rivals])
     winners = connection.backlog_spenders(tx["id"], 0)
-    if store_config["backend"] in ATOMIC_BACKLOG_ENGINES:
-        assert len(winners) == 1
-    else:  # check then write: a few may slip through, for the pipelines to catch
-        assert winners
-    assert answers.count(None) == len(winners)
-    assert set(answers) - {None} <= set(winners)  # every loser names a winner
+    assert len(winners) == 1
+    assert answers.count(None) == 1
+    assert set(answers) == {None, winners[0]}  # every loser names the winner
     assert [entry["id"] for entry, _ in connection.backlog_assigned_to("node")] == winners
+
+
+def test_of_many_threads_of_one_process_spending_one_output_exactly_one_wins(connection):
+    tx, private = create()
+    connection.write_block(block_of([tx]))
+    rivals = [transfer(tx, 0, private) for _ in range(WRITERS)]
+    start = threading.Barrier(len(rivals))
+
+    def write(rival):
+        start.wait()
+        return connection.write_backlog(rival, "node", time.time())
+    with concurrent.futures.ThreadPoolExecutor(len(rivals)) as pool:
+        answers = list(pool.map(write, rivals))
+    winners = connection.backlog_spenders(tx["id"], 0)
+    assert len(winners) == 1
+    assert answers.count(None) == 1 and answers.count(winners[0]) == WRITERS - 1
+
+
+def test_a_loser_leaves_the_other_outputs_it_spends_free(connection):
+    first, first_key = create()
+    second, second_key = create()
+    connection.write_block(block_of([first, second]))
+    winner = transfer(first, 0, first_key)
+    assert connection.write_backlog(winner, "node", 1) is None
+    both = Transaction.transfer(Transaction.from_dict(first).to_inputs([0]) +
+                                Transaction.from_dict(second).to_inputs([0]),
+                                [([generate_key_pair().public_key], 2)], "an asset id")
+    assert connection.write_backlog(both.sign([first_key, second_key]).to_dict(), "node", 1) == winner["id"]
+    assert connection.write_backlog(transfer(second, 0, second_key), "node", 1) is None
 
 
 def test_a_block_written_by_many_processes_at_once_is_stored_once(connection, store_config):

@@ -10,10 +10,21 @@ Consistency choices, per the node's promise that a 202 means stored:
   primary (``single``), which is what their change feeds see anyway
   (changefeeds ignore ``read_mode``).
 
-RethinkDB has no multi-document transactions, so ``write_backlog`` checks for
-a conflicting spender and then writes: two nodes accepting conflicting
-transactions at the same moment can both succeed.  The block and vote
-pipelines re-validate every transaction and catch what slips through.
+RethinkDB has no multi-document transactions, but every single-document
+write is atomic.  ``write_backlog`` builds exact double-spend protection on
+that: the ``claims`` table is keyed by the spent output, and an insert that
+keeps whatever claim is already there decides which one transaction may
+spend it (see ``schema``).  A claim lives as long as its spender may still
+become valid: it is released when the transaction is refused or dropped from
+the backlog, kept while it sits in a block (so that nobody spends the output
+again while the block is undecided), and taken over by a later spender when
+its holder turns out to be nowhere after ``CLAIM_GRACE`` seconds (what a
+crash between the claim and the backlog write leaves).
+
+Round trips are what a request pays for here (each waits for a majority
+read or a hard-durability write), so there are few: ``read_many`` answers
+every lookup a validation needs in one query, and the backlog writes of
+concurrent requests go to the server together (``groupcommit``).
 
 One ``RethinkDBConnection`` serves a whole process: each thread (and each
 forked child) gets its own driver connection, opened on first use, since a
@@ -21,6 +32,7 @@ driver connection must not be shared.  Each change feed has a connection of
 its own (see ``changefeed``).
 """
 
+import functools
 import logging
 import os
 import threading
@@ -32,14 +44,45 @@ from rethinkdb.net import Cursor
 from bigchaindb.backend.base import Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import changefeed, driver
+from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
-    BACKLOG, BIGCHAIN, BLOCK_HEADER, INDEXES, REQUEUED, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT, asset_keys,
-    check_storable, flattened, input_keys, metadata_id_of, spent_by, stamped, stored, transactions, vote_key,
-    written_now)
+    BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIMS, INDEXES, REQUEUED, TABLES, TRANSACTIONS, VOTE_EXTRAS, VOTES, WRITTEN_AT,
+    asset_keys, check_storable, flattened, input_keys, metadata_id_of, next_written_at, row_key, spent_by, stamped,
+    stored, vote_key, written_now)
 
 logger = logging.getLogger(__name__)
 
 HARD = {"durability": "hard"}
+
+CLAIM_GRACE = 30.0
+"""Seconds a claim whose spender is nowhere (not in the backlog, nor in a VALID
+or UNDECIDED block) still stands: its writer may be between the claim and the
+backlog entry.  After that it is what a crash left behind, and a new spender
+takes it over."""
+
+
+def batched(build_many):
+    """A read method made of ``build_many(self, args_list) -> (term, split)``:
+    one ReQL ``term`` (a single index read, so one majority sync however many
+    keys) answers the read for every argument tuple of ``args_list``, and
+    ``split(result)`` hands back the answers in that order.  The method
+    answers one read; ``read_many`` answers many of each kind in one query."""
+    @functools.wraps(build_many)
+    def read(self, *args):
+        term, split = build_many(self, [args])
+        return split(self.run(term, majority=True))[0]
+    read.many = build_many
+    return read
+
+
+def frozen(key):
+    """An index key as a hashable value (arrays come back from the server as lists)."""
+    return tuple(frozen(part) for part in key) if isinstance(key, (list, tuple)) else key
+
+
+def first(found):
+    """The first of a list, or None."""
+    return found[0] if found else None
 
 
 class RethinkDBConnection(Connection):
@@ -59,6 +102,7 @@ class RethinkDBConnection(Connection):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened = []  # (pid, driver connection), for close()
+        self._backlog_writer = GroupCommit(self._write_backlog_batch)
         self._driver()
 
     # -- running queries ---------------------------------------------------
@@ -165,35 +209,149 @@ class RethinkDBConnection(Connection):
         return self.run(r.branch(
             r.db_list().contains(self.dbname), r.db(self.dbname).table_list().contains(*TABLES), False))
 
+    # -- reading several things at once -----------------------------------
+
+    def read_many(self, reads):
+        """One query, read by majority, for every read of ``reads`` that is
+        ``batched`` (one index read per kind of read); any other runs on its own."""
+        answers = [None] * len(reads)
+        kinds = {}
+        for place, (name, args) in enumerate(reads):
+            if getattr(getattr(type(self), name), "many", None) is None:
+                answers[place] = getattr(self, name)(*args)
+            else:
+                kinds.setdefault(name, []).append((place, args))
+        if kinds:
+            built = [getattr(type(self), name).many(self, [args for _, args in calls]) for name, calls in kinds.items()]
+            results = self.run(r.expr([term for term, _ in built]), majority=True)
+            for calls, (_, split), result in zip(kinds.values(), built, results):
+                for (place, _), answer in zip(calls, split(result)):
+                    answers[place] = answer
+        return answers
+
+    def _by_key(self, table, keys, index, keys_of, hits_of, in_order=False):
+        """``(term, split)`` of a batched read of ``table`` under ``keys`` in
+        ``index``: per document, ``keys_of(doc)`` (the index keys it has) and
+        ``hits_of(doc)`` (a ReQL array of what it answers); ``split`` gives
+        each key the hits of the documents having it, once per document, in
+        the order written when ``in_order`` (``transactions`` rows: blocks by
+        ``written_at``, then block order).  Only keys and hits travel."""
+        order = (lambda doc: [doc[WRITTEN_AT], doc["position"]]) if in_order else (lambda doc: 0)
+        term = table.get_all(*keys, index=index).map(lambda doc: {
+            "id": doc["id"], "keys": keys_of(doc), "order": order(doc), "hits": hits_of(doc)}).coerce_to("array")
+
+        def split(found):
+            per_key = {frozen(key): {} for key in keys}
+            for doc in sorted(found, key=lambda doc: doc["order"]):
+                for key in doc["keys"]:
+                    per_key.get(frozen(key), {}).setdefault(frozen(doc["id"]), doc["hits"])
+            return [[hit for hits in per_key[frozen(key)].values() for hit in hits] for key in keys]
+        return term, split
+
+    def _rows(self, keys, index, keys_of, hits_of):
+        """``_by_key`` on the ``transactions`` rows, in the order written."""
+        return self._by_key(self.table(TRANSACTIONS), keys, index, keys_of, hits_of, in_order=True)
+
     # -- backlog -------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp):
-        # Check, then write: see the module docstring.
+    def write_backlog(self, tx, assignee, timestamp, stale=()):
+        """See ``base.Connection``.  The claims on ``tx``'s inputs are inserted
+        first, each document keeping whichever claim was there before; only a
+        transaction that holds all of its claims is written to the backlog,
+        and one that lost any gives back the ones it got.  Concurrent calls in
+        a process are written together (``groupcommit``)."""
         check_storable(tx)
-        backlog = self.table(BACKLOG)
-        keys = input_keys(tx)
-        spenders = backlog.get_all(*keys, index="spent_inputs")["id"].coerce_to("array") if keys else []
-        found = self.run(r.expr({"present": backlog.get(tx["id"]).ne(None), "spenders": spenders}), majority=True)
-        if found["present"]:
-            return None
-        others = sorted(set(found["spenders"]) - {tx["id"]})
-        if others:
-            return others[0]
-        self._insert(BACKLOG, stored(
-            {"id": tx["id"], "tx": tx, "assignee": assignee, "assignment_timestamp": timestamp}))
-        return None
+        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale)))
 
-    def get_backlog_transaction(self, tx_id):
-        entry = self.run(self.table(BACKLOG).get(tx_id), majority=True)
-        return None if entry is None else entry["tx"]
+    def _write_backlog_batch(self, entries):
+        holders = self._claim([(key, tx["id"], stale) for tx, _, _, stale in entries for key in input_keys(tx)])
+        answers, written, losers = [], [], {}
+        for tx, assignee, timestamp, _ in entries:
+            keys = input_keys(tx)
+            holder = next((holders[tuple(key)] for key in keys if holders[tuple(key)] != tx["id"]), None)
+            answers.append(holder)
+            if holder is None:
+                written.append(stored({"id": tx["id"], "tx": tx, "assignee": assignee,
+                                       "assignment_timestamp": timestamp}))
+            else:
+                losers[tx["id"]] = keys
+        writes = []
+        if written:
+            # an entry already there stays as it is: posting a transaction again is harmless
+            writes.append(self.table(BACKLOG).insert(written, conflict=lambda _key, old, _new: old, **HARD))
+        if losers:
+            writes.append(self._release(self.table(CLAIMS).get_all(*(key for keys in losers.values() for key in keys)),
+                                        list(losers)))
+        if writes:
+            self._check_writes(self.run(r.expr(writes)))
+        return answers
 
-    def backlog_spenders(self, txid, cid):
-        return self.run(self.table(BACKLOG).get_all([txid, cid], index="spent_inputs")["id"], majority=True)
+    def _claim(self, claims):
+        """Insert the claims ``(key, spender, stale spenders)``; ``{key: spender holding it}``.
 
-    def delete_backlog(self, tx_ids):
+        A claim already there is kept, unless the caller named its spender
+        stale (it is in no block, nor in the backlog) and it is older than
+        ``CLAIM_GRACE``: then it goes to the new spender.  Both are single
+        document writes, so of several claimants exactly one holds the key.
+        """
+        if not claims:
+            return {}
+        now = written_now()
+        documents = [{"id": key, "spender": spender, "claimed_at": now} for key, spender, _ in claims]
+        result = self.run(self.table(CLAIMS).insert(documents, conflict=lambda _key, old, _new: old,
+                                                    return_changes="always", **HARD))
+        self._check_writes(result)
+        holders = {tuple(change["new_val"]["id"]): change["new_val"]["spender"] for change in result["changes"]}
+        takeovers = [{"id": key, "spender": spender, "stale": holders[tuple(key)]}
+                     for key, spender, stale in claims if holders[tuple(key)] in stale]
+        if takeovers:
+            result = self.run(r.expr(takeovers).for_each(lambda claim: self.table(CLAIMS).get(claim["id"]).replace(
+                lambda old: r.branch(
+                    old.eq(None).or_(old["spender"].eq(claim["stale"]).and_(old["claimed_at"].lt(now - CLAIM_GRACE))),
+                    {"id": claim["id"], "spender": claim["spender"], "claimed_at": now}, old),
+                return_changes="always", **HARD)))
+            self._check_writes(result)
+            holders.update({tuple(change["new_val"]["id"]): change["new_val"]["spender"]
+                            for change in result["changes"]})
+        return holders
+
+    def _release(self, claims, spenders):
+        """Delete those of the claims (a selection) that ``spenders`` hold; a claim
+        another transaction took meanwhile stays."""
+        return claims.replace(lambda claim: r.branch(r.expr(spenders).contains(claim["spender"]), None, claim),
+                              **HARD)
+
+    def _check_writes(self, result):
+        """Raise when the server refused a write (a write's result, or a list of them)."""
+        for outcome in result if isinstance(result, list) else [result]:
+            if outcome.get("errors"):
+                raise DatabaseError(f"RethinkDB at {self.address} refused a write: {outcome['first_error']}")
+
+    @batched
+    def get_backlog_transaction(self, args_list):
+        term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
+                                   lambda entry: [entry["id"]], lambda entry: [entry["tx"]])
+        return term, lambda found: [first(txs) for txs in split(found)]
+
+    @batched
+    def backlog_spenders(self, args_list):
+        return self._by_key(self.table(BACKLOG), [list(link) for link in args_list], "spent_inputs",
+                            lambda entry: spent_by(entry["tx"]), lambda entry: [entry["id"]])
+
+    def delete_backlog(self, tx_ids, blocked=False):
+        """See ``base.Connection``: the claims of transactions that left for a
+        block stay, so that nobody else spends those outputs while the block
+        is undecided (``core`` lets a later spender take a claim whose holder
+        is in no VALID or UNDECIDED block and not in the backlog)."""
         tx_ids = list(tx_ids)
-        if tx_ids:
-            self.run(self.table(BACKLOG).get_all(*tx_ids).delete(**HARD))
+        if not tx_ids:
+            return
+        deleted = self.table(BACKLOG).get_all(*tx_ids).delete(**HARD)
+        if blocked:
+            self._check_writes(self.run(deleted))
+        else:  # the entries first: a claim without its entry is what a crash leaves, and is taken over
+            self._check_writes(self.run(deleted.do(lambda _: self._release(
+                self.table(CLAIMS).get_all(*tx_ids, index="spender"), tx_ids))))
 
     def _assigned(self, assignee):
         return self.table(BACKLOG).between(
@@ -215,7 +373,23 @@ class RethinkDBConnection(Connection):
     # -- blocks --------------------------------------------------------------
 
     def write_block(self, block):
-        self._insert(BIGCHAIN, stamped(self.table(BIGCHAIN), block))
+        """The block's ``transactions`` rows first, then the block, in one query:
+        a crash in between leaves rows of a block that does not exist, which
+        every reader skips (its status is None), never a block whose
+        transactions cannot be found."""
+        txs = block["block"]["transactions"]
+        keys = [row_key(tx["id"], block["id"]) for tx in txs]
+        bigchain = self.table(BIGCHAIN)
+        query = r.expr(stored(block)).do(lambda document: next_written_at(bigchain).do(
+            lambda written_at: self.table(TRANSACTIONS).insert(
+                r.range(len(keys)).map(r.expr(keys), document["block"]["transactions"], lambda position, key, tx: {
+                    "id": key, "block_id": block["id"], "position": position, "tx": tx, WRITTEN_AT: written_at}),
+                # rows already there (the block written again) stay as they are
+                conflict=lambda _key, old, _new: old, **HARD).do(
+                lambda _: bigchain.insert(document.merge({WRITTEN_AT: written_at}), conflict="error", **HARD))))
+        result = self.run(query)
+        if not result["inserted"] and not result.get("first_error", "").startswith("Duplicate primary key"):
+            self._check_writes(result)
 
     def _first(self, query):
         """The first result of a sequence ``query`` (read by majority), or None."""
@@ -226,50 +400,56 @@ class RethinkDBConnection(Connection):
         # get_all, not get: `without` on a missing block is an empty sequence, not an error
         return self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT))
 
-    def get_block_header(self, block_id):
-        return self._first(self.table(BIGCHAIN).get_all(block_id).pluck(*BLOCK_HEADER))
+    @batched
+    def get_block_header(self, args_list):
+        term, split = self._by_key(self.table(BIGCHAIN), [block_id for block_id, in args_list], "id",
+                                   lambda block: [block["id"]], lambda block: [block.pluck(*BLOCK_HEADER)])
+        return term, lambda found: [first(headers) for headers in split(found)]
 
     def get_genesis_block(self):
         return self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
                            .order_by(WRITTEN_AT).without(WRITTEN_AT))
 
-    def blocks_with_transaction(self, tx_id):
-        blocks = self.run(self.table(BIGCHAIN).get_all(tx_id, index="transaction_id").pluck("id", WRITTEN_AT),
-                          majority=True)
-        return [block["id"] for block in sorted(blocks, key=lambda block: block[WRITTEN_AT])]
+    @batched
+    def blocks_with_transaction(self, args_list):
+        return self._rows([tx_id for tx_id, in args_list], "transaction_id",
+                          lambda row: [row["tx"]["id"]], lambda row: [row["block_id"]])
 
-    def get_transaction_in_block(self, tx_id, block_id):
-        return self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
-            lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id))))
+    @batched
+    def get_transaction_in_block(self, args_list):
+        term, split = self._by_key(self.table(TRANSACTIONS), [row_key(*args) for args in args_list], "id",
+                                   lambda row: [row["id"]], lambda row: [row["tx"]])
+        return term, lambda found: [first(txs) for txs in split(found)]
 
-    def _in_blocks(self, key, index, select):
-        """What ``select(tx, block)`` picks from every transaction of the blocks
-        under ``key`` in ``index`` (a ReQL array of hits, empty for none), as
-        tuples in the order written: blocks by ``written_at``, transactions in
-        block order.  The picking runs on the server; only hits travel."""
-        found = self.run(self.table(BIGCHAIN).get_all(key, index=index).concat_map(
-            lambda block: transactions(block).concat_map(lambda tx: select(tx, block)).map(
-                lambda hit: [block[WRITTEN_AT], hit])), majority=True)
-        # stable: the hits of one block stay in block order
-        return [tuple(hit) for _, hit in sorted(found, key=lambda written_and_hit: written_and_hit[0])]
+    @batched
+    def spenders(self, args_list):
+        term, split = self._rows([list(link) for link in args_list], "spent_inputs",
+                                 lambda row: spent_by(row["tx"]), lambda row: [[row["tx"]["id"], row["block_id"]]])
+        return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
 
-    def spenders(self, txid, cid):
-        return self._in_blocks([txid, cid], "spent_inputs", lambda tx, block: r.branch(
-            spent_by(tx).contains([txid, cid]), [[tx["id"], block["id"]]], []))
+    @batched
+    def outputs_of(self, args_list):
+        term, split = self._rows([owner for owner, in args_list], "outputs", lambda row: row["tx"]["transaction"][
+            "conditions"].concat_map(lambda condition: flattened(condition["owners_after"])),
+            lambda row: row["tx"]["transaction"]["conditions"].map(lambda condition: [
+                row["tx"]["id"], condition["cid"], row["block_id"], flattened(condition["owners_after"])]))
+        owners = [owner for owner, in args_list]
+        return term, lambda found: [[(tx_id, cid, block_id) for tx_id, cid, block_id, keys in hits if owner in keys]
+                                    for owner, hits in zip(owners, split(found))]
 
-    def outputs_of(self, owner):
-        return self._in_blocks(owner, "outputs", lambda tx, block: tx["transaction"]["conditions"].filter(
-            lambda condition: flattened(condition["owners_after"]).contains(owner)).map(
-            lambda condition: [tx["id"], condition["cid"], block["id"]]))
+    @batched
+    def transactions_by_asset(self, args_list):
+        # (asset_id,) or (asset_id, operation), operation None meaning any
+        keys = [[args[0]] if args[1:] in ((), (None,)) else list(args) for args in args_list]
+        term, split = self._rows(keys, "asset", lambda row: asset_keys(row["tx"]),
+                                 lambda row: [[row["tx"], row["block_id"]]])
+        return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
 
-    def transactions_by_asset(self, asset_id, operation=None):
-        key = [asset_id] if operation is None else [asset_id, operation]
-        return self._in_blocks(key, "asset", lambda tx, block: r.branch(
-            r.expr(asset_keys(tx)).contains(key), [[tx, block["id"]]], []))
-
-    def transactions_by_metadata(self, metadata_id):
-        return self._in_blocks(metadata_id, "metadata", lambda tx, block: r.branch(
-            metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))
+    @batched
+    def transactions_by_metadata(self, args_list):
+        term, split = self._rows([metadata_id for metadata_id, in args_list], "metadata",
+                                 lambda row: [metadata_id_of(row["tx"])], lambda row: [[row["tx"], row["block_id"]]])
+        return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
 
     def blocks_not_voted_by(self, voter):
         # A walk over every block in timestamp order with one index read of the
@@ -290,10 +470,10 @@ class RethinkDBConnection(Connection):
         # just written and answer False.
         return self._insert(VOTES, stamped(self.table(VOTES), vote, id=key), retry=False)
 
-    def votes_for(self, block_id):
-        return self.run(self.table(VOTES).between(
-            [block_id, r.minval], [block_id, r.maxval], index="block_and_voter").without(*VOTE_EXTRAS),
-            majority=True)
+    @batched
+    def votes_for(self, args_list):
+        return self._by_key(self.table(VOTES), [block_id for block_id, in args_list], "block",
+                            lambda vote: [vote["vote"]["voting_for_block"]], lambda vote: [vote.without(*VOTE_EXTRAS)])
 
     def last_vote_by(self, voter):
         return self._first(self.table(VOTES).between(

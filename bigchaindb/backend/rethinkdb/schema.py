@@ -1,15 +1,25 @@
 """The RethinkDB schema: tables, secondary indexes, and how documents are stored.
 
-Four tables in the configured database, every one keyed by ``id``:
+Six tables in the configured database, every one keyed by ``id``:
 
-  backlog   ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t}``
-            (the transaction is wrapped, so it comes back exactly as posted);
-  bigchain  the block exactly as signed, plus ``written_at``;
-  votes     the vote exactly as signed, plus ``id`` (``vote_key``: one vote
-            per voter and block is the primary key, so a second one is a
-            conflict) and ``written_at``;
-  requeued  ``{"id": block id}`` for every INVALID block whose transactions
-            went back to the backlog.
+  backlog       ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t}``
+                (the transaction is wrapped, so it comes back exactly as posted);
+  bigchain      the block exactly as signed, plus ``written_at``;
+  transactions  one row per transaction of every block: ``{"id": row_key(tx id,
+                block id), "block_id", "position" (in the block), "tx",
+                "written_at" (the block's)}``.  Every lookup by transaction,
+                spent output, owner, asset or metadata reads these small rows:
+                a block of 1000 transactions is a document of about a
+                megabyte, which RethinkDB reads whole for every index hit;
+  votes         the vote exactly as signed, plus ``id`` (``vote_key``: one vote
+                per voter and block is the primary key, so a second one is a
+                conflict) and ``written_at``;
+  requeued      ``{"id": block id}`` for every INVALID block whose transactions
+                went back to the backlog;
+  claims        ``{"id": [txid, cid], "spender": tx id, "claimed_at": t}``: the
+                one transaction that may spend an output, decided by an insert
+                whose primary key is the output (RethinkDB writes one document
+                atomically, so of several spenders exactly one gets it).
 
 ``written_at`` is the server's clock (epoch seconds) when the write arrived,
 nudged to be later than anything already in the table (``next_written_at``).
@@ -31,9 +41,11 @@ from bigchaindb.common.utils import dumps
 
 BACKLOG = "backlog"
 BIGCHAIN = "bigchain"
+TRANSACTIONS = "transactions"
 VOTES = "votes"
 REQUEUED = "requeued"
-TABLES = (BACKLOG, BIGCHAIN, VOTES, REQUEUED)
+CLAIMS = "claims"
+TABLES = (BACKLOG, BIGCHAIN, TRANSACTIONS, VOTES, REQUEUED, CLAIMS)
 
 WRITTEN_AT = "written_at"
 VOTE_EXTRAS = ("id", WRITTEN_AT)
@@ -113,6 +125,12 @@ def vote_key(block_id, voter):
     return hash_data(f"{block_id}/{voter}")
 
 
+def row_key(tx_id, block_id):
+    """Primary key of the ``transactions`` row of ``tx_id`` in ``block_id`` (the
+    two ids side by side are longer than a primary key may be)."""
+    return hash_data(f"{tx_id}/{block_id}")
+
+
 def input_keys(tx):
     """``[txid, cid]`` of every output ``tx`` spends, as the ``spent_inputs`` index keys them."""
     return [[f["input"]["txid"], f["input"]["cid"]]
@@ -166,18 +184,10 @@ INDEXES = {
         "assignee_and_time": (lambda row: [row["assignee"], row["assignment_timestamp"]], False),
         # stale_backlog
         "assignment_timestamp": (lambda row: row["assignment_timestamp"], False),
-        # backlog_spenders, write_backlog's double-spend check
+        # backlog_spenders
         "spent_inputs": (lambda row: spent_by(row["tx"]).distinct(), True),
     },
     BIGCHAIN: {
-        "transaction_id": (lambda block: transactions(block).map(lambda tx: tx["id"]).distinct(), True),
-        "spent_inputs": (lambda block: transactions(block).concat_map(spent_by).distinct(), True),
-        "outputs": (lambda block: transactions(block).concat_map(
-            lambda tx: tx["transaction"]["conditions"].concat_map(
-                lambda condition: flattened(condition["owners_after"]))).distinct(), True),
-        "asset": (lambda block: transactions(block).concat_map(asset_keys).distinct(), True),
-        "metadata": (lambda block: transactions(block).map(metadata_id_of).filter(
-            lambda key: key.ne(None)).distinct(), True),
         # only the genesis block has an entry: get_all(True, index="genesis")
         "genesis": (lambda block: r.branch(is_genesis(block), [True], []), True),
         # blocks_not_voted_by, oldest first; written_at breaks ties of the 1 s timestamp
@@ -185,8 +195,19 @@ INDEXES = {
         # block_feed resumption
         WRITTEN_AT: (lambda block: block[WRITTEN_AT], False),
     },
+    TRANSACTIONS: {
+        "transaction_id": (lambda row: row["tx"]["id"], False),
+        "spent_inputs": (lambda row: spent_by(row["tx"]).distinct(), True),
+        "outputs": (lambda row: row["tx"]["transaction"]["conditions"].concat_map(
+            lambda condition: flattened(condition["owners_after"])).distinct(), True),
+        "asset": (lambda row: asset_keys(row["tx"]), True),
+        "metadata": (lambda row: r.branch(metadata_id_of(row["tx"]).eq(None), [], [metadata_id_of(row["tx"])]),
+                     True),
+    },
     VOTES: {
-        # votes_for (a range on the block) and blocks_not_voted_by (a point)
+        # votes_for (any number of blocks at once)
+        "block": (lambda vote: vote["vote"]["voting_for_block"], False),
+        # blocks_not_voted_by (a point)
         "block_and_voter": (lambda vote: [vote["vote"]["voting_for_block"], vote["node_pubkey"]], False),
         # last_vote_by
         "voter_and_time": (lambda vote: [vote["node_pubkey"], vote[WRITTEN_AT]], False),
@@ -194,5 +215,9 @@ INDEXES = {
         WRITTEN_AT: (lambda vote: vote[WRITTEN_AT], False),
     },
     REQUEUED: {},
+    CLAIMS: {
+        # releasing the claims of transactions leaving the backlog
+        "spender": (lambda claim: claim["spender"], False),
+    },
 }
 """``{table: {index name: (index function, multi)}}``."""

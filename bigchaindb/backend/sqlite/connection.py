@@ -148,7 +148,8 @@ class SQLiteConnection(base.Connection):
 
     # -- backlog ------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp):
+    def write_backlog(self, tx, assignee, timestamp, stale=()):
+        # ``stale`` has nothing to free here: an output is held only by a backlog entry
         return self._write(backlog.write, tx, assignee, timestamp)
 
     def get_backlog_transaction(self, tx_id):
@@ -157,7 +158,7 @@ class SQLiteConnection(base.Connection):
     def backlog_spenders(self, txid, cid):
         return self._read(backlog.spenders, txid, cid)
 
-    def delete_backlog(self, tx_ids):
+    def delete_backlog(self, tx_ids, blocked=False):
         self._write(backlog.delete, list(tx_ids))
 
     def backlog_assigned_to(self, assignee):

@@ -21,7 +21,6 @@ from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
-from tests import engines
 from tests.backend.feeds import TIMEOUT, next_item
 
 
@@ -67,20 +66,20 @@ def test_missing_tables_and_races_map_to_the_backend_exceptions():
 # -- schema ------------------------------------------------------------------
 
 def test_tables_and_index_names():
-    assert schema.TABLES == ("backlog", "bigchain", "votes", "requeued")
+    assert schema.TABLES == ("backlog", "bigchain", "transactions", "votes", "requeued", "claims")
     names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
-        "bigchain": ["asset", "block_timestamp", "genesis", "metadata", "outputs", "spent_inputs",
-                     "transaction_id", "written_at"],
-        "votes": ["block_and_voter", "voter_and_time", "written_at"],
+        "bigchain": ["block_timestamp", "genesis", "written_at"],
+        "transactions": ["asset", "metadata", "outputs", "spent_inputs", "transaction_id"],
+        "votes": ["block", "block_and_voter", "voter_and_time", "written_at"],
         "requeued": [],
+        "claims": ["spender"],
     }
     multi = {(table, name) for table, indexes in schema.INDEXES.items()
              for name, (_, is_multi) in indexes.items() if is_multi}
-    assert multi == {("backlog", "spent_inputs"), ("bigchain", "transaction_id"), ("bigchain", "spent_inputs"),
-                     ("bigchain", "outputs"), ("bigchain", "asset"), ("bigchain", "metadata"),
-                     ("bigchain", "genesis")}
+    assert multi == {("backlog", "spent_inputs"), ("bigchain", "genesis"), ("transactions", "spent_inputs"),
+                     ("transactions", "outputs"), ("transactions", "asset"), ("transactions", "metadata")}
 
 
 def test_every_index_function_compiles():
@@ -297,15 +296,7 @@ def test_admin_refuses_other_engines():
 
 # -- with a server -------------------------------------------------------------
 
-@pytest.fixture
-def engine(request, tmp_path):
-    """An initialised store in a database of its own, dropped afterwards."""
-    with engines.fresh_store("rethinkdb", tmp_path, request) as database:
-        connection = RethinkDBConnection(database["host"], database["port"], database["name"], connection_timeout=5)
-        connection.init()
-        yield connection
-        connection.close()
-
+# ``engine`` (conftest): an initialised store in a database of its own.
 
 def a_block(number, owners_after=("owner",), metadata=None):
     tx = {"id": f"tx{number}", "version": 1, "transaction": {
