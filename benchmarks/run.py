@@ -116,6 +116,8 @@ def main(argv=None):
                 helpers.append(RethinkDBStore(os.path.join(scratch, "rethinkdb"), args.rethinkdb).start())
                 database = helpers[0].database_config
             targets = [Node(out, "node", database, keypair, **settings)]
+            for helper in helpers:
+                helper.initialise(targets[0].config)
             record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config),
                       "engine": f"rethinkdb, {args.rethinkdb} server(s)" if args.rethinkdb else "sqlite"}
             print(f"code {record['code']}, engine {record['engine']}, gunicorn {record['gunicorn']}", flush=True)

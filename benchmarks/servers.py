@@ -20,6 +20,7 @@ import psutil
 from bigchaindb import backend
 from bigchaindb import config as node_config
 from bigchaindb.backend.rethinkdb import admin
+from bigchaindb.commands.bigchaindb import initialise
 from bigchaindb.web.server import create_server
 from tests.integration.node import Node, wait_until
 from tests.rethinkdb_server import Cluster
@@ -61,8 +62,8 @@ class Ceiling(Node):
 
 class RethinkDBStore:
     """``size`` RethinkDB servers joined into one cluster in ``directory``, and
-    an initialised database on it whose tables have ``size`` replicas (the
-    node's ``database`` config section is ``database_config``).  Its servers'
+    a database on it whose tables have ``size`` replicas (the node's
+    ``database`` config section is ``database_config``).  Its servers'
     processes count as the node's in the measurement: the embedded engine's
     work is done inside the node's own processes."""
 
@@ -74,16 +75,20 @@ class RethinkDBStore:
 
     def start(self):
         self.cluster.start()
-        first = self.cluster.servers[0]
-        self.database_config = {**first.database_config, "name": self.name}
-        connection = backend.connect(self.database_config)
-        try:
-            connection.init()
-            if len(self.cluster.servers) > 1:
-                admin.set_replicas(connection, len(self.cluster.servers))
-        finally:
-            connection.close()
+        self.database_config = {**self.cluster.servers[0].database_config, "name": self.name}
         return self
+
+    def initialise(self, config):
+        """Initialise the database for the node of ``config`` (tables, genesis
+        block) as ``bigchaindb init`` does, and put a replica of every table
+        on every server."""
+        initialise(config)
+        if len(self.cluster.servers) > 1:
+            connection = backend.connect(self.database_config)
+            try:
+                admin.set_replicas(connection, len(self.cluster.servers))
+            finally:
+                connection.close()
 
     def processes(self):
         return [psutil.Process(server.process.pid) for server in self.cluster.servers if server.running]

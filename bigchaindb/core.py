@@ -21,7 +21,15 @@ logger = logging.getLogger(__name__)
 # transaction statuses, as the statuses endpoint names them
 TX_VALID, TX_UNDECIDED, TX_BACKLOG, TX_INVALID = "valid", "undecided", "backlog", "invalid"
 LIVE = (VALID, UNDECIDED)
-_DECIDED_CACHE_SIZE = 100_000
+_CACHE_SIZE = 100_000
+
+
+def remember(cache, key, value):
+    """``cache[key] = value``, emptying the cache first when it holds ``_CACHE_SIZE`` entries; ``value``."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 class Bigchain:
@@ -33,8 +41,10 @@ class Bigchain:
         self.me_private = private_key
         self.keyring = list(keyring)
         self.backlog_reassign_delay = backlog_reassign_delay
-        # a decided block never changes status, so each process remembers it
+        # a decided block never changes status, nor a block its voters, so each
+        # process remembers them (and reads only the votes of an undecided block)
         self._decided = {}
+        self._voters = {}
         self._genesis_id = None
 
     @classmethod
@@ -98,19 +108,18 @@ class Bigchain:
         # The backlog first: the block stage writes a block before it deletes its
         # transactions from the backlog, so one that left meanwhile is found in the block.
         in_backlog = self.connection.get_backlog_transaction(tx_id)
-        found = self.get_transaction(tx_id)
+        found = self._find_transaction(tx_id)
         return in_backlog if found is None else found[0]
 
     # -- reading ahead ---------------------------------------------------
 
-    def prefetched(self, txs, check_backlog=True):
+    def prefetched(self, txs, check_backlog=True, block_id=None):
         """This node's view with what validating the Transactions ``txs`` asks
-        of the store read ahead, in as few round trips as the engine allows
-        (``read_many``): one for the transactions, their inputs and the
-        inputs' spenders (and, with ``check_backlog``, the backlog's copies
-        and spenders, as a post needs them), one more for the blocks found,
-        if any.  Every answer is as of that read, as if read when asked;
-        anything else is read when asked."""
+        of the store read ahead (``_view``): the transactions, their inputs
+        and the inputs' spenders (and, with ``check_backlog``, the backlog's
+        copies and spenders, as a post needs them), then the inputs in the
+        blocks found.  ``block_id`` is the block they are validated in (the
+        vote stage's), whose own status validation does not ask."""
         reads = []
         for tx in txs:
             if check_backlog:
@@ -122,22 +131,35 @@ class Bigchain:
                     reads.append(("backlog_spenders", (link.txid, link.cid)))
             if tx.operation == TRANSFER:
                 reads.append(("transactions_by_asset", (tx.asset.id, CREATE)))
-        answers = self._read_ahead(reads, {})
         inputs = {link.txid for tx in txs for link in tx.spent_outputs()}
-        blocks, more = set(), []
-        for (name, args), answer in answers.items():
+        return self._view(reads, lambda answers: [
+            ("get_transaction_in_block", (tx_id, holder))
+            for tx_id in inputs for holder in answers[("blocks_with_transaction", (tx_id,))]], block_id)
+
+    def _view(self, reads, more=lambda answers: (), known=None):
+        """This node's view with ``reads`` (``(method, args)`` pairs of the
+        storage interface) read ahead, then ``more(answers)`` and what the
+        status of every block found takes (its votes; its header, the first
+        time), in as few round trips as the engine allows (``read_many``):
+        one, and a second when blocks were found.  Every answer is as of that
+        read, as if read when asked; anything else is read when asked.  The
+        status of the block ``known`` is not read."""
+        answers = self._read_ahead(reads, {})
+        blocks = set()
+        for (name, _), answer in answers.items():
             if name == "blocks_with_transaction":
                 blocks.update(answer)
-                if args[0] in inputs:
-                    more += [("get_transaction_in_block", (args[0], block_id)) for block_id in answer]
             elif name in ("spenders", "transactions_by_asset"):
                 blocks.update(block_id for _, block_id in answer)
-        if blocks and self.genesis_id in blocks:
-            blocks.discard(self.genesis_id)
+        if blocks:
+            blocks -= {self.genesis_id, known}
+        later = list(more(answers))
         for block_id in blocks - set(self._decided):
-            more += [("get_block_header", (block_id,)), ("votes_for", (block_id,))]
+            later.append(("votes_for", (block_id,)))
+            if block_id not in self._voters:
+                later.append(("get_block_header", (block_id,)))
         view = copy.copy(self)
-        view.connection = Prefetched(self.connection, self._read_ahead(more, answers))
+        view.connection = Prefetched(self.connection, self._read_ahead(later, answers))
         return view
 
     def _read_ahead(self, reads, answers):
@@ -197,30 +219,29 @@ class Bigchain:
         status = self._decided.get(block_id)
         if status:
             return status
-        header = self.connection.get_block_header(block_id)
-        if header is None:
-            return None
+        voters = self._voters.get(block_id)
+        if voters is None:
+            header = self.connection.get_block_header(block_id)
+            if header is None:
+                return None
+            voters = remember(self._voters, block_id, header["block"]["voters"])
         if block_id == self.genesis_id:
             status = VALID
         else:
-            status = block_election_status(block_id, header["block"]["voters"],
-                                           self.connection.votes_for(block_id))
+            status = block_election_status(block_id, voters, self.connection.votes_for(block_id))
         if status != UNDECIDED:
-            if len(self._decided) >= _DECIDED_CACHE_SIZE:
-                self._decided.clear()
-            self._decided[block_id] = status
+            remember(self._decided, block_id, status)
         return status
 
     def get_transaction_status(self, tx_id):
         """valid, undecided, backlog or invalid (see PROTOCOL.md §7); None if unknown."""
-        status = self._status_in_blocks(tx_id)
+        # The backlog is read first: the block stage writes a block before it deletes
+        # the block's transactions from the backlog, so one that left it is in a block.
+        view = self._view([("get_backlog_transaction", (tx_id,)), ("blocks_with_transaction", (tx_id,))])
+        status = view._status_in_blocks(tx_id)
         if status in (TX_VALID, TX_UNDECIDED):
             return status
-        if self.connection.get_backlog_transaction(tx_id) is not None:
-            return TX_BACKLOG
-        # The block stage writes a block before it deletes the block's transactions
-        # from the backlog: one that left the backlog since the first look is in a block.
-        return self._status_in_blocks(tx_id)
+        return TX_BACKLOG if view.connection.get_backlog_transaction(tx_id) is not None else status
 
     def _status_in_blocks(self, tx_id):
         statuses = {self.block_status(b) for b in self.connection.blocks_with_transaction(tx_id)} - {None}
@@ -235,6 +256,12 @@ class Bigchain:
 
         ``block`` is the holding block's header (it carries the timestamp).
         """
+        return self._view([("blocks_with_transaction", (tx_id,))], lambda answers: [
+            read for block_id in answers[("blocks_with_transaction", (tx_id,))]
+            for read in (("get_transaction_in_block", (tx_id, block_id)), ("get_block_header", (block_id,)))
+        ])._find_transaction(tx_id)
+
+    def _find_transaction(self, tx_id):
         found = None
         for block_id in self.connection.blocks_with_transaction(tx_id):
             status = self.block_status(block_id)

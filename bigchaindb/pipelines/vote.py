@@ -63,7 +63,7 @@ class VotePipeline:
                         return f"output {link.cid} of {link.txid} is spent twice in the block"
                     spent.add(link)
             verified_here = block.node_pubkey == self.bigchain.me
-            view = self.bigchain.prefetched(txs, check_backlog=False)  # the ledger, read for all at once
+            view = self.bigchain.prefetched(txs, check_backlog=False, block_id=block.id)  # read for all at once
             for tx in txs:
                 validate_transaction(view, tx, block.id, check_backlog=False, check_signatures=not verified_here)
         except ValidationError as exc:
