@@ -9,7 +9,6 @@ import copy
 import json
 import re
 import subprocess
-import uuid
 
 import orjson
 import pytest
@@ -18,7 +17,7 @@ import requests
 from bigchaindb import backend, config as node_config
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.core import Bigchain
-from tests.backend import engines
+from tests.engines import fresh_store
 from tests.helpers import create_tx, transfer_tx, wait_until
 from tests.integration.node import BIGCHAINDB, Node
 
@@ -70,15 +69,15 @@ def reads(node, tx_ids, owner):
     return answers
 
 
-def node_on(tmp_path, name, keypair, database):
-    settings = copy.deepcopy(database)
-    path = settings.pop("path", str(tmp_path / f"{name}.sqlite"))
-    return Node(str(tmp_path), name, path, keypair, database=settings)
+def node_on(tmp_path, name, keypair, database=None):
+    """A node (not started) with ``keypair`` on ``database`` (default: a SQLite file of its own)."""
+    database = database or {"backend": "sqlite", "path": str(tmp_path / f"{name}.sqlite")}
+    return Node(str(tmp_path), name, database, keypair)
 
 
 def test_export_then_import_across_engines_answers_every_read_the_same(tmp_path, request):
     keypair = generate_key_pair()
-    first = node_on(tmp_path, "sqlite1", keypair, {"backend": "sqlite"}).start()
+    first = node_on(tmp_path, "sqlite1", keypair).start()
     try:
         tx_ids, owner = make_ledger(first)
         expected = reads(first, tx_ids, owner)
@@ -92,21 +91,20 @@ def test_export_then_import_across_engines_answers_every_read_the_same(tmp_path,
     assert orjson.loads(lines[0]) == {"format": "bigchaindb-ledger", "version": 1}
     counted = re.search(r"Exported (\d+) blocks and (\d+) votes", done.stderr)
     assert counted and int(counted[1]) == len(lines) - 1 >= 4  # genesis, the creates, the spend, the rogue
-    rethinkdb = {**engines.rethinkdb_config(request), "name": f"test_{uuid.uuid4().hex}"}
-    second = node_on(tmp_path, "rethinkdb", keypair, rethinkdb)
-    node_config.write_file(second.config, second.config_path)
-    done = cli(second.config_path, "import", str(exported))
-    assert done.returncode == 0, done.stderr
-    second.start()
-    try:
-        assert reads(second, tx_ids, owner) == expected
-    finally:
-        second.stop()
-
     back = tmp_path / "back.jsonl"
-    assert cli(second.config_path, "export", str(back)).returncode == 0
+    with fresh_store("rethinkdb", tmp_path, request) as rethinkdb:
+        second = node_on(tmp_path, "rethinkdb", keypair, rethinkdb)
+        node_config.write_file(second.config, second.config_path)
+        done = cli(second.config_path, "import", str(exported))
+        assert done.returncode == 0, done.stderr
+        second.start()
+        try:
+            assert reads(second, tx_ids, owner) == expected
+        finally:
+            second.stop()
+        assert cli(second.config_path, "export", str(back)).returncode == 0
     assert back.read_bytes() == exported.read_bytes()
-    third = node_on(tmp_path, "sqlite2", keypair, {"backend": "sqlite"})
+    third = node_on(tmp_path, "sqlite2", keypair)
     node_config.write_file(third.config, third.config_path)
     assert cli(third.config_path, "import", str(back)).returncode == 0
     third.start()
@@ -114,7 +112,6 @@ def test_export_then_import_across_engines_answers_every_read_the_same(tmp_path,
         assert reads(third, tx_ids, owner) == expected
     finally:
         third.stop()
-    backend.connect(second.config["database"]).drop()
 
 
 @pytest.mark.parametrize("tamper, reason", [
@@ -126,7 +123,7 @@ def test_export_then_import_across_engines_answers_every_read_the_same(tmp_path,
 ])
 def test_a_tampered_file_is_refused_naming_the_line_and_nothing_is_written(tmp_path, tamper, reason):
     keypair = generate_key_pair()
-    source = node_on(tmp_path, "source", keypair, {"backend": "sqlite"}).start()
+    source = node_on(tmp_path, "source", keypair).start()
     try:
         tx = create_tx(keypair, metadata={"m": 1})
         assert source.post(tx.to_dict()).status_code == 202
@@ -142,7 +139,7 @@ def test_a_tampered_file_is_refused_naming_the_line_and_nothing_is_written(tmp_p
     lines[2] = json.dumps(entry).encode()
     exported.write_bytes(b"\n".join(lines) + b"\n")
 
-    target = node_on(tmp_path, "target", keypair, {"backend": "sqlite"})
+    target = node_on(tmp_path, "target", keypair)
     node_config.write_file(target.config, target.config_path)
     done = cli(target.config_path, "import", str(exported))
     assert done.returncode == 1
