@@ -189,8 +189,9 @@ live node: the requests are the ones it sent and the responses are what the
 node answered (with the node's address shown as `{host}`). Ids of blocks and
 votes, and timestamps, differ from run to run.
 
-Routes and codes follow `http-api.rst` of the 0.8 API; where it was silent
-see [protocol-choices.md](protocol-choices.md). For the `curl` examples that
+Routes and codes are those of the BigchainDB 0.8 HTTP API; the formats and
+rules behind them are in [protocol.md](protocol.md), and where the 0.8
+documents were silent, see [protocol-choices.md](protocol-choices.md). For the `curl` examples that
 post, save the transaction as `body.json`; in the Python and JavaScript
 ones `tx` is the transaction (see [transactions.md](transactions.md), or
 `bigchaindb.client`, for building one). The JavaScript runs as it is in
