@@ -88,6 +88,14 @@ def build_transactions():
     return create, transfer
 
 
+def too_costly_to_verify():
+    """Alice's CREATE with 200 fulfillments and 100 kB of metadata: 200 signatures over 100 kB each."""
+    tx = Transaction.create([ALICE.public_key], [([ALICE.public_key], 1)], asset=Asset(asset_id=ASSET_ID),
+                            metadata=Metadata({"notes": "x" * 100_000}, METADATA_ID))
+    tx.fulfillments = tx.fulfillments * 200
+    return tx.sign([ALICE.private_key])
+
+
 def record_everything(recorder):
     node = recorder.node
     create, transfer = build_transactions()
@@ -137,6 +145,11 @@ def record_everything(recorder):
     recorder.exchange("Errors: a double spend", "", "POST", f"{api}/transactions",
                       body=Transaction.transfer(create.to_inputs([0]), [([ALICE.public_key], 1)], ASSET_ID)
                       .sign([ALICE.private_key]).to_dict())
+    recorder.exchange("Errors: a transaction too costly to verify",
+                      "Each fulfillment signs the whole transaction but the other fulfillments, so its "
+                      "inputs times its size is what checking it costs: above 16 MiB in all it is refused "
+                      "before any signature is checked (see protocol-choices.md).",
+                      "POST", f"{api}/transactions", body=too_costly_to_verify().to_dict())
     recorder.exchange("Errors: not JSON", "", "POST", f"{api}/transactions",
                       raw=b'{"id": ', headers={"Content-Type": "application/json"})
     recorder.exchange("Errors: an unknown transaction", "", "GET", f"{api}/transactions/{'0' * 64}")
