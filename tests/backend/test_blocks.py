@@ -161,3 +161,24 @@ def test_thousands_of_outputs_are_read_in_one_query(connection):
     connection.write_block(block)
     wanted = list(range(0, 3000, 2)) + [5000]
     assert [output[0] for output in connection.get_outputs(tx["id"], block["id"], wanted)] == wanted[:-1]
+
+
+def test_every_block_is_read_in_batches_in_the_order_written(connection):
+    written = [block_of([create()[0]], timestamp=str(index % 2)) for index in range(7)]
+    for block in written:
+        connection.write_block(block)
+    read, position = [], None
+    while batch := connection.blocks_after(position, 3):
+        assert len(batch) <= 3
+        read += [block for _, block in batch]
+        position = batch[-1][0]
+    assert read == written
+    assert connection.blocks_after(position, 3) == []
+
+
+def test_outputs_of_an_owner_come_in_block_order_within_a_block(connection):
+    alice = generate_key_pair().public_key
+    made = [create(owners_after=[alice])[0] for _ in range(6)]
+    block = block_of(made)
+    connection.write_block(block)
+    assert connection.outputs_of(alice) == [(tx["id"], 0, block["id"]) for tx in made]
