@@ -109,7 +109,8 @@ def run_javascript(javascript, public_host, url, body, raw, expected_status):
     """Run one example with Node against ``url``; it must get ``expected_status``."""
     prelude = f"const tx = {json.dumps(body)};\n" if raw is None else f"const body = {json.dumps(raw.decode())};\n"
     script = prelude + javascript.replace(public_host, url)
-    done = subprocess.run([NODE_JS, "--input-type=module", "-e", script], capture_output=True, text=True,
+    # on stdin: a transaction may be longer than one command-line argument may be (128 kB)
+    done = subprocess.run([NODE_JS, "--input-type=module"], input=script, capture_output=True, text=True,
                           timeout=30)
     status = done.stdout.split(" ", 1)[0]
     if done.returncode != 0 or status != str(expected_status):
