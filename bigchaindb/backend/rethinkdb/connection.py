@@ -371,7 +371,8 @@ class RethinkDBConnection(Connection):
     def _feed(self, changes, event_of, start):
         """A resumable feed (see ``changefeed.follow``) of the query ``changes(resuming, since)``."""
         return changefeed.follow(lambda resuming, since: self._open_stream(changes(resuming, since)),
-                                 event_of, changefeed.FeedState(start), self.address)
+                                 event_of, changefeed.FeedState(start), self.address,
+                                 patience=self.connection_timeout)
 
     def _open_stream(self, query):
         """Run a changefeed ``query`` on a driver connection of its own."""
