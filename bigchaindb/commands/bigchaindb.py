@@ -23,11 +23,40 @@ from bigchaindb.core import Bigchain
 
 
 class Context:
-    def __init__(self, config_path):
+    """Which config file the command uses, and loading it."""
+
+    def __init__(self, config_path=None):
+        self.use(config_path)
+
+    def use(self, config_path):
+        # Named with -c or $BIGCHAINDB_CONFIG_PATH, a file must exist: a typo
+        # must not quietly become a node with a new keypair.
+        self.named = config_path or os.environ.get(node_config.CONFIG_PATH_ENV)
         self.config_path = node_config.config_path(config_path)
 
     def load(self):
+        if self.named and not os.path.exists(self.config_path):
+            raise click.ClickException(
+                f"the config file {self.config_path} does not exist; make it with "
+                f"`bigchaindb -c {self.config_path} configure`, or name another")
         return node_config.load(self.config_path)
+
+
+CONFIG_HELP = "Config file (default: $BIGCHAINDB_CONFIG_PATH or ~/.bigchaindb)."
+
+
+class NodeCommands(click.Group):
+    """The CLI's group: every subcommand takes -c too, so it may come before or after the subcommand."""
+
+    def add_command(self, cmd, name=None):
+        cmd.params.append(click.Option(["-c", "--config"], metavar="PATH", expose_value=False, help=CONFIG_HELP,
+                                       callback=_use_config_path))
+        super().add_command(cmd, name)
+
+
+def _use_config_path(ctx, _param, value):
+    if value is not None:
+        ctx.find_object(Context).use(value)
 
 
 def new_config():
@@ -65,9 +94,8 @@ def store_settings(config):
     return "database.backend, .host, .port and .name"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-c", "--config", "config_path", metavar="PATH",
-              help="Config file (default: $BIGCHAINDB_CONFIG_PATH or ~/.bigchaindb).")
+@click.group(cls=NodeCommands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", metavar="PATH", help=CONFIG_HELP)
 @click.version_option(__version__, prog_name="bigchaindb")
 @click.pass_context
 def cli(ctx, config_path):
@@ -123,7 +151,10 @@ def replacing_costs(path):
 @click.pass_obj
 def show_config(ctx):
     """Print the configuration in force (private key masked)."""
-    click.echo(json.dumps(node_config.masked(ctx.load()), indent=4, sort_keys=True))
+    from bigchaindb.web.server import default_workers
+    config = node_config.masked(ctx.load())
+    config["server"]["workers"] = config["server"]["workers"] or default_workers()  # what start would run
+    click.echo(json.dumps(config, indent=4, sort_keys=True))
 
 
 @cli.command("export-my-pubkey")

@@ -118,3 +118,30 @@ def test_configure_checks_the_answers(run, tmp_path):
     assert result.returncode == 1
     assert 'Error: server.bind: "9984" (as answered): not HOST:PORT; allowed: "HOST:PORT"' in result.stderr
     assert not (tmp_path / "asked.json").exists()
+
+
+def test_c_comes_before_or_after_the_subcommand(run, tmp_path):
+    path = tmp_path / "node.json"
+    assert run("configure", "-y", "-c", str(path)).returncode == 0
+    public = json.loads(path.read_text())["keypair"]["public"]
+    assert run("-c", str(path), "export-my-pubkey").stdout.strip() == public
+    assert run("export-my-pubkey", "-c", str(path)).stdout.strip() == public
+    assert run("export-my-pubkey", "--config", str(path)).stdout.strip() == public
+
+
+def test_a_named_config_file_that_does_not_exist_is_an_error_naming_it(run, tmp_path, environment):
+    missing = tmp_path / "typo.json"
+    for args in (("-c", str(missing), "start"), ("show-config", "-c", str(missing))):
+        result = run(*args)
+        assert result.returncode == 1
+        assert f"Error: the config file {missing} does not exist" in result.stderr
+        assert "Traceback" not in result.stderr
+    environment["BIGCHAINDB_CONFIG_PATH"] = str(missing)
+    assert f"the config file {missing} does not exist" in run("start").stderr
+    assert not missing.exists()
+
+
+def test_show_config_shows_the_worker_count_in_force(run):
+    assert run("configure", "-y").returncode == 0
+    workers = json.loads(run("show-config").stdout)["server"]["workers"]
+    assert isinstance(workers, int) and workers >= 1
