@@ -120,21 +120,23 @@ class Bigchain:
         copies and spenders, as a post needs them), then the inputs in the
         blocks found.  ``block_id`` is the block they are validated in (the
         vote stage's), whose own status validation does not ask."""
-        reads = []
+        reads, outputs = [], {}
         for tx in txs:
             if check_backlog:
                 reads.append(("get_backlog_transaction", (tx.id,)))
             reads.append(("blocks_with_transaction", (tx.id,)))
-            for link in tx.spent_outputs():
-                reads += [("blocks_with_transaction", (link.txid,)), ("spenders", (link.txid, link.cid))]
-                if check_backlog:
-                    reads.append(("backlog_spenders", (link.txid, link.cid)))
-            if tx.operation == TRANSFER:
+            for txid, cids in spent_cids(tx).items():
+                outputs.setdefault(txid, set()).add(cids)
+                reads.append(("blocks_with_transaction", (txid,)))
+                for cid in cids:
+                    reads.append(("spenders", (txid, cid)))
+                    if check_backlog:
+                        reads.append(("backlog_spenders", (txid, cid)))
+            if tx.operation == TRANSFER and sum(condition.amount for condition in tx.conditions) != 1:
                 reads.append(("transactions_by_asset", (tx.asset.id, CREATE)))
-        inputs = {link.txid for tx in txs for link in tx.spent_outputs()}
         return self._view(reads, lambda answers: [
-            ("get_transaction_in_block", (tx_id, holder))
-            for tx_id in inputs for holder in answers[("blocks_with_transaction", (tx_id,))]], block_id)
+            ("get_outputs", (txid, holder, cids)) for txid, wanted in outputs.items()
+            for holder in answers[("blocks_with_transaction", (txid,))] for cids in wanted], block_id)
 
     def _view(self, reads, more=lambda answers: (), known=None):
         """This node's view with ``reads`` (``(method, args)`` pairs of the
@@ -143,7 +145,11 @@ class Bigchain:
         time), in as few round trips as the engine allows (``read_many``):
         one, and a second when blocks were found.  Every answer is as of that
         read, as if read when asked; anything else is read when asked.  The
-        status of the block ``known`` is not read."""
+        status of the block ``known`` is not read.  On an engine whose reads
+        are not worth batching (``READS_IN_BATCHES``) it is this node itself:
+        everything is read when asked."""
+        if not self.connection.READS_IN_BATCHES:
+            return self
         answers = self._read_ahead(reads, {})
         blocks = set()
         for (name, _), answer in answers.items():
@@ -171,13 +177,17 @@ class Bigchain:
 
     # -- what validation asks of the ledger -----------------------------
 
-    def get_valid_transaction(self, tx_id):
-        """The transaction ``tx_id`` from a VALID block, for spending its outputs."""
+    def get_spent_outputs(self, tx_id, cids):
+        """``{cid: (condition uri, amount, asset id)}`` of the outputs ``cids`` of ``tx_id`` that
+        exist, from the VALID block holding it: only those outputs are read, not the whole
+        transaction (which may hold thousands).  InputNotValid or InputDoesNotExist when no
+        VALID block holds ``tx_id``."""
         undecided = False
         for block_id in self.connection.blocks_with_transaction(tx_id):
             status = self.block_status(block_id)
             if status == VALID:
-                return self.connection.get_transaction_in_block(tx_id, block_id)
+                return {cid: (uri, amount, asset_id)
+                        for cid, uri, amount, asset_id in self.connection.get_outputs(tx_id, block_id, cids)}
             undecided = undecided or status == UNDECIDED
         if undecided:
             raise InputNotValid(f"input transaction {tx_id} is not yet in a VALID block")
@@ -238,10 +248,11 @@ class Bigchain:
         # The backlog is read first: the block stage writes a block before it deletes
         # the block's transactions from the backlog, so one that left it is in a block.
         view = self._view([("get_backlog_transaction", (tx_id,)), ("blocks_with_transaction", (tx_id,))])
+        in_backlog = view.connection.get_backlog_transaction(tx_id) is not None
         status = view._status_in_blocks(tx_id)
         if status in (TX_VALID, TX_UNDECIDED):
             return status
-        return TX_BACKLOG if view.connection.get_backlog_transaction(tx_id) is not None else status
+        return TX_BACKLOG if in_backlog else status
 
     def _status_in_blocks(self, tx_id):
         statuses = {self.block_status(b) for b in self.connection.blocks_with_transaction(tx_id)} - {None}
@@ -373,6 +384,15 @@ class Bigchain:
                         block["id"], len(block["block"]["transactions"]))
 
 
+def spent_cids(tx):
+    """``{input txid: (cid, ...)}`` of the outputs the Transaction ``tx`` spends,
+    in the order ``models.validate_transaction`` asks for them."""
+    spent = {}
+    for link in tx.spent_outputs():
+        spent.setdefault(link.txid, []).append(link.cid)
+    return {txid: tuple(cids) for txid, cids in spent.items()}
+
+
 class Prefetched:
     """A storage connection whose reads are answered from ``answers``
     (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
@@ -388,6 +408,7 @@ class Prefetched:
             return method
 
         def call(*args, **kwargs):
-            found = self._answers.get((name, args), self) if not kwargs else self
+            key = (name, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args))
+            found = self._answers.get(key, self) if not kwargs else self
             return method(*args, **kwargs) if found is self else found
         return call

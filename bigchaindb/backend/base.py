@@ -35,8 +35,22 @@ class Connection(abc.ABC):
     def is_initialised(self):
         """True when ``init`` has run on this store."""
 
+    @abc.abstractmethod
+    def state(self):
+        """What a node about to start finds: ``MISSING`` (no store at all: no
+        file, no database), ``UNINITIALISED`` (a store is there but ``init``
+        has not run on it, or not to the end) or ``INITIALISED``.  Raises
+        ``DatabaseDamaged``, naming the store and what is wrong, when the
+        engine's own check of its structure fails.  Changes nothing."""
+
     def close(self):
         """Release the connection."""
+
+    READS_IN_BATCHES = False
+    """True for an engine whose every read is a round trip to a server, which
+    ``read_many`` saves by asking for many at once (RethinkDB); the node then
+    reads ahead what an operation will ask (``core.Bigchain.prefetched``).
+    An embedded engine's reads cost too little to be worth reading ahead."""
 
     def read_many(self, reads):
         """The answers of several reads of this interface, in order: ``reads``
@@ -123,6 +137,14 @@ class Connection(abc.ABC):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
 
     @abc.abstractmethod
+    def get_outputs(self, tx_id, block_id, cids):
+        """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of
+        transaction ``tx_id`` in block ``block_id`` that exists, by cid.
+
+        What spending those outputs needs, without reading (or handing back)
+        the rest of a transaction that may hold thousands of outputs."""
+
+    @abc.abstractmethod
     def spenders(self, txid, cid):
         """``(spending tx id, block id)`` for every block transaction that spends
         output ``cid`` of ``txid``."""
@@ -140,6 +162,13 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def transactions_by_metadata(self, metadata_id):
         """``(tx, block id)`` for every block transaction with metadata ``metadata_id``."""
+
+    @abc.abstractmethod
+    def blocks_after(self, position, limit):
+        """Up to ``limit`` full blocks written after ``position``, in the order
+        written, as ``(position, block)`` pairs; ``position`` None starts at
+        the first block.  Positions are the engine's own, opaque to callers:
+        how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
 
     @abc.abstractmethod
     def blocks_not_voted_by(self, voter):
@@ -193,3 +222,6 @@ class Connection(abc.ABC):
 
 
 POLL_INTERVAL = 0.05
+
+MISSING, UNINITIALISED, INITIALISED = "missing", "uninitialised", "initialised"
+"""The answers of ``Connection.state``."""

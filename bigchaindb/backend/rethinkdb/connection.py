@@ -41,7 +41,7 @@ from rethinkdb import r
 from rethinkdb.errors import ReqlError
 from rethinkdb.net import Cursor
 
-from bigchaindb.backend.base import Connection
+from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
@@ -92,6 +92,8 @@ class RethinkDBConnection(Connection):
     seconds, and raises ``DatabaseError`` naming ``host:port`` if the server
     does not answer by then.
     """
+
+    READS_IN_BATCHES = True
 
     def __init__(self, host="localhost", port=28015, dbname="bigchain", connection_timeout=30):
         self.host = host
@@ -206,18 +208,30 @@ class RethinkDBConnection(Connection):
         self.run(r.db_drop(self.dbname), retry=False)
 
     def is_initialised(self):
-        return self.run(r.branch(
-            r.db_list().contains(self.dbname), r.db(self.dbname).table_list().contains(*TABLES), False))
+        return self.state() == INITIALISED
+
+    def state(self):
+        """``base.Connection.state``: the database, its tables and their
+        indexes (what ``init`` makes, in that order).  The server keeps its
+        own data sound; there is no structure check to run here."""
+        present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
+        if present is None:
+            return MISSING
+        complete = set(TABLES) <= set(present) and all(
+            set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
+        return INITIALISED if complete else UNINITIALISED
 
     # -- reading several things at once -----------------------------------
 
     def read_many(self, reads):
         """One query, read by majority, for every read of ``reads`` that is
-        ``batched`` (one index read per kind of read); any other runs on its own."""
+        ``batched`` (one index read per kind of read, in the order of their
+        first appearance); any other (or one this connection's owner replaced)
+        runs on its own, before."""
         answers = [None] * len(reads)
         kinds = {}
         for place, (name, args) in enumerate(reads):
-            if getattr(getattr(type(self), name), "many", None) is None:
+            if name in vars(self) or getattr(getattr(type(self), name), "many", None) is None:
                 answers[place] = getattr(self, name)(*args)
             else:
                 kinds.setdefault(name, []).append((place, args))
@@ -428,6 +442,25 @@ class RethinkDBConnection(Connection):
         return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
 
     @batched
+    def get_outputs(self, args_list):
+        # Picked on the server: only the outputs asked for travel (nth, not a
+        # filter over every output for every cid asked).
+        keys = [row_key(tx_id, block_id) for tx_id, block_id, _ in args_list]
+        wanted = {}
+        for key, (_, _, cids) in zip(keys, args_list):
+            wanted.setdefault(key, set()).update(cids)
+
+        def outputs(row):
+            conditions = row["tx"]["transaction"]["conditions"]
+            return r.expr({key: sorted(cids) for key, cids in wanted.items()})[row["id"]].filter(
+                lambda cid: cid.lt(conditions.count())).map(lambda cid: [
+                    cid, conditions.nth(cid)["condition"]["uri"], conditions.nth(cid)["amount"],
+                    row["tx"]["transaction"]["asset"]["id"]])
+        term, split = self._by_key(self.table(TRANSACTIONS), keys, "id", lambda row: [row["id"]], outputs)
+        return term, lambda found: [sorted({tuple(output) for output in hits if output[0] in cids})
+                                    for hits, (_, _, cids) in zip(split(found), args_list)]
+
+    @batched
     def outputs_of(self, args_list):
         term, split = self._rows([owner for owner, in args_list], "outputs", lambda row: row["tx"]["transaction"][
             "conditions"].concat_map(lambda condition: flattened(condition["owners_after"])),
@@ -450,6 +483,24 @@ class RethinkDBConnection(Connection):
         term, split = self._rows([metadata_id for metadata_id, in args_list], "metadata",
                                  lambda row: [metadata_id_of(row["tx"])], lambda row: [[row["tx"], row["block_id"]]])
         return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
+
+    def blocks_after(self, position, limit):
+        # ``written_at`` is strictly increasing for one writer, but two nodes
+        # writing at the same moment may share one: a position is the
+        # ``written_at`` with the ids already handed out at it, and the
+        # range is closed so that such neighbours are not skipped.
+        at, seen = position or (r.minval, ())
+        rows = self.run(self.table(BIGCHAIN).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
+                        .limit(limit + len(seen)), majority=True)
+        found = []
+        for row in rows:
+            if row["id"] in seen:
+                continue
+            written_at = row.pop(WRITTEN_AT)
+            seen = (*seen, row["id"]) if written_at == at else (row["id"],)
+            at = written_at
+            found.append(((at, seen), row))
+        return found[:limit]
 
     def blocks_not_voted_by(self, voter):
         # A walk over every block in timestamp order with one index read of the
@@ -512,7 +563,8 @@ class RethinkDBConnection(Connection):
     def _feed(self, changes, event_of, start):
         """A resumable feed (see ``changefeed.follow``) of the query ``changes(resuming, since)``."""
         return changefeed.follow(lambda resuming, since: self._open_stream(changes(resuming, since)),
-                                 event_of, changefeed.FeedState(start), self.address)
+                                 event_of, changefeed.FeedState(start), self.address,
+                                 patience=self.connection_timeout)
 
     def _open_stream(self, query):
         """Run a changefeed ``query`` on a driver connection of its own."""
