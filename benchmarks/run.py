@@ -45,6 +45,7 @@ def parse_args(argv=None):
     add("--poll-interval", type=float, default=0.2, help="seconds between the follower's rounds")
     add("--rss-interval", type=float, default=0.5, help="seconds between RSS samples")
     add("--workers", type=int, default=None, help="gunicorn workers of both targets; default: the node's")
+    add("--threads", type=int, default=None, help="threads per gunicorn worker of both targets; default: the node's")
     add("--rethinkdb", type=int, default=0, metavar="N",
         help="run the node on RethinkDB: N servers joined into a cluster, N replicas (0: the embedded store)")
     add("--preload", type=int, default=0, metavar="K",
@@ -101,6 +102,8 @@ def main(argv=None):
     bodies = build_bodies(args.count, args.processes)
     print(f"built {args.count} signed transactions in {time.monotonic() - started:.1f} s", flush=True)
     settings = {"server": {"workers": args.workers}}
+    if args.threads:
+        settings["server"]["threads"] = args.threads
     summaries = {}
     with tempfile.TemporaryDirectory(prefix="bigchaindb-bench-") as scratch:
         store = os.path.join(scratch, "node.sqlite")

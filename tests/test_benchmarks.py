@@ -11,6 +11,8 @@ import importlib.util
 import subprocess
 import sys
 
+from tests.rethinkdb_server import require_rethinkdb
+
 
 RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "run.py")
 COUNT = 60
@@ -43,3 +45,16 @@ def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
         assert 0 < figures["rss_start_mb"] <= figures["rss_peak_mb"]
     assert summary["gunicorn"]["workers"] == 1 and summary["gunicorn"]["worker_class"]
     assert set(summary["node_over_ceiling"]) >= {"accepted_tx_per_s", "get_per_s", "rss_peak_mb"}
+
+
+def test_a_tiny_run_on_rethinkdb(tmp_path):
+    require_rethinkdb()
+    out = tmp_path / "results"
+    subprocess.run([sys.executable, RUN, "--rethinkdb", "1", "--no-ceiling", "--count", "30", "--clients", "2",
+                    "--rate", "30", "--duration", "3", "--drain", "20", "--get-seconds", "1", "--poll-interval",
+                    "0.1", "--workers", "1", "--out", str(out)], check=True, timeout=120, stdout=subprocess.DEVNULL)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["engine"] == "rethinkdb, 1 server(s)"
+    figures = summary["node"]
+    assert figures["sent"] == figures["accepted"] == figures["valid"] == 30 and figures["errors"] == 0
+    assert figures["get_per_s"] > 0

@@ -213,13 +213,18 @@ class RethinkDBConnection(Connection):
     def state(self):
         """``base.Connection.state``: the database, its tables and their
         indexes (what ``init`` makes, in that order).  The server keeps its
-        own data sound; there is no structure check to run here."""
+        own data sound; there is no structure check to run here.  Tables a
+        server is still loading (just after it restarted) are waited for, up
+        to ``connection_timeout`` seconds."""
         present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
         if present is None:
             return MISSING
         complete = set(TABLES) <= set(present) and all(
             set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
-        return INITIALISED if complete else UNINITIALISED
+        if not complete:
+            return UNINITIALISED
+        self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout))
+        return INITIALISED
 
     # -- reading several things at once -----------------------------------
 
