@@ -13,7 +13,7 @@ from bigchaindb import backend
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseDoesNotExist
 
-from .documents import block_of, create, genesis_block, transfer, vote
+from .documents import any_vote, block_of, create, genesis_block, transfer, vote
 
 
 @pytest.fixture
@@ -129,10 +129,10 @@ CALLS = {
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
     "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
-    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter"),
+    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter", any_vote),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
-    "last_vote_by": lambda c, l: c.last_vote_by("voter"),
+    "last_vote_by": lambda c, l: c.last_vote_by("voter", any_vote),
     "mark_requeued": lambda c, l: c.mark_requeued(l.block["id"]),
     "was_requeued": lambda c, l: c.was_requeued(l.block["id"]),
     "backlog_feed": lambda c, l: next(c.backlog_feed("node")),

@@ -11,7 +11,7 @@ AUTOINCREMENT so a value is never reused after a delete; the change feeds
 depend on that.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Kept in ``PRAGMA user_version``: 0 means not initialised."""
 
 TABLES = {
@@ -81,14 +81,18 @@ TABLES = {
             PRIMARY KEY (metadata_id, block_seq, position)
         ) WITHOUT ROWID""",
     # -- votes and election bookkeeping --------------------------------------
-    # by block id, not seq: a vote may be stored before its block is
+    # by block id, not seq: a vote may be stored before its block is.  Not
+    # unique per (block, voter): any member can write a row naming any voter,
+    # and a forged row must not keep the voter's real vote out (core counts
+    # only votes whose signature verifies).
     "votes": """
         CREATE TABLE votes (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             block_id TEXT NOT NULL,
             voter TEXT NOT NULL,
+            signature TEXT NOT NULL,
             vote BLOB NOT NULL,
-            UNIQUE (block_id, voter)
+            UNIQUE (block_id, voter, signature)
         )""",
     "requeued": """
         CREATE TABLE requeued (
