@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers import WebNode
+from tests.rethinkdb_server import RethinkDBServer
 
 
 @pytest.fixture(scope="module")
@@ -11,3 +12,12 @@ def web_node(tmp_path_factory):
     node = WebNode(str(tmp_path_factory.mktemp("web_node"))).start()
     yield node
     node.stop()
+
+
+@pytest.fixture(scope="session")
+def rethinkdb_server(tmp_path_factory):
+    """A real RethinkDB server for the whole run (one per test process); skips
+    when none can be started (see ``tests.rethinkdb_server``)."""
+    server = RethinkDBServer(str(tmp_path_factory.mktemp("rethinkdb"))).start()
+    yield server
+    server.remove()

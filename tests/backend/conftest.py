@@ -11,7 +11,7 @@ from . import engines
 @pytest.fixture(params=engines.ENGINES)
 def store_config(request, tmp_path):
     """The database section of a node's config for a fresh store (not yet initialised)."""
-    return engines.store_config(request.param, tmp_path)
+    return engines.store_config(request.param, tmp_path, request)
 
 
 @pytest.fixture

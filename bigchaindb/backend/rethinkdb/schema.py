@@ -67,8 +67,10 @@ def next_written_at(table):
     """The ``written_at`` of a document now written to ``table``: the server's
     clock, but later than every ``written_at`` already there, so that writes
     made one after another are ordered even within one millisecond."""
-    latest = table.max(index=WRITTEN_AT)[WRITTEN_AT].default(0)
-    return r.expr([written_now(), latest + WRITE_ORDER_STEP]).max()
+    # order_by + limit, not max: on an empty table ``max`` is an error that
+    # ``default`` does not catch on a real server.
+    latest = table.order_by(index=r.desc(WRITTEN_AT)).limit(1)[WRITTEN_AT].coerce_to("array")
+    return latest.map(lambda written_at: written_at + WRITE_ORDER_STEP).append(written_now()).max()
 
 
 def stored(document, extras=None):

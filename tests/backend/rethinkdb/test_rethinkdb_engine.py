@@ -3,12 +3,10 @@ covers the storage interface itself on every engine).
 
 The first part needs no server: start-up failure, the schema's names and
 helpers, error mapping, and the resumption logic of change feeds, driven by
-scripted streams standing in for driver cursors.  The second part needs a
-server (BIGCHAINDB_DATABASE_HOST / BIGCHAINDB_DATABASE_PORT, default
-localhost:28015) and skips, saying so, when none answers.
+scripted streams standing in for driver cursors.  The second part runs on
+the suite's RethinkDB server (see ``tests.backend.engines``).
 """
 
-import os
 import socket
 import threading
 import time
@@ -19,12 +17,12 @@ from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
 
-from bigchaindb import config
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
+from tests.backend import engines
 from tests.backend.feeds import TIMEOUT, next_item
 
 
@@ -300,20 +298,12 @@ def test_admin_refuses_other_engines():
 
 # -- with a server -------------------------------------------------------------
 
-def server_address():
-    database = {**config.DEFAULTS["database"], **config.from_environment(os.environ).get("database", {})}
-    return database["host"], int(database["port"])
-
-
 @pytest.fixture
-def engine():
+def engine(request):
     """An initialised store in a database of its own, dropped afterwards."""
-    host, port = server_address()
-    try:
-        driver.connect_once(host, port, timeout=1).close()
-    except ReqlDriverError:
-        pytest.skip(f"no RethinkDB server answers at {host}:{port}")
-    connection = RethinkDBConnection(host, port, f"test_{uuid.uuid4().hex}", connection_timeout=5)
+    database = engines.rethinkdb_config(request)
+    connection = RethinkDBConnection(database["host"], database["port"], f"test_{uuid.uuid4().hex}",
+                                     connection_timeout=5)
     connection.init()
     yield connection
     try:
