@@ -15,7 +15,8 @@ import logging
 import random
 import time
 
-from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid
+from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid,
+                                         ValidationError)
 from bigchaindb.common.transaction import CREATE, GENESIS, Asset, Transaction, TransactionLink
 from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
                                   is_authentic_vote_by)
@@ -339,18 +340,26 @@ class Bigchain:
         return self.connection.blocks_not_voted_by(self.me, is_authentic_vote_by(self.me))
 
     def requeue(self, block_id):
-        """Put an INVALID block's transactions back in the backlog, once.
+        """Put the transactions of an INVALID block that are still valid back
+        in the backlog, once.
 
-        Transactions already live elsewhere or in the backlog are skipped;
-        the block pipeline re-validates the rest.  A stored block not shaped
-        as one has none to put back.
+        Only those that pass validation now go back (not those live
+        elsewhere, or spending what is spent): a forged transaction put back
+        would hold the output it claims until the block pipeline dropped it,
+        refusing its owner's own spend meanwhile.  The block pipeline
+        re-validates what goes back.  A stored block not shaped as one has
+        none to put back.
         """
         if self.connection.was_requeued(block_id):
             return
-        transactions = transactions_of(self.connection.get_block(block_id))
-        for tx in transactions:
-            if self.block_holding(tx["id"], block_id) is None:
-                self.connection.write_backlog(tx, random.choice(self.federation), time.time())
+        requeued = 0
+        for tx in transactions_of(self.connection.get_block(block_id)):
+            try:
+                validate_transaction(self, Transaction.from_dict(tx))
+            except ValidationError as exc:
+                logger.info("transaction %s of INVALID block %s stays out of the backlog: %s", tx["id"], block_id, exc)
+                continue
+            if self.connection.write_backlog(tx, random.choice(self.federation), time.time()) is None:
+                requeued += 1
         if self.connection.mark_requeued(block_id):
-            logger.info("block %s is INVALID: its %d transactions went back to the backlog",
-                        block_id, len(transactions))
+            logger.info("block %s is INVALID: %d of its transactions went back to the backlog", block_id, requeued)

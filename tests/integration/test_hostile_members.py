@@ -9,28 +9,35 @@ member's real vote out.
 """
 
 import os
+import time
+import uuid
 
 import cryptoconditions as cc
 import pytest
 import requests
 
 from bigchaindb import backend
-from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.crypto import generate_key_pair, hash_data
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.models import Block, make_vote
+from tests.attacker import BACKLOG, BLOCKS, VOTES, RawStore
 from tests.helpers import wait_until
 from tests.integration.node import federation
 
 NO_BLOCK = "f" * 64
 
 
-@pytest.fixture
-def members(tmp_path):
-    """Nodes a and b started, and m, the third member, not: ``(a, b, m)``.
+@pytest.fixture(params=["sqlite", "rethinkdb"])
+def members(request, tmp_path):
+    """Nodes a and b started, and m, the third member, not: ``(a, b, m)``, on each engine.
 
     Entries the backlog assigns to m go to a or b after a second.
     """
-    a, b, m = federation(str(tmp_path), 3, backlog_reassign_delay=1)
+    settings = {}
+    if request.param == "rethinkdb":
+        server = request.getfixturevalue("rethinkdb_server")
+        settings["database"] = {**server.database_config, "name": f"test_{uuid.uuid4().hex}"}
+    a, b, m = federation(str(tmp_path), 3, backlog_reassign_delay=1, **settings)
     for node in (a, b):
         node.start()
     yield a, b, m
@@ -205,3 +212,42 @@ def test_a_forged_vote_on_a_block_written_while_a_member_was_down_does_not_stop_
     a.start()  # a's vote stage catches up on the blocks it has not voted on
     wait_for_federation_votes(a, b, block.id)
     assert status(a, block.id) == "valid"
+
+
+# -- 4. rows that are no blocks, votes or transactions stop nothing ----------
+
+def test_rows_that_are_no_blocks_votes_or_transactions_stop_nothing(members):
+    a, b, m = members
+    owner = generate_key_pair()
+    raw = RawStore(a.config["database"])
+    first = valid_tx(a, owner, {"before": "the garbage"})
+    garbage = [hash_data(f"garbage block {n}") for n in range(len(BLOCKS))]
+    for block_id, header in zip(garbage, BLOCKS):
+        raw.block(block_id, header)
+    on_block = requests.get(f"{a.api}/blocks", params={"tx_id": first.id}).json()[0]["id"]
+    for each in VOTES:
+        raw.vote(on_block, a.public_key, each)
+        raw.vote(garbage[0], a.public_key, each)
+    for n, tx in enumerate(BACKLOG):
+        for node in (a, b):
+            raw.backlog(hash_data(f"garbage tx {n} {node.name}"), tx, node.public_key, time.time())
+
+    after = valid_tx(b, owner, {"after": "the garbage"})  # the nodes still vote
+    for node in (a, b):
+        for block_id in garbage:
+            assert status(node, block_id) == "invalid"
+            for query in ({}, {"status": "INVALID"}):
+                response = requests.get(f"{node.api}/blocks/{block_id}", params=query, timeout=10)
+                assert response.status_code == 404, response.text
+            assert all(v["vote"]["is_block_valid"] is False for v in votes(node, block_id))
+        assert node.status(first.id) == "valid"
+        assert sorted(v["node_pubkey"] for v in votes(node, on_block)) == sorted([a.public_key, b.public_key])
+        for path, params in (("transactions", {"asset_id": after.asset.id}), ("blocks", {"tx_id": after.id}),
+                             ("transactions", {"owners_after": owner.public_key})):
+            assert requests.get(f"{node.api}/{path}", params=params, timeout=10).status_code == 200
+
+    a.stop()  # a start reads every row again: the stages' catch-up
+    a.start()
+    valid_tx(a, owner, {"after": "a restart"})
+    for node in (a, b):
+        assert "died" not in node.log(), node.log()

@@ -9,6 +9,7 @@ from bigchaindb.common.exceptions import DuplicateTransaction
 from bigchaindb.common.transaction import Transaction
 from bigchaindb.consensus import INVALID, VALID
 from bigchaindb.core import Bigchain
+from bigchaindb.models import Block
 from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
@@ -279,3 +280,24 @@ def test_on_start_the_election_stage_catches_up_on_votes_cast_while_it_was_down(
         election.count(vote)
     assert bigchain.connection.was_requeued(invalid_id)
     assert good.id in backlog_ids(bigchain)
+
+
+@pytest.mark.parametrize("voters", [[], ["outsider"], ["me", "me"], ["me", "outsider"]])
+def test_vote_stage_votes_invalid_on_a_block_whose_voters_are_not_the_federation(bigchain, make_create, voters):
+    outsider = generate_key_pair().public_key
+    named = [bigchain.me if voter == "me" else outsider for voter in voters]
+    block = Block([make_create().to_dict()], bigchain.me, named).sign(bigchain.me_private)
+    bigchain.write_block(block)
+    VotePipeline(bigchain).vote_on(block.id)
+    (vote,) = bigchain.get_votes(block.id)
+    assert vote["vote"]["is_block_valid"] is False
+    assert vote["vote"]["invalid_reason"] == "block voters are not the federation"
+    assert bigchain.block_status(block.id) == INVALID
+
+
+def test_vote_stage_votes_once_on_a_block_even_when_asked_twice(bigchain, make_create):
+    block_id = rogue_block(bigchain, [make_create()])
+    stage = VotePipeline(bigchain)
+    stage.vote_on(block_id)
+    stage.vote_on(block_id)  # as when a block is both pending at start and on the feed
+    assert len(bigchain.connection.votes_for(block_id)) == 1
