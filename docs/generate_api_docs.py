@@ -165,7 +165,8 @@ def main():
     parser.add_argument("-o", "--output", default=os.path.join(HERE, "api.md"))
     output = parser.parse_args().output
     with tempfile.TemporaryDirectory() as directory:
-        node = Node(directory, "docs", os.path.join(directory, "docs.sqlite"), NODE).start()
+        store = {"backend": "sqlite", "path": os.path.join(directory, "docs.sqlite")}
+        node = Node(directory, "docs", store, NODE).start()
         try:
             recorder = Recorder(node)
             record_everything(recorder)

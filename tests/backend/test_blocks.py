@@ -142,3 +142,24 @@ def test_a_vote_row_that_does_not_count_leaves_its_block_not_voted_on(connection
     connection.write_vote(vote(blocks[2]["id"], "voter"))
     connection.write_vote(vote(blocks[2]["id"], "voter", signature="forged"))
     assert connection.blocks_not_voted_by("voter", unless_forged) == [header_of(blocks[0])]
+
+
+def test_every_block_is_read_in_batches_in_the_order_written(connection):
+    written = [block_of([create()[0]], timestamp=str(index % 2)) for index in range(7)]
+    for block in written:
+        connection.write_block(block)
+    read, position = [], None
+    while batch := connection.blocks_after(position, 3):
+        assert len(batch) <= 3
+        read += [block for _, block in batch]
+        position = batch[-1][0]
+    assert read == written
+    assert connection.blocks_after(position, 3) == []
+
+
+def test_outputs_of_an_owner_come_in_block_order_within_a_block(connection):
+    alice = generate_key_pair().public_key
+    made = [create(owners_after=[alice])[0] for _ in range(6)]
+    block = block_of(made)
+    connection.write_block(block)
+    assert connection.outputs_of(alice) == [(tx["id"], 0, block["id"]) for tx in made]
