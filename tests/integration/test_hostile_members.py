@@ -10,7 +10,6 @@ member's real vote out.
 
 import os
 import time
-import uuid
 
 import cryptoconditions as cc
 import pytest
@@ -27,17 +26,13 @@ from tests.integration.node import federation
 NO_BLOCK = "f" * 64
 
 
-@pytest.fixture(params=["sqlite", "rethinkdb"])
-def members(request, tmp_path):
+@pytest.fixture
+def members(tmp_path, store):
     """Nodes a and b started, and m, the third member, not: ``(a, b, m)``, on each engine.
 
     Entries the backlog assigns to m go to a or b after a second.
     """
-    settings = {}
-    if request.param == "rethinkdb":
-        server = request.getfixturevalue("rethinkdb_server")
-        settings["database"] = {**server.database_config, "name": f"test_{uuid.uuid4().hex}"}
-    a, b, m = federation(str(tmp_path), 3, backlog_reassign_delay=1, **settings)
+    a, b, m = federation(str(tmp_path), 3, store, backlog_reassign_delay=1)
     for node in (a, b):
         node.start()
     yield a, b, m
