@@ -2,7 +2,8 @@
 
 from bigchaindb.common.crypto import generate_key_pair
 
-from .documents import any_vote, block_of, create, genesis_block, header_of, transfer, unless_forged, valid_vectors, vote
+from .documents import (any_vote, block_of, create, genesis_block, header_of, transfer, unless_forged, valid_vectors,
+                        vote)
 
 
 def test_a_block_comes_back_exactly_as_written(connection):
