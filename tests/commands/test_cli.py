@@ -1,23 +1,35 @@
 """The bigchaindb command line, run as a user runs it (a real process)."""
 
 import json
-import os
 import subprocess
 
 import pytest
 
+from tests.engines import ENGINES, fresh_store
+from tests.helpers import node_environment
 from tests.integration.node import BIGCHAINDB
 
 
 @pytest.fixture
-def run(tmp_path):
-    env = dict(os.environ, HOME=str(tmp_path), BIGCHAINDB_DATABASE_PATH=str(tmp_path / "db.sqlite"))
-    env.pop("BIGCHAINDB_CONFIG_PATH", None)
+def environment(tmp_path):
+    """What ``run`` runs the CLI with: a home of its own, the embedded store in it."""
+    return node_environment(HOME=str(tmp_path), BIGCHAINDB_DATABASE_PATH=str(tmp_path / "db.sqlite"))
 
+
+@pytest.fixture
+def run(environment):
     def run_cli(*args, stdin=""):
-        return subprocess.run([BIGCHAINDB, *args], env=env, input=stdin, capture_output=True, text=True,
+        return subprocess.run([BIGCHAINDB, *args], env=environment, input=stdin, capture_output=True, text=True,
                               timeout=60)
     return run_cli
+
+
+@pytest.fixture(params=ENGINES)
+def where(request, tmp_path, environment):
+    """Points ``run`` at a fresh store of each engine in turn; what the CLI calls that store."""
+    with fresh_store(request.param, tmp_path, request) as database:
+        environment.update({f"BIGCHAINDB_DATABASE_{key}".upper(): str(value) for key, value in database.items()})
+        yield database.get("path") or f"database {database['name']}"
 
 
 def test_configure_yes_writes_a_config_with_a_keypair(run, tmp_path):
@@ -47,11 +59,11 @@ def test_show_config_masks_the_private_key(run, tmp_path):
     assert json.loads(shown.stdout)["keypair"]["private"] == "********"
 
 
-def test_init_then_init_again_then_drop(run, tmp_path):
+def test_init_then_init_again_then_drop(run, where):
     run("configure", "-y")
     first = run("init")
     assert first.returncode == 0, first.stderr
-    assert str(tmp_path / "db.sqlite") in first.stdout
+    assert where in first.stdout
     again = run("init")
     assert again.returncode != 0
     assert "already initialised" in again.stderr
@@ -60,7 +72,7 @@ def test_init_then_init_again_then_drop(run, tmp_path):
     assert run("init").returncode == 0
 
 
-def test_drop_asks_for_confirmation(run):
+def test_drop_asks_for_confirmation(run, where):
     run("configure", "-y")
     run("init")
     refused = run("drop", stdin="n\n")

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from bigchaindb.backend import connect
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.exceptions import DuplicateTransaction
 from bigchaindb.common.transaction import Transaction
@@ -221,20 +222,24 @@ def test_a_bad_signature_in_another_members_block_is_voted_invalid(bigchain, mak
     assert reason is not None and "fulfillment 0" in reason
 
 
-def test_a_status_read_straddling_the_move_from_backlog_to_block_finds_the_block(bigchain, make_create):
+def test_a_status_read_straddling_the_move_from_backlog_to_block_finds_the_block(bigchain, make_create,
+                                                                               store_config):
     tx = make_create()
     bigchain.accept_transaction(tx.to_dict())
+    # the real store, with the block stage running between a reader's two looks
+    store = connect(store_config)
+    look_in_backlog = store.get_backlog_transaction
 
-    class BlockedMeanwhile(type(bigchain.connection)):
-        """The real store, with the block stage running between a reader's two looks."""
-
-        def get_backlog_transaction(self, tx_id):
-            make_block_of(bigchain, [tx])
-            return super().get_backlog_transaction(tx_id)
-
-    reader = Bigchain(BlockedMeanwhile(bigchain.connection.path), bigchain.me, bigchain.me_private)
-    assert reader.get_transaction_status(tx.id) == "undecided"
-    assert reader.get_held_copy(tx.id) == tx.to_dict()
+    def blocked_meanwhile(tx_id):
+        make_block_of(bigchain, [tx])
+        return look_in_backlog(tx_id)
+    store.get_backlog_transaction = blocked_meanwhile
+    reader = Bigchain(store, bigchain.me, bigchain.me_private)
+    try:
+        assert reader.get_transaction_status(tx.id) == "undecided"
+        assert reader.get_held_copy(tx.id) == tx.to_dict()
+    finally:
+        store.close()
 
 
 def test_a_transaction_that_trips_a_bug_leaves_the_backlog_instead_of_killing_the_stage(
