@@ -111,6 +111,14 @@ class Connection(abc.ABC):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
 
     @abc.abstractmethod
+    def get_outputs(self, tx_id, block_id, cids):
+        """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of
+        transaction ``tx_id`` in block ``block_id`` that exists, by cid.
+
+        What spending those outputs needs, without reading (or handing back)
+        the rest of a transaction that may hold thousands of outputs."""
+
+    @abc.abstractmethod
     def spenders(self, txid, cid):
         """``(spending tx id, block id)`` for every block transaction that spends
         output ``cid`` of ``txid``."""

@@ -6,6 +6,7 @@ transactions; the SQL lives in ``backlog``, ``blocks``, ``votes``, ``feeds``
 and ``schema``, one function per operation, each given an open handle.
 """
 
+import logging
 import os
 import sqlite3
 import threading
@@ -16,6 +17,8 @@ from functools import partial
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+
+logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT = 30
 """Seconds a statement waits for another process's write lock before failing."""
@@ -75,7 +78,19 @@ class SQLiteConnection(base.Connection):
         handle.execute("PRAGMA synchronous = NORMAL")
         # the WAL file is reused, not shrunk, after a checkpoint: cap what it keeps
         handle.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        try:
+            if schema.is_outdated(handle):
+                self._in_transaction(handle, self._upgrade, handle)
+        except BaseException:
+            handle.close()
+            raise
         return handle
+
+    def _upgrade(self, handle):
+        """Upgrade the store's schema, once: whoever takes the write lock first does it."""
+        if schema.is_outdated(handle):
+            schema.upgrade(handle)
+            logger.warning("upgraded the store %s to schema version %d", self.path, schema.SCHEMA_VERSION)
 
     def _release(self, key, handle):
         """Close ``handle``, the one of ``key``, unless it was inherited through
@@ -115,15 +130,20 @@ class SQLiteConnection(base.Connection):
         """``operation(handle, *args)`` as one transaction holding the write lock."""
         with self._translated():
             handle = self._handle()
-            handle.execute("BEGIN IMMEDIATE")
-            try:
-                result = operation(handle, *args)
-            except BaseException:
-                if handle.in_transaction:  # some errors end the transaction themselves
-                    handle.execute("ROLLBACK")
-                raise
-            handle.execute("COMMIT")
-            return result
+            return self._in_transaction(handle, operation, handle, *args)
+
+    @staticmethod
+    def _in_transaction(handle, operation, *args):
+        """``operation(*args)`` inside a transaction of ``handle`` that holds the write lock."""
+        handle.execute("BEGIN IMMEDIATE")
+        try:
+            result = operation(*args)
+        except BaseException:
+            if handle.in_transaction:  # some errors end the transaction themselves
+                handle.execute("ROLLBACK")
+            raise
+        handle.execute("COMMIT")
+        return result
 
     # -- schema -------------------------------------------------------------
 
@@ -188,6 +208,9 @@ class SQLiteConnection(base.Connection):
 
     def get_transaction_in_block(self, tx_id, block_id):
         return self._read(blocks.transaction_in, tx_id, block_id)
+
+    def get_outputs(self, tx_id, block_id, cids):
+        return self._read(blocks.outputs, tx_id, block_id, cids)
 
     def spenders(self, txid, cid):
         return self._read(blocks.spenders, txid, cid)
