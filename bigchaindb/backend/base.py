@@ -41,6 +41,14 @@ class Connection(abc.ABC):
     def is_initialised(self):
         """True when ``init`` has run on this store."""
 
+    @abc.abstractmethod
+    def state(self):
+        """What a node about to start finds: ``MISSING`` (no store at all: no
+        file, no database), ``UNINITIALISED`` (a store is there but ``init``
+        has not run on it, or not to the end) or ``INITIALISED``.  Raises
+        ``DatabaseDamaged``, naming the store and what is wrong, when the
+        engine's own check of its structure fails.  Changes nothing."""
+
     def close(self):
         """Release the connection."""
 
@@ -200,3 +208,6 @@ class Connection(abc.ABC):
 
 
 POLL_INTERVAL = 0.05
+
+MISSING, UNINITIALISED, INITIALISED = "missing", "uninitialised", "initialised"
+"""The answers of ``Connection.state``."""

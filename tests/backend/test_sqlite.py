@@ -206,7 +206,7 @@ ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
 
 
 def test_every_method_has_its_query_plan_checked():
-    schema_methods = {"init", "drop", "is_initialised"}
+    schema_methods = {"init", "drop", "is_initialised", "state"}
     assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
 
 

@@ -29,7 +29,7 @@ from rethinkdb import r
 from rethinkdb.errors import ReqlError
 from rethinkdb.net import Cursor
 
-from bigchaindb.backend.base import Connection
+from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.schema import (
@@ -164,8 +164,18 @@ class RethinkDBConnection(Connection):
         self.run(r.db_drop(self.dbname), retry=False)
 
     def is_initialised(self):
-        return self.run(r.branch(
-            r.db_list().contains(self.dbname), r.db(self.dbname).table_list().contains(*TABLES), False))
+        return self.state() == INITIALISED
+
+    def state(self):
+        """``base.Connection.state``: the database, its tables and their
+        indexes (what ``init`` makes, in that order).  The server keeps its
+        own data sound; there is no structure check to run here."""
+        present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
+        if present is None:
+            return MISSING
+        complete = set(TABLES) <= set(present) and all(
+            set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
+        return INITIALISED if complete else UNINITIALISED
 
     # -- backlog -------------------------------------------------------------
 
@@ -372,7 +382,8 @@ class RethinkDBConnection(Connection):
     def _feed(self, changes, event_of, start):
         """A resumable feed (see ``changefeed.follow``) of the query ``changes(resuming, since)``."""
         return changefeed.follow(lambda resuming, since: self._open_stream(changes(resuming, since)),
-                                 event_of, changefeed.FeedState(start), self.address)
+                                 event_of, changefeed.FeedState(start), self.address,
+                                 patience=self.connection_timeout)
 
     def _open_stream(self, query):
         """Run a changefeed ``query`` on a driver connection of its own."""

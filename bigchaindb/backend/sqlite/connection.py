@@ -8,14 +8,15 @@ and ``schema``, one function per operation, each given an open handle.
 
 import logging
 import os
+import pathlib
 import sqlite3
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import partial
 
 from bigchaindb.backend import base
-from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ BUSY_TIMEOUT = 30
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 """Bytes of write-ahead log kept on disk after a checkpoint."""
+
+REPORTED_PROBLEMS = 3
+"""How many of the problems ``PRAGMA quick_check`` finds ``state`` names."""
 
 
 class SQLiteConnection(base.Connection):
@@ -165,6 +169,33 @@ class SQLiteConnection(base.Connection):
 
     def is_initialised(self):
         return self._read(schema.is_initialised)
+
+    def state(self):
+        """``base.Connection.state``: the file's existence, ``PRAGMA quick_check``
+        and the schema version, read through a read-only handle of its own, so
+        that an empty or foreign file is not turned into a database by looking.
+
+        ``quick_check`` reads every page and checks the structure of every
+        b-tree (pages, cells, free list; not that indexes match their tables,
+        which ``integrity_check`` adds at several times the cost); its cost
+        grows with the file's size (docs/protocol-choices.md has a measure).
+        """
+        if not os.path.exists(self.path):
+            return base.MISSING
+        uri = pathlib.Path(self.path).absolute().as_uri() + "?mode=ro"
+        try:
+            with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)) as handle:
+                handle.text_factory = lambda text: text.decode("utf-8", "replace")  # damage is not UTF-8
+                rows = handle.execute(f"PRAGMA quick_check({REPORTED_PROBLEMS})").fetchall()
+                problems = [line for row in rows for line in row[0].splitlines() if not line.startswith("***")]
+                if problems != ["ok"]:
+                    raise DatabaseDamaged(f"the store {self.path} fails SQLite's quick_check: {'; '.join(problems)}")
+                initialised = schema.is_initialised(handle)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseDamaged(f"the store {self.path} cannot be read as an SQLite database: {exc}") from exc
+        except UnicodeDecodeError as exc:  # sqlite3 reporting a schema whose bytes were damaged
+            raise DatabaseDamaged(f"the store {self.path} has a damaged schema: {exc}") from exc
+        return base.INITIALISED if initialised else base.UNINITIALISED
 
     # -- backlog ------------------------------------------------------------
 

@@ -291,6 +291,26 @@ def test_a_feed_that_cannot_open_fails_at_the_call():
         follow_blocks(open_stream)
 
 
+def test_a_feed_opened_while_its_table_is_not_ready_waits_for_it(quick_backoff):
+    """As right after a server restart: the table refuses feeds for a moment."""
+    unavailable = ReqlOpFailedError("cannot subscribe to table `bigchain.bigchain`: primary replica for shard "
+                                    "[\"\", +inf) not available")
+    open_stream, calls = scripted_opener(unavailable, unavailable, ScriptedStream([block_change("a", 100.0)]))
+    feed = changefeed.follow(open_stream, changefeed.block_event, FeedState(90.0), "test:1", poll_interval=0.01,
+                             patience=5)
+    assert calls == [(False, None)] * 3
+    assert next_item(feed)["id"] == "a"
+    feed.close()
+
+
+def test_a_feed_gives_up_opening_after_its_patience(quick_backoff):
+    open_stream, calls = scripted_opener(*[ReqlDriverError("Could not connect to test:1")] * 100)
+    started = time.monotonic()
+    with pytest.raises(DatabaseError, match="test:1"):
+        changefeed.follow(open_stream, changefeed.block_event, FeedState(90.0), "test:1", patience=0.2)
+    assert 1 < len(calls) and time.monotonic() - started < 1
+
+
 def test_admin_refuses_other_engines():
     with pytest.raises(DatabaseError, match="rethinkdb"):
         admin.set_shards(object(), 2)
