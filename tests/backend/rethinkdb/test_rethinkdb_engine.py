@@ -96,10 +96,13 @@ def test_input_keys_are_the_outputs_a_transaction_spends():
     assert schema.input_keys(tx) == [["a", 0], ["b", 2]]
 
 
-def test_vote_keys_are_one_per_block_and_voter():
-    assert schema.vote_key("block", "voter") == schema.vote_key("block", "voter")
-    assert schema.vote_key("block", "voter") != schema.vote_key("block", "other")
-    assert schema.vote_key("block", "voter") != schema.vote_key("other", "voter")
+def test_vote_keys_are_one_per_block_voter_and_signature():
+    def key(block_id, voter, signature="s"):
+        return schema.vote_key({"node_pubkey": voter, "signature": signature, "vote": {"voting_for_block": block_id}})
+    assert key("block", "voter") == key("block", "voter")
+    assert key("block", "voter") != key("block", "other")
+    assert key("block", "voter") != key("other", "voter")
+    assert key("block", "voter") != key("block", "voter", "forged")  # a forged row cannot take the key
 
 
 def test_what_rethinkdb_would_change_is_refused_with_a_reason():
@@ -363,12 +366,12 @@ def test_write_order_is_strict_even_within_a_millisecond(engine):
     assert written == sorted(written) and len(set(written)) == len(written)
 
 
-def test_a_vote_is_keyed_by_block_and_voter(engine):
+def test_a_vote_is_keyed_by_block_voter_and_signature(engine):
     vote = {"node_pubkey": "voter", "signature": "s", "vote": {
         "voting_for_block": "b", "previous_block": "g", "is_block_valid": True, "invalid_reason": None,
         "timestamp": "1"}}
     assert engine.write_vote(vote) is True
-    assert engine.run(engine.table("votes").get(schema.vote_key("b", "voter")))["node_pubkey"] == "voter"
+    assert engine.run(engine.table("votes").get(schema.vote_key(vote)))["node_pubkey"] == "voter"
     assert engine.write_vote(vote) is False
 
 
