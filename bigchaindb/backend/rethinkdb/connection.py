@@ -175,7 +175,12 @@ class RethinkDBConnection(Connection):
             return MISSING
         complete = set(TABLES) <= set(present) and all(
             set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
-        return INITIALISED if complete else UNINITIALISED
+        if not complete:
+            return UNINITIALISED
+        # A server that has just (re)started refuses reads of its tables until
+        # they are ready, for a second or two: a node about to start waits.
+        self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout), retry=False)
+        return INITIALISED
 
     # -- backlog -------------------------------------------------------------
 
