@@ -16,6 +16,7 @@ from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
 
+from bigchaindb.backend.base import INITIALISED
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
@@ -23,6 +24,7 @@ from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
 from tests import engines
 from tests.backend.feeds import TIMEOUT, next_item
+from tests.rethinkdb_server import RethinkDBServer
 
 
 def nothing_more(feed, seconds=0.5):
@@ -418,3 +420,22 @@ def test_backlog_feed_survives_a_dropped_connection(engine, monkeypatch):
     assert next_item(feed) == (second, 2)
     assert nothing_more(feed)
     feed.close()
+
+
+def test_a_store_checked_right_after_its_server_restarts_is_ready_once_the_check_returns(tmp_path):
+    """What ``bigchaindb start`` meets after a power cut: the server is back but
+    its tables are not ready yet; ``state`` waits until they are."""
+    server = RethinkDBServer(str(tmp_path)).start()
+    try:
+        store = RethinkDBConnection("127.0.0.1", server.driver_port, "bigchain", connection_timeout=30)
+        store.init()
+        store.write_block(a_block(1))
+        store.close()
+        server.kill()
+        server.start()
+        store = RethinkDBConnection("127.0.0.1", server.driver_port, "bigchain", connection_timeout=30)
+        assert store.state() == INITIALISED
+        assert store.get_block(a_block(1)["id"]) == a_block(1)
+        store.close()
+    finally:
+        server.remove()
