@@ -235,6 +235,7 @@ def test_rows_that_are_no_blocks_votes_or_transactions_stop_nothing(members):
             for query in ({}, {"status": "INVALID"}):
                 response = requests.get(f"{node.api}/blocks/{block_id}", params=query, timeout=10)
                 assert response.status_code == 404, response.text
+            assert "not shaped as a block" in requests.get(f"{node.api}/blocks/{block_id}?status=INVALID").text
             assert all(v["vote"]["is_block_valid"] is False for v in votes(node, block_id))
         assert node.status(first.id) == "valid"
         assert sorted(v["node_pubkey"] for v in votes(node, on_block)) == sorted([a.public_key, b.public_key])
