@@ -217,8 +217,8 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self._write(backlog.reassign, tx_id, assignee, timestamp)
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
     # -- blocks -------------------------------------------------------------
 
@@ -258,8 +258,8 @@ class SQLiteConnection(base.Connection):
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
 
-    def blocks_not_voted_by(self, voter):
-        return self._read(blocks.not_voted_by, voter)
+    def blocks_not_voted_by(self, voter, counts):
+        return self._read(blocks.not_voted_by, voter, counts)
 
     # -- votes and election bookkeeping -------------------------------------
 
@@ -269,8 +269,8 @@ class SQLiteConnection(base.Connection):
     def votes_for(self, block_id):
         return self._read(votes.votes_for, block_id)
 
-    def last_vote_by(self, voter):
-        return self._read(votes.last_by, voter)
+    def last_vote_by(self, voter, counts):
+        return self._read(votes.last_by, voter, counts)
 
     def mark_requeued(self, block_id):
         return self._write(votes.mark_requeued, block_id)
