@@ -93,8 +93,15 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        """Give a backlog entry to another node; its feed sees it as new."""
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        """Give a backlog entry assigned before ``older_than`` (a stale one) to
+        ``assignee`` at ``timestamp``; its feed sees it as new.  True when
+        reassigned; False when the entry is gone or no longer stale.
+
+        Checking and writing are one atomic step: every node's stale stage
+        reassigns, and when two reassign one entry at the same moment only
+        the first does, instead of both new assignees putting it in a block.
+        """
 
     # -- blocks ----------------------------------------------------------
 

@@ -246,9 +246,12 @@ class RethinkDBConnection(Connection):
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self.run(self.table(BACKLOG).get(tx_id).update(
-            {"assignee": assignee, "assignment_timestamp": timestamp}, **HARD))
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        # One document's update is atomic: the condition and the write are one step.
+        result = self.run(self.table(BACKLOG).get(tx_id).update(lambda entry: r.branch(
+            entry["assignment_timestamp"].default(None).lt(older_than),
+            {"assignee": assignee, "assignment_timestamp": timestamp}, {}), **HARD))
+        return result["replaced"] == 1
 
     # -- blocks --------------------------------------------------------------
 

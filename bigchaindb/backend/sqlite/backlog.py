@@ -58,13 +58,17 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
-def reassign(db, tx_id, assignee, timestamp):
-    """Delete and re-insert the entry, so it gets a new ``seq`` and the new
-    assignee's feed (which follows ``seq``) sees it.  Its inputs stay."""
+def reassign(db, tx_id, assignee, timestamp, older_than):
+    """Delete and re-insert the entry if it is still assigned before
+    ``older_than``, so it gets a new ``seq`` and the new assignee's feed
+    (which follows ``seq``) sees it.  Its inputs stay.  True when reassigned."""
     # fetchall: a RETURNING statement left half-read would keep the transaction busy
-    for tx, in db.execute("DELETE FROM backlog WHERE tx_id = ? RETURNING tx", (tx_id,)).fetchall():
+    found = db.execute("DELETE FROM backlog WHERE tx_id = ? AND assignment_timestamp < ? RETURNING tx",
+                       (tx_id, older_than)).fetchall()
+    for tx, in found:
         db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
                    (tx_id, tx, assignee, timestamp))
+    return bool(found)
 
 
 def entries_after(db, assignee, seq, limit):

@@ -217,8 +217,8 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self._write(backlog.reassign, tx_id, assignee, timestamp)
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
     # -- blocks -------------------------------------------------------------
 
