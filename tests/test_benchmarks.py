@@ -58,3 +58,11 @@ def test_a_tiny_run_on_rethinkdb(tmp_path):
     figures = summary["node"]
     assert figures["sent"] == figures["accepted"] == figures["valid"] == 30 and figures["errors"] == 0
     assert figures["get_per_s"] > 0
+
+
+def test_the_worst_post_benchmark_posts_its_case_to_a_real_node_and_reports_it():
+    script = os.path.join(os.path.dirname(RUN), "worst_post.py")
+    done = subprocess.run([sys.executable, script, "--case", "junk-transfer", "--max-body-size", "65536"],
+                          check=True, timeout=120, capture_output=True, text=True)
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("junk-transfer")]
+    assert " 400 " in row and row.endswith("fulfillment 0 does not validate")

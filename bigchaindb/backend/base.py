@@ -9,7 +9,13 @@ Three tables, as in every BigchainDB-style node:
   backlog   transactions accepted but not yet in a block, each assigned to
             one federation node (``assignee``) at ``assignment_timestamp``;
   bigchain  blocks (with the transactions inside them);
-  votes     one vote per (block, voter).
+  votes     the votes cast on blocks.
+
+Every federation member can write any row, so what comes back is whatever
+was stored: an engine never fails on a row it cannot read, and judging rows
+(is this vote signed by its voter? is this a block at all?) is left to the
+layers above.  Where an engine must judge rows to answer (the votes that
+count), the caller passes the judgement as a function.
 
 Every lookup named here must be an index read (point or range), never a
 scan: the request path calls them on every request.
@@ -84,8 +90,13 @@ class Connection(abc.ABC):
         """The backlog transaction ``tx_id``, or None."""
 
     @abc.abstractmethod
+    def backlog_spenders_of(self, txid, cids):
+        """``(cid, tx id)`` of every backlog transaction spending one of the
+        outputs ``cids`` of ``txid``, by cid: one query for all of them."""
+
     def backlog_spenders(self, txid, cid):
         """Ids of backlog transactions spending output ``cid`` of ``txid``."""
+        return [spender for _, spender in self.backlog_spenders_of(txid, [cid])]
 
     @abc.abstractmethod
     def delete_backlog(self, tx_ids, blocked=False):
@@ -106,8 +117,15 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        """Give a backlog entry to another node; its feed sees it as new."""
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        """Give a backlog entry assigned before ``older_than`` (a stale one) to
+        ``assignee`` at ``timestamp``; its feed sees it as new.  True when
+        reassigned; False when the entry is gone or no longer stale.
+
+        Checking and writing are one atomic step: every node's stale stage
+        reassigns, and when two reassign one entry at the same moment only
+        the first does, instead of both new assignees putting it in a block.
+        """
 
     # -- blocks ----------------------------------------------------------
 
@@ -145,9 +163,15 @@ class Connection(abc.ABC):
         the rest of a transaction that may hold thousands of outputs."""
 
     @abc.abstractmethod
+    def spenders_of(self, txid, cids):
+        """``(cid, spending tx id, block id)`` for every block transaction that
+        spends one of the outputs ``cids`` of ``txid``, by cid, then in the
+        order the blocks were written: one query for all of them."""
+
     def spenders(self, txid, cid):
         """``(spending tx id, block id)`` for every block transaction that spends
         output ``cid`` of ``txid``."""
+        return [(spender, block_id) for _, spender, block_id in self.spenders_of(txid, [cid])]
 
     @abc.abstractmethod
     def outputs_of(self, owner):
@@ -171,24 +195,28 @@ class Connection(abc.ABC):
         how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
 
     @abc.abstractmethod
-    def blocks_not_voted_by(self, voter):
-        """Block headers (see ``get_block_header``) with no vote from ``voter``,
-        oldest first, genesis excluded."""
+    def blocks_not_voted_by(self, voter, counts):
+        """Block headers (see ``get_block_header``) with no vote row of
+        ``voter`` for which ``counts(vote)`` is true, oldest first, genesis
+        excluded."""
 
     # -- votes -----------------------------------------------------------
 
     @abc.abstractmethod
     def write_vote(self, vote):
-        """Store a vote, durably.  Returns False (and stores nothing) when its
-        voter already voted on that block."""
+        """Store a vote, durably.  Returns False (and stores nothing) when this
+        very vote (same block, voter and signature) is stored already.  Other
+        votes naming the same block and voter are stored: a row any member
+        could have written must not keep a voter's real vote out."""
 
     @abc.abstractmethod
     def votes_for(self, block_id):
-        """Every vote cast on ``block_id``."""
+        """Every vote row on ``block_id``, in the order they were written."""
 
     @abc.abstractmethod
-    def last_vote_by(self, voter):
-        """The latest vote ``voter`` cast (by the order votes were written), or None."""
+    def last_vote_by(self, voter, counts):
+        """The latest vote row of ``voter`` (by the order votes were written)
+        for which ``counts(vote)`` is true, or None."""
 
     # -- election bookkeeping -------------------------------------------
 

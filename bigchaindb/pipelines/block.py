@@ -16,7 +16,7 @@ import time
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
-from bigchaindb.models import validate_transaction
+from bigchaindb.models import looks_like_transaction, validate_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +64,18 @@ class BlockPipeline:
         leave the backlog (together, in one write)."""
         parsed, dropped = [], []
         for tx_dict in tx_dicts:
+            if not looks_like_transaction(tx_dict):
+                # a row any member could write; with no id, there is no entry to delete it by
+                logger.warning("passed over a backlog entry that is not a transaction: %.200r", tx_dict)
+                continue
             try:
                 parsed.append((tx_dict, Transaction.from_dict(tx_dict)))
             except ValidationError as exc:
-                logger.info("dropped transaction %s from the backlog: %s", tx_dict.get("id"), exc)
-                dropped.append(tx_dict.get("id"))
+                logger.info("dropped transaction %s from the backlog: %s", tx_dict["id"], exc)
+                dropped.append(tx_dict["id"])
             except Exception:
-                logger.exception("dropped transaction %s from the backlog: it could not be checked",
-                                 tx_dict.get("id"))
-                dropped.append(tx_dict.get("id"))
+                logger.exception("dropped transaction %s from the backlog: it could not be checked", tx_dict["id"])
+                dropped.append(tx_dict["id"])
         view = self.bigchain.prefetched([tx for _, tx in parsed], check_backlog=False) if parsed else None
         for tx_dict, tx in parsed:
             if not self._take(view, tx_dict, tx):

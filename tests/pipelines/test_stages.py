@@ -10,6 +10,7 @@ from bigchaindb.common.exceptions import DuplicateTransaction
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.consensus import INVALID, VALID
 from bigchaindb.core import Bigchain
+from bigchaindb.models import Block
 from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
@@ -287,12 +288,36 @@ def test_on_start_the_election_stage_catches_up_on_votes_cast_while_it_was_down(
     assert good.id in backlog_ids(bigchain)
 
 
-def forged_transfers(bigchain, owner, count, inputs):
-    """``count`` TRANSFERs of ``inputs`` outputs each of one CREATE (VALID), every fulfillment forged:
-    the right key, well formed, a signature over another message."""
+@pytest.mark.parametrize("voters", [[], ["outsider"], ["me", "me"], ["me", "outsider"]])
+def test_vote_stage_votes_invalid_on_a_block_whose_voters_are_not_the_federation(bigchain, make_create, voters):
+    outsider = generate_key_pair().public_key
+    named = [bigchain.me if voter == "me" else outsider for voter in voters]
+    block = Block([make_create().to_dict()], bigchain.me, named).sign(bigchain.me_private)
+    bigchain.write_block(block)
+    VotePipeline(bigchain).vote_on(block.id)
+    (vote,) = bigchain.get_votes(block.id)
+    assert vote["vote"]["is_block_valid"] is False
+    assert vote["vote"]["invalid_reason"] == "block voters are not the federation"
+    assert bigchain.block_status(block.id) == INVALID
+
+
+def test_vote_stage_votes_once_on_a_block_even_when_asked_twice(bigchain, make_create):
+    block_id = rogue_block(bigchain, [make_create()])
+    stage = VotePipeline(bigchain)
+    stage.vote_on(block_id)
+    stage.vote_on(block_id)  # as when a block is both pending at start and on the feed
+    assert len(bigchain.connection.votes_for(block_id)) == 1
+
+
+def forged_transfers(bigchain, owner, count, inputs, other_voters=()):
+    """``count`` TRANSFERs of ``inputs`` outputs each of one CREATE (VALID: ``bigchain`` and
+    ``other_voters`` vote for it), every fulfillment forged: the right key, well formed, a
+    signature over another message."""
     create = Transaction.create([owner.public_key], [([owner.public_key], 1)] * (count * inputs),
                                 Asset(divisible=True)).sign([owner.private_key])
-    write_block(bigchain, [create], valid=True)
+    block = write_block(bigchain, [create], valid=True)
+    for voter in other_voters:
+        voter.connection.write_vote(voter.vote(block.id, True))
     forged = []
     for n in range(count):
         tx = Transaction.transfer(create.to_inputs(range(n * inputs, (n + 1) * inputs)),
@@ -325,7 +350,7 @@ def test_a_member_s_block_of_forged_many_input_transfers_is_voted_invalid_after_
     member = generate_key_pair()
     chain = Bigchain(bigchain.connection, bigchain.me, bigchain.me_private, [member.public_key])
     creator = Bigchain(bigchain.connection, member.public_key, member.private_key, [bigchain.me])
-    block_id = rogue_block(chain, forged_transfers(bigchain, alice, 3, 200), creator=creator)
+    block_id = rogue_block(chain, forged_transfers(bigchain, alice, 3, 200, [creator]), creator=creator)
     chain = counting(chain)
     reason = VotePipeline(chain).invalid_reason(chain.connection.get_block(block_id))
     assert reason == "fulfillment 0 does not validate"

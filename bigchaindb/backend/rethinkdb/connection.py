@@ -36,6 +36,7 @@ import functools
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from rethinkdb import r
 from rethinkdb.errors import ReqlError
@@ -47,12 +48,14 @@ from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIMS, INDEXES, REQUEUED, TABLES, TRANSACTIONS, VOTE_EXTRAS, VOTES, WRITTEN_AT,
-    asset_keys, check_storable, flattened, input_keys, metadata_id_of, next_written_at, row_key, spent_by, stamped,
-    stored, vote_key, written_now)
+    asset_keys, check_storable, flattened, input_keys, metadata_id_of, next_written_at, row_key, row_keys, spent_by,
+    stamped, stored, vote_key, written_now)
 
 logger = logging.getLogger(__name__)
 
 HARD = {"durability": "hard"}
+VOTE_BATCH = 100
+"""Votes read at a time while looking for the latest one that counts."""
 
 CLAIM_GRACE = 30.0
 """Seconds a claim whose spender is nowhere (not in the backlog, nor in a VALID
@@ -192,15 +195,29 @@ class RethinkDBConnection(Connection):
         if not self.run(r.db_list().contains(self.dbname)):
             self.run(r.db_create(self.dbname), retry=False)
         present = set(self.run(r.db(self.dbname).table_list()))
-        for name in TABLES:
-            if name not in present:
-                self.run(r.db(self.dbname).table_create(name, primary_key="id", **HARD), retry=False)
+        self._create_tables([name for name in TABLES if name not in present])
         for name, indexes in INDEXES.items():
             existing = set(self.run(self.table(name).index_list()))
             for index, (function, multi) in indexes.items():
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
             self.run(self.table(name).index_wait())
+
+    def _create_tables(self, names):
+        """Create the tables ``names`` all at once, each on a driver connection
+        of its own: the server spends about 0.3 s on each new table's cluster
+        metadata, and works on several tables concurrently."""
+        def create(name):
+            connection = driver.connect(self.host, self.port, self.connection_timeout)
+            try:
+                r.db(self.dbname).table_create(name, primary_key="id", **HARD).run(connection)
+            except ReqlError as exc:
+                raise driver.translate(exc, self.address) from None
+            finally:
+                connection.close(noreply_wait=False)
+        if names:
+            with ThreadPoolExecutor(len(names)) as pool:
+                list(pool.map(create, names))
 
     def drop(self):
         if not self.run(r.db_list().contains(self.dbname)):
@@ -223,7 +240,9 @@ class RethinkDBConnection(Connection):
             set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
         if not complete:
             return UNINITIALISED
-        self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout))
+        # A server that has just (re)started refuses reads of its tables until
+        # they are ready, for a second or two: a node about to start waits.
+        self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout), retry=False)
         return INITIALISED
 
     # -- reading several things at once -----------------------------------
@@ -248,28 +267,47 @@ class RethinkDBConnection(Connection):
                     answers[place] = answer
         return answers
 
-    def _by_key(self, table, keys, index, keys_of, hits_of, in_order=False):
+    def _by_key(self, table, keys, index, keys_of, hits_of, order=lambda doc: 0):
         """``(term, split)`` of a batched read of ``table`` under ``keys`` in
         ``index``: per document, ``keys_of(doc)`` (the index keys it has) and
         ``hits_of(doc)`` (a ReQL array of what it answers); ``split`` gives
         each key the hits of the documents having it, once per document, in
-        the order written when ``in_order`` (``transactions`` rows: blocks by
-        ``written_at``, then block order).  Only keys and hits travel."""
-        order = (lambda doc: [doc[WRITTEN_AT], doc["position"]]) if in_order else (lambda doc: 0)
+        the order of ``order(doc)``.  Only keys and hits travel."""
+        # sorted on the server: ReQL orders values of any type (a member may write anything)
         term = table.get_all(*keys, index=index).map(lambda doc: {
-            "id": doc["id"], "keys": keys_of(doc), "order": order(doc), "hits": hits_of(doc)}).coerce_to("array")
+            "id": doc["id"], "keys": keys_of(doc), "order": order(doc), "hits": hits_of(doc)}).order_by("order")
 
         def split(found):
             per_key = {frozen(key): {} for key in keys}
-            for doc in sorted(found, key=lambda doc: doc["order"]):
+            for doc in found:
                 for key in doc["keys"]:
                     per_key.get(frozen(key), {}).setdefault(frozen(doc["id"]), doc["hits"])
             return [[hit for hits in per_key[frozen(key)].values() for hit in hits] for key in keys]
         return term, split
 
     def _rows(self, keys, index, keys_of, hits_of):
-        """``_by_key`` on the ``transactions`` rows, in the order written."""
-        return self._by_key(self.table(TRANSACTIONS), keys, index, keys_of, hits_of, in_order=True)
+        """``_by_key`` on the ``transactions`` rows, in the order written: blocks
+        by ``written_at``, transactions in block order."""
+        return self._by_key(self.table(TRANSACTIONS), keys, index, keys_of, hits_of,
+                            lambda row: [row[WRITTEN_AT].default(None), row["position"].default(None)])
+
+    def _spent(self, table, args_list, spenders):
+        """``(term, split)`` of a batched read of ``(txid, cids)`` pairs: ``(cid,
+        *spenders(doc))`` for every document of ``table`` (backlog entries or
+        ``transactions`` rows, with a ``tx``) spending one of the outputs
+        ``cids`` of ``txid``, by cid; for ``spenders_of`` and ``backlog_spenders_of``."""
+        wanted = [(txid, sorted(set(cids))) for txid, cids in args_list]
+        keys = [[txid, cid] for txid, cids in wanted for cid in cids]
+        if table == TRANSACTIONS:
+            term, split = self._rows(keys, "spent_inputs", lambda row: spent_by(row["tx"]), lambda row: [spenders(row)])
+        else:
+            term, split = self._by_key(self.table(table), keys, "spent_inputs", lambda entry: spent_by(entry["tx"]),
+                                       lambda entry: [spenders(entry)])
+
+        def answer(found):
+            per_key = iter(split(found))
+            return [[(cid, *hit) for cid in cids for hit in next(per_key)] for _, cids in wanted]
+        return term, answer
 
     # -- backlog -------------------------------------------------------------
 
@@ -347,6 +385,10 @@ class RethinkDBConnection(Connection):
                 raise DatabaseError(f"RethinkDB at {self.address} refused a write: {outcome['first_error']}")
 
     @batched
+    def backlog_spenders_of(self, args_list):
+        return self._spent(BACKLOG, args_list, lambda entry: [entry["id"]])
+
+    @batched
     def get_backlog_transaction(self, args_list):
         term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
                                    lambda entry: [entry["id"]], lambda entry: [entry["tx"]])
@@ -383,11 +425,14 @@ class RethinkDBConnection(Connection):
     def stale_backlog(self, older_than):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
                            .pluck("id", "assignee"))
-        return [(entry["id"], entry["assignee"]) for entry in entries]
+        return [(entry["id"], entry.get("assignee")) for entry in entries]
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self.run(self.table(BACKLOG).get(tx_id).update(
-            {"assignee": assignee, "assignment_timestamp": timestamp}, **HARD))
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        # One document's update is atomic: the condition and the write are one step.
+        result = self.run(self.table(BACKLOG).get(tx_id).update(lambda entry: r.branch(
+            entry["assignment_timestamp"].default(None).lt(older_than),
+            {"assignee": assignee, "assignment_timestamp": timestamp}, {}), **HARD))
+        return result["replaced"] == 1
 
     # -- blocks --------------------------------------------------------------
 
@@ -396,16 +441,20 @@ class RethinkDBConnection(Connection):
         a crash in between leaves rows of a block that does not exist, which
         every reader skips (its status is None), never a block whose
         transactions cannot be found."""
-        txs = block["block"]["transactions"]
-        keys = [row_key(tx["id"], block["id"]) for tx in txs]
+        keys = row_keys(block)
         bigchain = self.table(BIGCHAIN)
-        query = r.expr(stored(block)).do(lambda document: next_written_at(bigchain).do(
-            lambda written_at: self.table(TRANSACTIONS).insert(
+
+        def rows_then_block(document, written_at):
+            write = bigchain.insert(document.merge({WRITTEN_AT: written_at}), conflict="error", **HARD)
+            if not keys:
+                return write
+            return self.table(TRANSACTIONS).insert(
                 r.range(len(keys)).map(r.expr(keys), document["block"]["transactions"], lambda position, key, tx: {
                     "id": key, "block_id": block["id"], "position": position, "tx": tx, WRITTEN_AT: written_at}),
                 # rows already there (the block written again) stay as they are
-                conflict=lambda _key, old, _new: old, **HARD).do(
-                lambda _: bigchain.insert(document.merge({WRITTEN_AT: written_at}), conflict="error", **HARD))))
+                conflict=lambda _key, old, _new: old, **HARD).do(lambda _: write)
+        query = r.expr(stored(block)).do(lambda document: next_written_at(bigchain).do(
+            lambda written_at: rows_then_block(document, written_at)))
         result = self.run(query)
         if not result["inserted"] and not result.get("first_error", "").startswith("Duplicate primary key"):
             self._check_writes(result)
@@ -441,10 +490,8 @@ class RethinkDBConnection(Connection):
         return term, lambda found: [first(txs) for txs in split(found)]
 
     @batched
-    def spenders(self, args_list):
-        term, split = self._rows([list(link) for link in args_list], "spent_inputs",
-                                 lambda row: spent_by(row["tx"]), lambda row: [[row["tx"]["id"], row["block_id"]]])
-        return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
+    def spenders_of(self, args_list):
+        return self._spent(TRANSACTIONS, args_list, lambda row: [row["tx"]["id"], row["block_id"]])
 
     @batched
     def get_outputs(self, args_list):
@@ -507,34 +554,44 @@ class RethinkDBConnection(Connection):
             found.append(((at, seen), row))
         return found[:limit]
 
-    def blocks_not_voted_by(self, voter):
+    def blocks_not_voted_by(self, voter, counts):
         # A walk over every block in timestamp order with one index read of the
         # votes per block: run when a vote pipeline starts, not per request.
         genesis = self.get_genesis_block()
         genesis_id = None if genesis is None else genesis["id"]
         votes = self.table(VOTES)
-        return self.run(self.table(BIGCHAIN).order_by(index="block_timestamp").filter(
-            lambda block: block["id"].ne(genesis_id).and_(
-                votes.get_all([block["id"], voter], index="block_and_voter").is_empty())
-        ).pluck(*BLOCK_HEADER), majority=True)
+        found = self.run(self.table(BIGCHAIN).order_by(index="block_timestamp").filter(
+            lambda block: block["id"].ne(genesis_id)).map(lambda block: {
+                "header": block.pluck(*BLOCK_HEADER),
+                "votes": votes.get_all([block["id"], voter], index="block_and_voter").without(
+                    *VOTE_EXTRAS).coerce_to("array")}), majority=True)
+        return [row["header"] for row in found if not any(counts(vote) for vote in row["votes"])]
 
     # -- votes ---------------------------------------------------------------
 
     def write_vote(self, vote):
-        key = vote_key(vote["vote"]["voting_for_block"], vote["node_pubkey"])
-        # Not retried: after a dropped connection a repeat would find the vote
-        # just written and answer False.
-        return self._insert(VOTES, stamped(self.table(VOTES), vote, id=key), retry=False)
+        return self._insert(VOTES, stamped(self.table(VOTES), vote, id=vote_key(vote)))
 
     @batched
     def votes_for(self, args_list):
         return self._by_key(self.table(VOTES), [block_id for block_id, in args_list], "block",
-                            lambda vote: [vote["vote"]["voting_for_block"]], lambda vote: [vote.without(*VOTE_EXTRAS)])
+                            lambda vote: [vote["vote"]["voting_for_block"]], lambda vote: [vote.without(*VOTE_EXTRAS)],
+                            lambda vote: vote[WRITTEN_AT].default(None))
 
-    def last_vote_by(self, voter):
-        return self._first(self.table(VOTES).between(
-            [voter, r.minval], [voter, r.maxval], index="voter_and_time").order_by(
-            index=r.desc("voter_and_time")).without(*VOTE_EXTRAS))
+    def last_vote_by(self, voter, counts):
+        # newest first, a batch at a time, until one counts (skip, not a bound
+        # on written_at: rows anyone wrote may share one)
+        newest_first = self.table(VOTES).between(
+            [voter, r.minval], [voter, r.maxval], index="voter_and_time").order_by(index=r.desc("voter_and_time"))
+        read = 0
+        while True:
+            batch = self.run(newest_first.skip(read).limit(VOTE_BATCH).without(*VOTE_EXTRAS), majority=True)
+            for vote in batch:
+                if counts(vote):
+                    return vote
+            if len(batch) < VOTE_BATCH:
+                return None
+            read += len(batch)
 
     # -- election bookkeeping --------------------------------------------------
 

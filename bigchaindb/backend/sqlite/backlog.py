@@ -5,8 +5,7 @@ inside the ``BEGIN IMMEDIATE`` transaction the caller opened, which is what
 makes the double-spend check and the insert one atomic step across processes.
 """
 
-import orjson
-
+from bigchaindb.backend.sqlite.documents import load
 from bigchaindb.backend.sqlite.fields import spent_inputs
 from bigchaindb.common.utils import dumps
 
@@ -33,12 +32,13 @@ def write(db, tx, assignee, timestamp):
 
 def get(db, tx_id):
     row = db.execute("SELECT tx FROM backlog WHERE tx_id = ?", (tx_id,)).fetchone()
-    return orjson.loads(row[0]) if row else None
+    return load(row[0]) if row else None
 
 
-def spenders(db, txid, cid):
-    rows = db.execute("SELECT spender FROM backlog_inputs WHERE txid = ? AND cid = ?", (txid, cid))
-    return [spender for spender, in rows.fetchall()]
+def spenders_of(db, txid, cids):
+    rows = db.execute("SELECT cid, spender FROM backlog_inputs WHERE txid = ?"
+                      " AND cid IN (SELECT value FROM json_each(?)) ORDER BY cid", (txid, dumps(list(cids))))
+    return rows.fetchall()
 
 
 def delete(db, tx_ids):
@@ -50,7 +50,7 @@ def delete(db, tx_ids):
 def assigned_to(db, assignee):
     rows = db.execute("SELECT tx, assignment_timestamp FROM backlog WHERE assignee = ? ORDER BY seq",
                       (assignee,))
-    return [(orjson.loads(tx), timestamp) for tx, timestamp in rows.fetchall()]
+    return [(load(tx), timestamp) for tx, timestamp in rows.fetchall()]
 
 
 def stale(db, older_than):
@@ -58,17 +58,21 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
-def reassign(db, tx_id, assignee, timestamp):
-    """Delete and re-insert the entry, so it gets a new ``seq`` and the new
-    assignee's feed (which follows ``seq``) sees it.  Its inputs stay."""
+def reassign(db, tx_id, assignee, timestamp, older_than):
+    """Delete and re-insert the entry if it is still assigned before
+    ``older_than``, so it gets a new ``seq`` and the new assignee's feed
+    (which follows ``seq``) sees it.  Its inputs stay.  True when reassigned."""
     # fetchall: a RETURNING statement left half-read would keep the transaction busy
-    for tx, in db.execute("DELETE FROM backlog WHERE tx_id = ? RETURNING tx", (tx_id,)).fetchall():
+    found = db.execute("DELETE FROM backlog WHERE tx_id = ? AND assignment_timestamp < ? RETURNING tx",
+                       (tx_id, older_than)).fetchall()
+    for tx, in found:
         db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
                    (tx_id, tx, assignee, timestamp))
+    return bool(found)
 
 
 def entries_after(db, assignee, seq, limit):
     """``(seq, (tx, assignment_timestamp))`` of ``assignee``'s entries after ``seq``."""
     rows = db.execute("SELECT seq, tx, assignment_timestamp FROM backlog"
                       " WHERE assignee = ? AND seq > ? ORDER BY seq LIMIT ?", (assignee, seq, limit))
-    return [(seq, (orjson.loads(tx), timestamp)) for seq, tx, timestamp in rows.fetchall()]
+    return [(seq, (load(tx), timestamp)) for seq, tx, timestamp in rows.fetchall()]

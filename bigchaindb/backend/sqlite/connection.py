@@ -206,8 +206,8 @@ class SQLiteConnection(base.Connection):
     def get_backlog_transaction(self, tx_id):
         return self._read(backlog.get, tx_id)
 
-    def backlog_spenders(self, txid, cid):
-        return self._read(backlog.spenders, txid, cid)
+    def backlog_spenders_of(self, txid, cids):
+        return self._read(backlog.spenders_of, txid, cids)
 
     def delete_backlog(self, tx_ids, blocked=False):
         self._write(backlog.delete, list(tx_ids))
@@ -218,8 +218,8 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self._write(backlog.reassign, tx_id, assignee, timestamp)
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
     # -- blocks -------------------------------------------------------------
 
@@ -244,8 +244,8 @@ class SQLiteConnection(base.Connection):
     def get_outputs(self, tx_id, block_id, cids):
         return self._read(blocks.outputs, tx_id, block_id, cids)
 
-    def spenders(self, txid, cid):
-        return self._read(blocks.spenders, txid, cid)
+    def spenders_of(self, txid, cids):
+        return self._read(blocks.spenders_of, txid, cids)
 
     def outputs_of(self, owner):
         return self._read(blocks.outputs_of, owner)
@@ -259,8 +259,8 @@ class SQLiteConnection(base.Connection):
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
 
-    def blocks_not_voted_by(self, voter):
-        return self._read(blocks.not_voted_by, voter)
+    def blocks_not_voted_by(self, voter, counts):
+        return self._read(blocks.not_voted_by, voter, counts)
 
     # -- votes and election bookkeeping -------------------------------------
 
@@ -270,8 +270,8 @@ class SQLiteConnection(base.Connection):
     def votes_for(self, block_id):
         return self._read(votes.votes_for, block_id)
 
-    def last_vote_by(self, voter):
-        return self._read(votes.last_by, voter)
+    def last_vote_by(self, voter, counts):
+        return self._read(votes.last_by, voter, counts)
 
     def mark_requeued(self, block_id):
         return self._write(votes.mark_requeued, block_id)
