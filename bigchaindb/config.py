@@ -7,6 +7,7 @@ module reads the environment or the file.
 import copy
 import json
 import os
+from urllib.parse import urlsplit
 
 from bigchaindb.common.exceptions import ConfigurationError
 
@@ -20,13 +21,17 @@ DEFAULTS = {
         "bind": "localhost:9984",
         # gunicorn worker processes; null means one per core
         "workers": None,
-        # threads per worker process
-        "threads": 4,
+        # client connections one worker serves at once (gunicorn's
+        # worker_connections); past that it accepts no more until one closes
+        "connections": 1000,
         # largest request body accepted, in bytes (413 above it)
         "max_body_size": 1024 * 1024,
         # how many reverse proxies in front of the node to trust for
         # X-Forwarded-For/-Proto/-Host/-Port/-Prefix; 0 trusts none
         "trusted_proxies": 0,
+        # the URL clients reach the API at, e.g. "https://example.com/bigchaindb";
+        # when set, every absolute URL the node writes starts with it
+        "public_url": None,
     },
     "database": {
         # "sqlite" (embedded, the default) or "rethinkdb"
@@ -50,7 +55,7 @@ DEFAULTS = {
 
 # BIGCHAINDB_<SECTION>_<KEY> for every nested key, BIGCHAINDB_<KEY> for
 # top-level ones; BIGCHAINDB_KEYRING is a colon-separated list of keys.
-_INTEGER_KEYS = {("server", "workers"), ("server", "threads"), ("server", "max_body_size"), ("server", "trusted_proxies"),
+_INTEGER_KEYS = {("server", "workers"), ("server", "connections"), ("server", "max_body_size"), ("server", "trusted_proxies"),
                  ("database", "port"), ("database", "connection_timeout"), ("backlog_reassign_delay",)}
 
 
@@ -69,7 +74,23 @@ def load(path=None, environ=None):
         merge(config, read_file(file_path))
     merge(config, from_environment(environ))
     config["database"]["path"] = os.path.expanduser(config["database"]["path"])
+    if config["server"]["public_url"] is not None:
+        public_url_parts(config["server"]["public_url"])
     return config
+
+
+def public_url_parts(url):
+    """``(scheme, host[:port], path prefix)`` of ``server.public_url``, or ConfigurationError saying why not."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except (TypeError, ValueError, AttributeError):
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.query or parts.fragment):
+        raise ConfigurationError(f"server.public_url must be an http:// or https:// URL such as "
+                                 f"https://example.com/bigchaindb (no user, query or fragment), not {url!r}")
+    return parts.scheme, parts.netloc, parts.path.rstrip("/")
 
 
 def read_file(path):
@@ -113,6 +134,8 @@ def from_environment(environ):
 def _convert(key, text, name):
     if key == ("keyring",):
         return [k for k in text.split(":") if k]
+    if key == ("server", "public_url"):
+        return text or None
     if key in _INTEGER_KEYS:
         if text.strip().lower() in ("", "null", "none") and key == ("server", "workers"):
             return None

@@ -53,3 +53,21 @@ def test_non_integer_environment_value_is_a_clear_error(tmp_path):
 def test_masked_hides_the_private_key():
     shown = config.masked({"keypair": {"public": "pub", "private": "secret"}})
     assert shown["keypair"] == {"public": "pub", "private": "********"}
+
+
+def test_the_public_url_comes_from_the_environment_too(tmp_path):
+    url = "https://example.com:8443/bigchaindb"
+    loaded = config.load(str(tmp_path / "none"), environ={"BIGCHAINDB_SERVER_PUBLIC_URL": url})
+    assert loaded["server"]["public_url"] == url
+    assert config.public_url_parts(url) == ("https", "example.com:8443", "/bigchaindb")
+    assert config.load(str(tmp_path / "none"), environ={"BIGCHAINDB_SERVER_PUBLIC_URL": ""})["server"][
+        "public_url"] is None
+
+
+@pytest.mark.parametrize("url", ["example.com", "ftp://example.com", "https://", "https://user@example.com",
+                                 "https://example.com:port", "https://example.com/?q=1", "https://example.com/#x", 42])
+def test_a_public_url_that_is_not_one_is_a_clear_error(tmp_path, url):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"server": {"public_url": url}}))
+    with pytest.raises(ConfigurationError, match="server.public_url must be an http:// or https:// URL"):
+        config.load(str(path), environ={})
