@@ -72,8 +72,8 @@ def test_a_node_that_does_not_answer_is_skipped(node):
     assert dead in str(failed.value) and len(failed.value.errors) == 2
 
 
-def test_the_client_carries_on_when_a_federation_node_is_killed(tmp_path):
-    nodes = federation(str(tmp_path), 3, backlog_reassign_delay=2)
+def test_the_client_carries_on_when_a_federation_node_is_killed(tmp_path, store):
+    nodes = federation(str(tmp_path), 3, store, backlog_reassign_delay=2)
     for member in nodes:
         member.start()
     try:

@@ -17,7 +17,10 @@ CONFIGURED = "https://ledger.example.org:8443/api-gateway/bigchaindb"
                 ids=["trusted", "untrusted", "public_url"])
 def proxied(request, tmp_path_factory):
     """A node trusting one proxy, one trusting none, one with a public URL configured (which wins
-    over the proxy's headers); and the URL its links should use."""
+    over the proxy's headers); and the URL its links should use.
+
+    On the embedded store only: what is tested is how the web layer reads
+    request headers, which knows nothing of the engine."""
     proxies, public_url = request.param
     node = WebNode(str(tmp_path_factory.mktemp("proxied")),
                    server={"trusted_proxies": proxies, "public_url": public_url}).start()
