@@ -16,16 +16,25 @@ and idle clients"):
   slow client's connection is closed, not kept for good;
 - a worker serves at most ``server.connections`` connections at once; past
   that it stops accepting until one closes.
+
+``listen(bind)`` binds the API's socket before anything else of a node
+starts, so that an address in use is refused at once, naming it; the server
+is then given that socket (``create_server(config, listener_fd)``) rather
+than binding it again itself.
 """
 
+import errno
 import io
+import json
 import os
+import socket
 
 import gevent
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
 
+from bigchaindb.common.exceptions import ConfigurationError
 from bigchaindb.common.utils import dumps
 from bigchaindb.web.app import create_app
 
@@ -58,11 +67,12 @@ class Server(BaseApplication):
         return self.build()
 
 
-def create_server(config):
-    """The gunicorn server of a node with configuration ``config``."""
+def create_server(config, listener_fd=None):
+    """The gunicorn server of a node with configuration ``config``, on the
+    listening socket ``listener_fd`` if given, else on ``server.bind``."""
     server = config["server"]
     options = {
-        "bind": server["bind"],
+        "bind": server["bind"] if listener_fd is None else f"fd://{listener_fd}",
         "workers": server["workers"] or default_workers(),
         "worker_class": WORKER_CLASS,
         "worker_connections": server["connections"],
@@ -157,6 +167,35 @@ def _refuse(start_response, status, message):
     reason = {400: "Bad Request", 408: "Request Timeout"}[status]
     start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+# what an operator can do about the errors binding a socket gives most often
+BIND_ADVICE = {
+    errno.EADDRINUSE: "another node or program listens there: stop it, or choose another port",
+    errno.EADDRNOTAVAIL: "the host is not an address of this machine",
+    errno.EACCES: "this user may not listen there (ports below 1024 need privileges)",
+}
+
+
+def listen(bind):
+    """A socket listening on ``bind`` ("HOST:PORT", as gunicorn binds it), or a
+    ConfigurationError naming the address and why it cannot be had."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # as gunicorn does: a port whose last connections linger in TIME_WAIT is free
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, int(port)))
+        sock.listen(2048)  # gunicorn's default backlog
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        advice = BIND_ADVICE.get(exc.errno, "choose an address of this machine that nothing listens on")
+        raise ConfigurationError(f"server.bind: {json.dumps(bind)}: cannot listen there: {why}; "
+                                 f"allowed: a free address ({advice})") from None
+    return sock
 
 
 def write_json_error(sock, status, reason, message):
