@@ -98,7 +98,7 @@ def refusal(tmp_path, data, environ=None):
     ({"keyring": "abc"}, 'keyring: "abc" (in {path}): not a list'),
     ({"keyring": ["3x"]}, 'item 0 ("3x"): decodes to 1 bytes, not 32'),
     ({"server": "localhost:9984"}, 'server: "localhost:9984" (in {path}): not an object; '
-                                   "allowed: an object of bind, max_body_size"),
+                                   "allowed: an object of bind, connections, max_body_size"),
     ({"server": {"bnd": "localhost:9984"}}, "server.bnd (in {path}): not a setting; did you mean server.bind?"),
     ({"sever": {"bind": "localhost:9984"}}, "sever (in {path}): not a setting; did you mean server?"),
     ({"backlog_reasign_delay": 60}, "did you mean backlog_reassign_delay?"),

@@ -119,7 +119,8 @@ def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
     asset_id = tx["transaction"]["asset"]["id"]
     assert conn.get_outputs(tx["id"], block["id"], [0, 1]) == [
         (cid, c["condition"]["uri"], c["amount"], asset_id) for cid, c in enumerate(tx["transaction"]["conditions"])]
-    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    with conn._pool.taken() as handle:
+        assert handle.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
     conn.close()
 
 
@@ -141,7 +142,8 @@ def test_a_store_of_schema_2_gets_votes_keyed_by_signature_when_opened(tmp_path)
     other = vote("block", "voter", signature="another")
     assert conn.write_vote(other) is True and conn.write_vote(kept) is False
     assert conn.last_vote_by("voter", any_vote) == other
-    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    with conn._pool.taken() as handle:
+        assert handle.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
     conn.close()
 
 

@@ -7,17 +7,16 @@ be answered in under 1 s and 2 s.  Before the server's gevent workers, 32
 such connections stalled every other client for minutes (issue 9, point 3).
 """
 
-import os
 import socket
 import threading
 import time
-import uuid
 
 import pytest
 import requests
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.web.server import HEADER_TIMEOUT
+from tests.engines import ENGINES, fresh_store
 from tests.helpers import create_tx
 from tests.integration.node import Node
 
@@ -35,17 +34,14 @@ OPENINGS = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "rethinkdb"])
+@pytest.fixture(scope="module", params=ENGINES)
 def hostile_target(request, tmp_path_factory):
-    """A started node on each engine."""
-    directory = str(tmp_path_factory.mktemp("slow_clients"))
-    settings = {}
-    if request.param == "rethinkdb":
-        server = request.getfixturevalue("rethinkdb_server")
-        settings["database"] = dict(server.database_config, name=f"slow_{uuid.uuid4().hex}")
-    node = Node(directory, "node", os.path.join(directory, "node.sqlite"), **settings).start()
-    yield node
-    node.stop()
+    """A started node on each engine, for the whole module (a node per test would cost more than the tests)."""
+    directory = tmp_path_factory.mktemp("slow_clients")
+    with fresh_store(request.param, directory, request) as store:
+        node = Node(str(directory), "node", store).start()
+        yield node
+        node.stop()
 
 
 class Hostile:
