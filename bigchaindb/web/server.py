@@ -27,6 +27,7 @@ import errno
 import io
 import json
 import os
+import signal
 import socket
 
 import gevent
@@ -80,6 +81,9 @@ def create_server(config, listener_fd=None):
         # and an idle kept-alive connection the same
         "keepalive": HEADER_TIMEOUT,
         "graceful_timeout": GRACEFUL_TIMEOUT,
+        # signals that reach a worker while it boots wait for its own handlers
+        "post_fork": hold_stop_signals,
+        "post_worker_init": take_stop_signals,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": config.get("log", {}).get("level", "info").lower(),
@@ -96,6 +100,31 @@ def create_server(config, listener_fd=None):
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
     return Server(lambda: RequestBody(create_app(config), server["max_body_size"]), options)
+
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
+
+
+def hold_stop_signals(arbiter, worker):
+    """Right after the fork: a worker holds stop signals until it can act on them.
+
+    Until gunicorn installs a worker's handlers (after gevent's patching and
+    building the app, a few hundred ms) the master's are in force, and they
+    would swallow a SIGTERM: the master's stop, or Ctrl-C as the node is
+    starting, would then leave the worker running until its master was gone.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def take_stop_signals(worker):
+    """The worker's handlers are in place: take the signals held meanwhile.
+
+    Ctrl-C is left to the master: a terminal's Ctrl-C reaches every process
+    of the node, and the supervisor then stops the master with SIGTERM,
+    which stops each worker gracefully.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class RequestBody:
