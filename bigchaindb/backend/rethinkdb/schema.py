@@ -7,9 +7,11 @@ Four tables in the configured database, every one keyed by ``id``:
   bigchain  the block exactly as signed, plus ``written_at``;
   votes     the vote exactly as signed, plus ``id`` (``vote_key``: one vote
             per voter and block is the primary key, so a second one is a
-            conflict) and ``written_at``;
-  requeued  ``{"id": block id}`` for every INVALID block whose transactions
-            went back to the backlog.
+            conflict), ``written_at`` and ``claim``;
+  requeued  ``{"id": block id, "claim": ...}`` for every INVALID block
+            whose transactions went back to the backlog.
+
+``claim`` is a random token of the write (see ``CLAIM``).
 
 ``written_at`` is the server's clock (epoch seconds) when the write arrived,
 nudged to be later than anything already in the table (``next_written_at``).
@@ -36,7 +38,11 @@ REQUEUED = "requeued"
 TABLES = (BACKLOG, BIGCHAIN, VOTES, REQUEUED)
 
 WRITTEN_AT = "written_at"
-VOTE_EXTRAS = ("id", WRITTEN_AT)
+CLAIM = "claim"
+"""A random token stored with a vote or a requeue mark, by which a write run
+again after a lost answer recognises its own first attempt."""
+
+VOTE_EXTRAS = ("id", WRITTEN_AT, CLAIM)
 """Fields a stored vote has that the vote itself has not."""
 
 BLOCK_HEADER = ("id", "signature", {"block": ["timestamp", "node_pubkey", "voters"]})
