@@ -25,28 +25,30 @@ from tests.integration.node import BIGCHAINDB, federation
 from tests.rethinkdb_server import Cluster
 
 DATABASE = "bigchain"
-SHARDS = 2
 REPLICAS = 3
 
 
 class ClusterFederation:
     """Three RethinkDB servers and three nodes, node *i* on server *i*."""
 
-    def __init__(self, directory, size=3, **settings):
+    def __init__(self, directory, size=3, shards=1, **settings):
         self.directory = directory
+        self.shards = shards
         self.cluster = Cluster(size, directory)
         self.servers = self.cluster.servers
         self.nodes = federation(directory, size, **settings)
         for node, server in zip(self.nodes, self.servers):
             node.config["database"] = dict(server.database_config, name=DATABASE)
 
-    def start(self):
+    def start(self, nodes=True):
+        """Start the servers, make the database with the CLI, then (with ``nodes``) start the nodes."""
         self.cluster.start()
         self.cli(self.nodes[0], "init")
-        self.cli(self.nodes[0], "set-shards", str(SHARDS))
+        self.cli(self.nodes[0], "set-shards", str(self.shards))
         self.cli(self.nodes[0], "set-replicas", str(REPLICAS))
-        for node in self.nodes:
-            node.start(timeout=60)
+        if nodes:
+            for node in self.nodes:
+                node.start(timeout=60)
         return self
 
     def cli(self, node, *arguments):
@@ -86,6 +88,19 @@ class ClusterFederation:
 
     def ledger(self):
         return Ledger.read(self)
+
+    def whereabouts(self, ledger, tx_ids):
+        """Where each of ``tx_ids`` is: its backlog entry and the blocks holding it (for failure messages)."""
+        names = {node.public_key: node.name for node in self.nodes}
+        found = {}
+        for tx_id in tx_ids:
+            entry = self.query(r.db(DATABASE).table("backlog").get(tx_id))
+            if entry is not None:
+                entry = {"assignee": names.get(entry["assignee"]), "at": entry["assignment_timestamp"]}
+            blocks = [(block_id[:8], names.get(creator), status, ledger.votes.get(block_id))
+                      for block_id, (creator, ids, status, _) in ledger.blocks.items() if tx_id in ids]
+            found[tx_id[:8]] = {"backlog": entry, "blocks": blocks}
+        return found
 
 
 class Ledger:
@@ -157,7 +172,7 @@ class Load:
     transaction, as a client that cannot tell whether it was stored must do.
     """
 
-    def __init__(self, nodes, rate=15, clients=4, timeout=5, spend_every=5):
+    def __init__(self, nodes, rate=15, clients=4, timeout=15, spend_every=5):
         self.nodes = nodes
         self.interval = clients / rate
         self.clients = clients
@@ -260,7 +275,7 @@ def wait_for_all_valid(federation, tx_ids, timeout):
     while not all_valid():
         assert time.monotonic() < deadline, (
             f"{len(state['missing'])} of {len(tx_ids)} accepted transactions are not in a VALID block "
-            f"after {timeout} s, e.g. {state['missing'][:3]}")
+            f"after {timeout} s: {federation.whereabouts(state['ledger'], state['missing'][:5])}")
         time.sleep(1.0)
     return state["ledger"]
 

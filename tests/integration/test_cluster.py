@@ -13,10 +13,13 @@ import time
 
 import pytest
 import requests
+from rethinkdb import r
 
-from tests.helpers import wait_until
-from tests.integration.cluster import DATABASE, REPLICAS, SHARDS, ClusterFederation, Load, counts, \
-    log_lines, wait_for_all_valid
+from bigchaindb import backend
+from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.core import Bigchain
+from tests.helpers import create_tx, wait_until
+from tests.integration.cluster import DATABASE, ClusterFederation, Load, counts, log_lines, wait_for_all_valid
 from tests.rethinkdb_server import require_rethinkdb
 
 WARM_UP = 8
@@ -30,6 +33,10 @@ changes to catch up on)."""
 AFTER = 8
 """Seconds of load after the server is back."""
 
+RESTART_DOWN = 5
+"""Seconds a cleanly stopped server stays down in the change-feed test."""
+"""Seconds of load after the server is back."""
+
 REASSIGN_DELAY = 3
 """``backlog_reassign_delay`` of the node-kill test."""
 
@@ -39,10 +46,16 @@ SETTLE = 120
 
 @pytest.fixture
 def cluster_federation(tmp_path):
+    """Starts the federation on its cluster, with node ``settings``; stops it after the test."""
     require_rethinkdb()
-    federation = ClusterFederation(str(tmp_path), backlog_reassign_delay=REASSIGN_DELAY).start()
-    yield federation
-    federation.stop()
+    started = []
+
+    def start(shards=1, nodes=True, **settings):
+        started.append(ClusterFederation(str(tmp_path), shards=shards, **settings))
+        return started[-1].start(nodes)
+    yield start
+    for federation in started:
+        federation.stop()
 
 
 def report(name, figures):
@@ -51,7 +64,6 @@ def report(name, figures):
 
 def assert_exactly_once(load, ledger):
     figures = counts(load, ledger)
-    print(figures, dict(load.errors))
     assert figures["accepted"] > 0 and figures["valid"] == figures["accepted"], figures
     assert figures["lost"] == 0 and figures["doubled"] == 0 and figures["double_spends"] == 0, figures
     assert figures["unanswered"] == 0, figures
@@ -66,20 +78,21 @@ def every_block_has_every_vote(federation, voters):
 
 
 def test_the_cluster_is_configured_through_the_cli(cluster_federation):
-    configs = cluster_federation.table_configs()
+    federation = cluster_federation(shards=2, nodes=False)
+    configs = federation.table_configs()
     assert set(configs) == {"backlog", "bigchain", "votes", "requeued"}
-    servers = {server.name for server in cluster_federation.servers}
+    servers = {server.name for server in federation.servers}
     for config in configs.values():
-        assert len(config["shards"]) == SHARDS
+        assert len(config["shards"]) == 2
         assert all(set(shard["replicas"]) == servers for shard in config["shards"])
-        assert len({shard["primary_replica"] for shard in config["shards"]}) == SHARDS
+        assert len({shard["primary_replica"] for shard in config["shards"]}) == 2
         assert config["write_acks"] == "majority" and config["durability"] == "hard"
-    assert cluster_federation.all_replicas_ready()
+    assert federation.all_replicas_ready()
 
 
 def test_a_server_killed_under_load(cluster_federation):
     """SIGKILL one RethinkDB server for SERVER_DOWN seconds, then start it again."""
-    federation = cluster_federation
+    federation = cluster_federation()
     victim_node, victim = federation.nodes[2], federation.servers[2]
     began = time.time()
     load = Load(federation.nodes).start()
@@ -114,7 +127,7 @@ def test_a_server_killed_under_load(cluster_federation):
 
 def test_a_node_killed_under_load(cluster_federation):
     """SIGKILL every process of one node: its backlog share goes to the others."""
-    federation = cluster_federation
+    federation = cluster_federation(backlog_reassign_delay=REASSIGN_DELAY)
     victim = federation.nodes[1]
     live = [node for node in federation.nodes if node is not victim]
     load = Load(live).start()
@@ -131,29 +144,55 @@ def test_a_node_killed_under_load(cluster_federation):
     report("node killed", dict(figures, reassigned=len(reassigned), pause=round(pause, 1)))
     assert reassigned, "nothing assigned to the dead node was reassigned"
     # nothing was left to the dead node: what was assigned to it went into others' blocks
-    assert federation.query(__import__("rethinkdb").r.db(DATABASE).table("backlog").count()) == 0
+    assert federation.query(r.db(DATABASE).table("backlog").count()) == 0
     assert pause < 2 * REASSIGN_DELAY + 10, figures
 
 
 def test_change_feeds_survive_a_server_restart(cluster_federation):
-    """Restart one server while blocks, votes and a rogue block flow: each node's
-    stages saw every block and every decision, the requeue happened once."""
-    federation = cluster_federation
+    """Restart one server while blocks and votes flow and a rogue block is
+    voted out: every node's stages saw every block and every decision (its
+    vote stage voted on every block, its election stage logged every
+    decided block), and the rogue block's valid transaction was requeued
+    once and became valid."""
+    federation = cluster_federation()
     restarted = federation.servers[0]
     load = Load(federation.nodes).start()
     time.sleep(WARM_UP / 2)
     restarted.stop()
-    time.sleep(5)
+    good, rogue = write_rogue_block(federation.nodes[1])
+    time.sleep(RESTART_DOWN)
     restarted.start()
     time.sleep(WARM_UP / 2)
     load.stop()
-    ledger = wait_for_all_valid(federation, list(load.accepted), SETTLE)
+    ledger = wait_for_all_valid(federation, list(load.accepted) + [good["id"]], SETTLE)
     figures = assert_exactly_once(load, ledger)
     voters = {node.public_key for node in federation.nodes}
     wait_until(lambda: every_block_has_every_vote(federation, voters), 60, "a block lacks a vote")
+
     ledger = federation.ledger()
+    assert ledger.blocks[rogue.id][2] == "INVALID" and ledger.valid_count()[good["id"]] == 1
+    assert federation.query(r.db(DATABASE).table("requeued").count()) == 1
     decided = {block_id for block_id, (*_, status, _) in ledger.blocks.items() if status != "UNDECIDED"}
+    unseen = {}
     for node in federation.nodes:
         seen = {line.split("block ")[1].split()[0] for line in log_lines(node, " decided ")}
-        assert decided <= seen, (node.name, len(decided - seen))
-    report("server restarted", figures)
+        unseen[node.name] = len(decided - seen)
+    report("server restarted", dict(figures, decided=len(decided), unseen_by_election=unseen))
+    assert not any(unseen.values()), unseen
+
+
+def write_rogue_block(member):
+    """A block with a valid and a forged transaction, written straight to the
+    store as a federation member could (through ``member``'s server)."""
+    owner = generate_key_pair()
+    good = create_tx(owner, data={"rogue": "good"}).to_dict()
+    bad = create_tx(owner, data={"rogue": "bad"}).to_dict()
+    bad["transaction"]["metadata"] = {"id": "3f5f2d3e-5a8c-4b8e-9d3a-1c2b3a4d5e6f", "data": {"forged": 1}}
+    connection = backend.connect(member.config["database"])
+    try:
+        bigchain = Bigchain.from_config(member.config, connection)
+        block = bigchain.create_block([good, bad])
+        bigchain.write_block(block)
+    finally:
+        connection.close()
+    return good, block
