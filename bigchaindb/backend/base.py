@@ -74,8 +74,16 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        """Give a backlog entry to another node; its feed sees it as new."""
+    def backlog_held_by(self, assignee, tx_ids):
+        """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
+
+    @abc.abstractmethod
+    def reassign_backlog(self, tx_id, assignee, timestamp, stale_before=None):
+        """Give a backlog entry to another node; its feed sees it as new.
+
+        With ``stale_before``, only if the entry is still assigned before
+        that unix time: of several stale stages reassigning one entry at
+        once, one wins.  True when this call reassigned it."""
 
     # -- blocks ----------------------------------------------------------
 

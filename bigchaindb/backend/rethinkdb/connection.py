@@ -235,9 +235,22 @@ class RethinkDBConnection(Connection):
                            .pluck("id", "assignee"))
         return [(entry["id"], entry["assignee"]) for entry in entries]
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self.run(self.table(BACKLOG).get(tx_id).update(
-            {"assignee": assignee, "assignment_timestamp": timestamp}, **HARD))
+    def backlog_held_by(self, assignee, tx_ids):
+        tx_ids = list(tx_ids)
+        if not tx_ids:
+            return []
+        # primary-key reads of the given entries only
+        return self.run(self.table(BACKLOG).get_all(*tx_ids).filter({"assignee": assignee})["id"], majority=True)
+
+    def reassign_backlog(self, tx_id, assignee, timestamp, stale_before=None):
+        # One atomic update of the entry decides between racing stale stages;
+        # the new value tells a retried call that its lost first attempt won.
+        change = {"assignee": assignee, "assignment_timestamp": timestamp}
+        update = change if stale_before is None else (
+            lambda entry: r.branch(entry["assignment_timestamp"].lt(stale_before), change, {}))
+        result = self.run(self.table(BACKLOG).get(tx_id).update(update, return_changes="always", **HARD))
+        new = (result.get("changes") or [{}])[0].get("new_val") or {}
+        return all(new.get(key) == value for key, value in change.items())
 
     # -- blocks --------------------------------------------------------------
 

@@ -58,13 +58,24 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
-def reassign(db, tx_id, assignee, timestamp):
+def held_by(db, assignee, tx_ids):
+    placeholders = ", ".join("?" * len(tx_ids))
+    rows = db.execute(f"SELECT tx_id FROM backlog WHERE assignee = ? AND tx_id IN ({placeholders})",
+                      (assignee, *tx_ids))
+    return [tx_id for tx_id, in rows.fetchall()]
+
+
+def reassign(db, tx_id, assignee, timestamp, stale_before=None):
     """Delete and re-insert the entry, so it gets a new ``seq`` and the new
-    assignee's feed (which follows ``seq``) sees it.  Its inputs stay."""
+    assignee's feed (which follows ``seq``) sees it.  Its inputs stay.
+    With ``stale_before``, only an entry assigned before then.  True when reassigned."""
     # fetchall: a RETURNING statement left half-read would keep the transaction busy
-    for tx, in db.execute("DELETE FROM backlog WHERE tx_id = ? RETURNING tx", (tx_id,)).fetchall():
+    rows = db.execute("DELETE FROM backlog WHERE tx_id = ? AND (? IS NULL OR assignment_timestamp < ?) RETURNING tx",
+                      (tx_id, stale_before, stale_before)).fetchall()
+    for tx, in rows:
         db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
                    (tx_id, tx, assignee, timestamp))
+    return bool(rows)
 
 
 def entries_after(db, assignee, seq, limit):

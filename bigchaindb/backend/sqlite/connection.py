@@ -166,8 +166,11 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self._write(backlog.reassign, tx_id, assignee, timestamp)
+    def backlog_held_by(self, assignee, tx_ids):
+        return self._read(backlog.held_by, assignee, list(tx_ids))
+
+    def reassign_backlog(self, tx_id, assignee, timestamp, stale_before=None):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, stale_before)
 
     # -- blocks -------------------------------------------------------------
 
