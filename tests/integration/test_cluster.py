@@ -1,12 +1,14 @@
 """A three-node federation on a three-server RethinkDB cluster, under faults.
 
 Each node talks to its own server only (as on three machines); every table
-has 2 shards of 3 replicas, majority write acks and hard durability, set up
-with the CLI.  While clients post steadily (``Load``), a test SIGKILLs a
-RethinkDB server or a node, and then checks, from the tables themselves,
-that every accepted transaction ended up in exactly one VALID block and no
-output was spent twice.  Each test prints its counts and timings (run with
-``-s`` to see them).
+has 3 replicas, majority write acks and hard durability, set up with the
+CLI (one shard: see docs/federation.md, "Shards and replicas"; sharding is
+checked on its own).  While clients post steadily (``Load``), a test
+SIGKILLs a RethinkDB server or a node, and then checks, from the tables
+themselves, that every accepted transaction ended up in exactly one VALID
+block and no output was spent twice.  Each test prints its counts and
+timings (run with ``-s`` to see them).  docs/federation.md maps these tests
+to what docker-compose.yml describes.
 """
 
 import time
@@ -35,7 +37,9 @@ AFTER = 8
 
 RESTART_DOWN = 5
 """Seconds a cleanly stopped server stays down in the change-feed test."""
-"""Seconds of load after the server is back."""
+
+NODE_DOWN = 15
+"""Seconds of load after a node is killed."""
 
 REASSIGN_DELAY = 3
 """``backlog_reassign_delay`` of the node-kill test."""
@@ -46,7 +50,8 @@ SETTLE = 120
 
 @pytest.fixture
 def cluster_federation(tmp_path):
-    """Starts the federation on its cluster, with node ``settings``; stops it after the test."""
+    """A function starting the federation on its cluster (``shards``, with or
+    without the nodes, node ``settings``); what it started stops after the test."""
     require_rethinkdb()
     started = []
 
@@ -56,6 +61,21 @@ def cluster_federation(tmp_path):
     yield start
     for federation in started:
         federation.stop()
+
+
+def under_load(nodes, *steps):
+    """Post steadily through ``nodes`` while taking ``steps``, each a pair
+    (seconds to wait, then an action or None); the stopped ``Load`` and the
+    time each step was taken at."""
+    load = Load(nodes).start()
+    times = []
+    for seconds, action in steps:
+        time.sleep(seconds)
+        times.append(time.time())
+        if action is not None:
+            action()
+    load.stop()
+    return load, times
 
 
 def report(name, figures):
@@ -94,16 +114,8 @@ def test_a_server_killed_under_load(cluster_federation):
     """SIGKILL one RethinkDB server for SERVER_DOWN seconds, then start it again."""
     federation = cluster_federation()
     victim_node, victim = federation.nodes[2], federation.servers[2]
-    began = time.time()
-    load = Load(federation.nodes).start()
-    time.sleep(WARM_UP)
-    killed_at = time.time()
-    victim.kill()
-    time.sleep(SERVER_DOWN)
-    victim.start()
-    restarted_at = time.time()
-    time.sleep(AFTER)
-    load.stop()
+    load, (began, killed_at, restarted_at, _) = under_load(
+        federation.nodes, (0, None), (WARM_UP, victim.kill), (SERVER_DOWN, victim.start), (AFTER, None))
     ledger = wait_for_all_valid(federation, list(load.accepted), SETTLE)
     settled = time.time() - restarted_at - AFTER
     figures = assert_exactly_once(load, ledger)
@@ -130,17 +142,12 @@ def test_a_node_killed_under_load(cluster_federation):
     federation = cluster_federation(backlog_reassign_delay=REASSIGN_DELAY)
     victim = federation.nodes[1]
     live = [node for node in federation.nodes if node is not victim]
-    load = Load(live).start()
-    time.sleep(WARM_UP)
-    victim.kill()
-    killed_at = time.time()
-    time.sleep(SERVER_DOWN / 2)
-    load.stop()
+    load, (killed_at, _) = under_load(live, (WARM_UP, victim.kill), (NODE_DOWN, None))
     ledger = wait_for_all_valid(federation, list(load.accepted), SETTLE)
     figures = assert_exactly_once(load, ledger)
 
     reassigned = [line for node in live for line in log_lines(node, f"from {victim.public_key} to")]
-    pause = ledger.longest_pause(killed_at, killed_at + SERVER_DOWN / 2)
+    pause = ledger.longest_pause(killed_at, killed_at + NODE_DOWN)
     report("node killed", dict(figures, reassigned=len(reassigned), pause=round(pause, 1)))
     assert reassigned, "nothing assigned to the dead node was reassigned"
     # nothing was left to the dead node: what was assigned to it went into others' blocks
@@ -155,15 +162,15 @@ def test_change_feeds_survive_a_server_restart(cluster_federation):
     decided block), and the rogue block's valid transaction was requeued
     once and became valid."""
     federation = cluster_federation()
-    restarted = federation.servers[0]
-    load = Load(federation.nodes).start()
-    time.sleep(WARM_UP / 2)
-    restarted.stop()
-    good, rogue = write_rogue_block(federation.nodes[1])
-    time.sleep(RESTART_DOWN)
-    restarted.start()
-    time.sleep(WARM_UP / 2)
-    load.stop()
+    restarted, rogue_writer = federation.servers[0], federation.nodes[1]
+    written = []
+
+    def stop_and_write_rogue_block():
+        restarted.stop()
+        written.extend(write_rogue_block(rogue_writer))
+    load, _ = under_load(federation.nodes, (WARM_UP / 2, stop_and_write_rogue_block),
+                         (RESTART_DOWN, restarted.start), (WARM_UP / 2, None))
+    good, rogue = written
     ledger = wait_for_all_valid(federation, list(load.accepted) + [good["id"]], SETTLE)
     figures = assert_exactly_once(load, ledger)
     voters = {node.public_key for node in federation.nodes}
