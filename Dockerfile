@@ -14,23 +14,25 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/bigchaindb \
+    UV_NO_CACHE=1 \
+    PATH=/opt/bigchaindb/bin:$PATH
 
 WORKDIR /usr/src/bigchaindb
 
-# Dependencies first, read from the packaging file alone: this layer is
-# rebuilt when pyproject.toml changes, not on every edit of the source.
-COPY pyproject.toml requirements-cc.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The same install as ./dev and CI: uv, at the version uv.lock pins, syncs
+# exactly the locked versions (hashes checked).  Dependencies first, from the
+# packaging files alone: this layer is rebuilt when they change, not on every
+# edit of the source.
+ARG UV_VERSION=0.13.9
+COPY pyproject.toml uv.lock ./
+RUN pip install "uv==${UV_VERSION}" \
+    && uv sync --locked --no-dev --no-install-project --compile-bytecode
 
-# Then the package, and cryptoconditions after it without its dependencies:
-# its PyNaCl pin does not build, and it works with the PyNaCl installed above.
+# Then the node itself (not editable: the image has no use for the source tree).
 COPY . .
-RUN pip install --no-deps . \
-    && pip install --no-deps -r requirements-cc.txt
+RUN uv sync --locked --no-dev --no-editable --compile-bytecode
 
 RUN groupadd --system --gid 10001 bigchaindb \
     && useradd --system --uid 10001 --gid bigchaindb --home-dir /var/lib/bigchaindb \

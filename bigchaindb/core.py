@@ -82,13 +82,17 @@ class Bigchain:
 
     # -- what validation asks of the ledger -----------------------------
 
-    def get_valid_transaction(self, tx_id):
-        """The transaction ``tx_id`` from a VALID block, for spending its outputs."""
+    def get_spent_outputs(self, tx_id, cids):
+        """``{cid: (condition uri, amount, asset id)}`` of the outputs ``cids`` of ``tx_id`` that
+        exist, from the VALID block holding it: only those outputs are read, not the whole
+        transaction (which may hold thousands).  InputNotValid or InputDoesNotExist when no
+        VALID block holds ``tx_id``."""
         undecided = False
         for block_id in self.connection.blocks_with_transaction(tx_id):
             status = self.block_status(block_id)
             if status == VALID:
-                return self.connection.get_transaction_in_block(tx_id, block_id)
+                return {cid: (uri, amount, asset_id)
+                        for cid, uri, amount, asset_id in self.connection.get_outputs(tx_id, block_id, cids)}
             undecided = undecided or status == UNDECIDED
         if undecided:
             raise InputNotValid(f"input transaction {tx_id} is not yet in a VALID block")

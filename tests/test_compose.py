@@ -231,19 +231,20 @@ def test_dockerfile_runs_the_node_unprivileged_and_checks_its_health():
     assert last_run < keywords.index("USER"), "installs run as root, the node does not"
 
 
-def test_dockerfile_installs_dependencies_before_the_source_and_cryptoconditions_last():
+def test_dockerfile_installs_the_locked_versions_dependencies_before_the_source():
     instructions = dockerfile_instructions()
     copies = [arguments for keyword, arguments in instructions if keyword == "COPY"]
-    assert copies == ["pyproject.toml requirements-cc.txt ./", ". ."]
+    assert copies == ["pyproject.toml uv.lock ./", ". ."]
     runs = " ".join(arguments for keyword, arguments in instructions if keyword in ("COPY", "RUN"))
-    order = [runs.index(step) for step in ("pyproject.toml requirements-cc.txt ./", "pip install -r",
-                                           ". .", "pip install --no-deps .",
-                                           "pip install --no-deps -r requirements-cc.txt")]
+    order = [runs.index(step) for step in ("pyproject.toml uv.lock ./", "--no-install-project", ". .",
+                                           "--no-editable")]
     assert order == sorted(order)
+    syncs = [arguments for keyword, arguments in instructions if keyword == "RUN" and "uv sync" in arguments]
+    assert len(syncs) == 2 and all("--locked" in sync for sync in syncs)
 
 
 def test_dockerignore_keeps_the_context_to_the_package():
     lines = [line for line in (REPO / ".dockerignore").read_text().splitlines()
              if line and not line.startswith("#")]
     assert lines[0] == "*"
-    assert {"!pyproject.toml", "!requirements-cc.txt", "!README.md", "!bigchaindb/"} <= set(lines)
+    assert {"!pyproject.toml", "!uv.lock", "!README.md", "!bigchaindb/"} <= set(lines)

@@ -35,6 +35,14 @@ class Connection(abc.ABC):
     def is_initialised(self):
         """True when ``init`` has run on this store."""
 
+    @abc.abstractmethod
+    def state(self):
+        """What a node about to start finds: ``MISSING`` (no store at all: no
+        file, no database), ``UNINITIALISED`` (a store is there but ``init``
+        has not run on it, or not to the end) or ``INITIALISED``.  Raises
+        ``DatabaseDamaged``, naming the store and what is wrong, when the
+        engine's own check of its structure fails.  Changes nothing."""
+
     def close(self):
         """Release the connection."""
 
@@ -113,6 +121,14 @@ class Connection(abc.ABC):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
 
     @abc.abstractmethod
+    def get_outputs(self, tx_id, block_id, cids):
+        """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of
+        transaction ``tx_id`` in block ``block_id`` that exists, by cid.
+
+        What spending those outputs needs, without reading (or handing back)
+        the rest of a transaction that may hold thousands of outputs."""
+
+    @abc.abstractmethod
     def spenders(self, txid, cid):
         """``(spending tx id, block id)`` for every block transaction that spends
         output ``cid`` of ``txid``."""
@@ -130,6 +146,13 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def transactions_by_metadata(self, metadata_id):
         """``(tx, block id)`` for every block transaction with metadata ``metadata_id``."""
+
+    @abc.abstractmethod
+    def blocks_after(self, position, limit):
+        """Up to ``limit`` full blocks written after ``position``, in the order
+        written, as ``(position, block)`` pairs; ``position`` None starts at
+        the first block.  Positions are the engine's own, opaque to callers:
+        how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
 
     @abc.abstractmethod
     def blocks_not_voted_by(self, voter):
@@ -183,3 +206,6 @@ class Connection(abc.ABC):
 
 
 POLL_INTERVAL = 0.05
+
+MISSING, UNINITIALISED, INITIALISED = "missing", "uninitialised", "initialised"
+"""The answers of ``Connection.state``."""

@@ -33,6 +33,7 @@ from bigchaindb.common.utils import deserialize, serialize
 MAX_THRESHOLD_SIZE = 8
 
 _ED25519_URI = re.compile(r"cf:4:[A-Za-z0-9_-]{128}")  # 96 bytes: no spare bits, one spelling
+_FULFILLMENT_URI = re.compile(r"cf:[0-9a-f]{1,4}:[A-Za-z0-9_-]*")
 _ED25519_KEY_LENGTH = 32
 
 
@@ -125,6 +126,20 @@ def check_fulfillment(uri, expected_uri, message, name):
         valid = False
     if not valid:
         raise InvalidSignature(f"{name} does not validate")
+
+
+def check_form(uri, name):
+    """Refuse, cheaply, a fulfillment URI that cannot be one: before the condition it spends is known.
+
+    An Ed25519 fulfillment is checked whole.  Any other is checked for its
+    shape only: its contents are parsed by ``check_fulfillment``, once the
+    condition it spends bounds how large they may be.
+    """
+    if uri.startswith("cf:4:"):
+        if not _ED25519_URI.fullmatch(uri):
+            raise InvalidFulfillment(f"{name} is not a valid cf:4 (Ed25519) URI")
+    elif not _FULFILLMENT_URI.fullmatch(uri):
+        raise InvalidFulfillment(f"{name} is not a valid cf: URI")
 
 
 def parse_fulfillment(uri, name):

@@ -130,3 +130,55 @@ def test_blocks_not_voted_by_a_voter_come_oldest_first(connection):
     connection.write_vote(vote(blocks[0]["id"], "someone else"))
     assert connection.blocks_not_voted_by("voter") == [header_of(blocks[0]), header_of(blocks[2])]
     assert connection.blocks_not_voted_by("someone else") == [header_of(blocks[1]), header_of(blocks[2])]
+
+
+def test_outputs_are_read_by_cid_from_the_block_named(connection):
+    tx, _ = create(amounts=(3, 1, 2))
+    asset_id, uris = tx["transaction"]["asset"]["id"], [c["condition"]["uri"] for c in tx["transaction"]["conditions"]]
+    block, other_block = block_of([create()[0], tx]), block_of([create()[0]])
+    connection.write_block(block)
+    connection.write_block(other_block)
+    assert connection.get_outputs(tx["id"], block["id"], [2, 0]) == [(0, uris[0], 3, asset_id),
+                                                                     (2, uris[2], 2, asset_id)]
+    assert connection.get_outputs(tx["id"], block["id"], [1, 7]) == [(1, uris[1], 1, asset_id)]
+    assert connection.get_outputs(tx["id"], block["id"], []) == []
+    assert connection.get_outputs(tx["id"], other_block["id"], [0]) == []
+    assert connection.get_outputs("0" * 64, block["id"], [0]) == []
+
+
+def test_a_transfer_s_outputs_carry_the_asset_of_its_inputs(connection):
+    tx, private = create()
+    spend = transfer(tx, 0, private)
+    block = block_of([tx, spend])
+    connection.write_block(block)
+    (output,) = connection.get_outputs(spend["id"], block["id"], [0])
+    assert output[3] == tx["transaction"]["asset"]["id"] == spend["transaction"]["asset"]["id"]
+
+
+def test_thousands_of_outputs_are_read_in_one_query(connection):
+    tx, _ = create(amounts=[1] * 3000)
+    block = block_of([tx])
+    connection.write_block(block)
+    wanted = list(range(0, 3000, 2)) + [5000]
+    assert [output[0] for output in connection.get_outputs(tx["id"], block["id"], wanted)] == wanted[:-1]
+
+
+def test_every_block_is_read_in_batches_in_the_order_written(connection):
+    written = [block_of([create()[0]], timestamp=str(index % 2)) for index in range(7)]
+    for block in written:
+        connection.write_block(block)
+    read, position = [], None
+    while batch := connection.blocks_after(position, 3):
+        assert len(batch) <= 3
+        read += [block for _, block in batch]
+        position = batch[-1][0]
+    assert read == written
+    assert connection.blocks_after(position, 3) == []
+
+
+def test_outputs_of_an_owner_come_in_block_order_within_a_block(connection):
+    alice = generate_key_pair().public_key
+    made = [create(owners_after=[alice])[0] for _ in range(6)]
+    block = block_of(made)
+    connection.write_block(block)
+    assert connection.outputs_of(alice) == [(tx["id"], 0, block["id"]) for tx in made]

@@ -11,7 +11,8 @@ import pytest
 
 from bigchaindb import backend
 from bigchaindb.backend import base
-from bigchaindb.backend.exceptions import DatabaseDoesNotExist
+from bigchaindb.backend.exceptions import DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.sqlite import schema
 
 from .documents import block_of, create, genesis_block, transfer, vote
 
@@ -89,6 +90,38 @@ def test_a_closed_connection_opens_again_on_use(sqlite_connection):
     assert sqlite_connection.get_backlog_transaction(tx["id"]) == tx
 
 
+def _set_version(path, version, statement=None):
+    with closing(sqlite3.connect(path)) as raw:
+        if statement:
+            raw.execute(statement)
+        raw.execute(f"PRAGMA user_version = {version}")
+        raw.commit()
+
+
+def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
+    path = str(tmp_path / "store.sqlite")
+    old = backend.connect({"backend": "sqlite", "path": path})
+    old.init()
+    tx = create(amounts=(2, 1))[0]
+    block = block_of([tx])
+    old.write_block(block)
+    old.close()
+    _set_version(path, 1, "DROP TABLE conditions")  # as schema 1 made it
+    conn = backend.connect({"backend": "sqlite", "path": path})
+    asset_id = tx["transaction"]["asset"]["id"]
+    assert conn.get_outputs(tx["id"], block["id"], [0, 1]) == [
+        (cid, c["condition"]["uri"], c["amount"], asset_id) for cid, c in enumerate(tx["transaction"]["conditions"])]
+    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    conn.close()
+
+
+def test_a_store_of_a_newer_schema_is_refused(sqlite_connection):
+    sqlite_connection.close()
+    _set_version(sqlite_connection.path, schema.SCHEMA_VERSION + 1)
+    with pytest.raises(DatabaseError, match="newer version"):
+        sqlite_connection.get_block("0" * 64)
+
+
 # -- query plans ---------------------------------------------------------------
 
 class Ledger:
@@ -126,12 +159,14 @@ CALLS = {
     "get_genesis_block": lambda c, l: c.get_genesis_block(),
     "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
+    "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
     "spenders": lambda c, l: c.spenders(l.created["id"], 0),
     "outputs_of": lambda c, l: c.outputs_of(l.owner),
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
     "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
     "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter"),
+    "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
     "last_vote_by": lambda c, l: c.last_vote_by("voter"),
@@ -144,11 +179,13 @@ CALLS = {
 
 # The vote pipeline's start-up catch-up: it must look at every block (probing
 # the votes index for each), so a pass over blocks is what it is.
-ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"}}
+ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
+                 # the list of cids asked for, passed as one JSON array: not a table
+                 "get_outputs": {"SCAN json_each VIRTUAL TABLE INDEX 1:"}}
 
 
 def test_every_method_has_its_query_plan_checked():
-    schema_methods = {"init", "drop", "is_initialised"}
+    schema_methods = {"init", "drop", "is_initialised", "state"}
     assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
 
 

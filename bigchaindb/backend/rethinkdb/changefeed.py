@@ -103,7 +103,7 @@ class ChangeStream:
             self._connection.close(noreply_wait=False)
 
 
-def follow(open_stream, event_of, state, address, poll_interval=POLL_INTERVAL):
+def follow(open_stream, event_of, state, address, poll_interval=POLL_INTERVAL, patience=0):
     """An endless iterator of the items of a change feed, resumed after every
     transient failure (see the module docstring).
 
@@ -113,13 +113,21 @@ def follow(open_stream, event_of, state, address, poll_interval=POLL_INTERVAL):
     ``state.resume_point()``, None for a feed without positions).
     ``event_of(change)`` says what a change document means (an ``Event``, or
     None to skip it).  The first stream is opened now, before returning, so
-    that nothing written after the call is missed; a failure to open it
-    raises ``DatabaseError``.
+    that nothing written after the call is missed.  A transient failure to
+    open it is retried with back-off for ``patience`` seconds (a server just
+    restarted refuses feeds until its tables are ready again); then, or at
+    once for any other failure, it raises ``DatabaseError``.
     """
-    try:
-        stream = open_stream(False, None)
-    except ReqlError as exc:
-        raise driver.translate(exc, address) from None
+    deadline = time.monotonic() + patience
+    for delay in driver.backoff():
+        try:
+            stream = open_stream(False, None)
+            break
+        except ReqlError as exc:
+            if not driver.is_transient(exc) or time.monotonic() + delay > deadline:
+                raise driver.translate(exc, address) from None
+            logger.warning("cannot open the change feed from RethinkDB at %s (%s); retrying", address, exc)
+            time.sleep(delay)
     return _follow(stream, open_stream, event_of, state, address, poll_interval)
 
 

@@ -34,7 +34,7 @@ from rethinkdb import r
 from rethinkdb.errors import ReqlDriverError, ReqlError
 from rethinkdb.net import Cursor
 
-from bigchaindb.backend.base import Connection
+from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.schema import (
@@ -189,8 +189,18 @@ class RethinkDBConnection(Connection):
         self.run(r.db_drop(self.dbname), retry=False)
 
     def is_initialised(self):
-        return self.run(r.branch(
-            r.db_list().contains(self.dbname), r.db(self.dbname).table_list().contains(*TABLES), False))
+        return self.state() == INITIALISED
+
+    def state(self):
+        """``base.Connection.state``: the database, its tables and their
+        indexes (what ``init`` makes, in that order).  The server keeps its
+        own data sound; there is no structure check to run here."""
+        present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
+        if present is None:
+            return MISSING
+        complete = set(TABLES) <= set(present) and all(
+            set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
+        return INITIALISED if complete else UNINITIALISED
 
     # -- backlog -------------------------------------------------------------
 
@@ -282,6 +292,17 @@ class RethinkDBConnection(Connection):
         return self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
             lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id))))
 
+    def get_outputs(self, tx_id, block_id, cids):
+        # Picked on the server: only the outputs asked for travel (nth, not a
+        # filter over every output for every cid asked).
+        found = self.run(self.table(BIGCHAIN).get_all(block_id).concat_map(
+            lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id)).limit(1)).concat_map(
+            lambda tx: r.expr(list(cids)).filter(lambda cid: cid.lt(tx["transaction"]["conditions"].count())).map(
+                lambda cid: tx["transaction"]["conditions"].nth(cid)).map(
+                lambda output: [output["cid"], output["condition"]["uri"], output["amount"],
+                                tx["transaction"]["asset"]["id"]])), majority=True)
+        return sorted({tuple(output) for output in found})
+
     def _in_blocks(self, key, index, select):
         """What ``select(tx, block)`` picks from every transaction of the blocks
         under ``key`` in ``index`` (a ReQL array of hits, empty for none), as
@@ -310,6 +331,24 @@ class RethinkDBConnection(Connection):
     def transactions_by_metadata(self, metadata_id):
         return self._in_blocks(metadata_id, "metadata", lambda tx, block: r.branch(
             metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))
+
+    def blocks_after(self, position, limit):
+        # ``written_at`` is strictly increasing for one writer, but two nodes
+        # writing at the same moment may share one: a position is the
+        # ``written_at`` with the ids already handed out at it, and the
+        # range is closed so that such neighbours are not skipped.
+        at, seen = position or (r.minval, ())
+        rows = self.run(self.table(BIGCHAIN).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
+                        .limit(limit + len(seen)), majority=True)
+        found = []
+        for row in rows:
+            if row["id"] in seen:
+                continue
+            written_at = row.pop(WRITTEN_AT)
+            seen = (*seen, row["id"]) if written_at == at else (row["id"],)
+            at = written_at
+            found.append(((at, seen), row))
+        return found[:limit]
 
     def blocks_not_voted_by(self, voter):
         # A walk over every block in timestamp order with one index read of the
@@ -369,7 +408,8 @@ class RethinkDBConnection(Connection):
     def _feed(self, changes, event_of, start):
         """A resumable feed (see ``changefeed.follow``) of the query ``changes(resuming, since)``."""
         return changefeed.follow(lambda resuming, since: self._open_stream(changes(resuming, since)),
-                                 event_of, changefeed.FeedState(start), self.address)
+                                 event_of, changefeed.FeedState(start), self.address,
+                                 patience=self.connection_timeout)
 
     def _open_stream(self, query):
         """Run a changefeed ``query`` on a driver connection of its own."""

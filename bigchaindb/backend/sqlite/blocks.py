@@ -9,7 +9,7 @@ assets, metadata) point at a transaction by ``(block_seq, position)``.
 
 import orjson
 
-from bigchaindb.backend.sqlite.fields import owners, spent_inputs
+from bigchaindb.backend.sqlite.fields import conditions, owners, spent_inputs
 from bigchaindb.common.utils import dumps
 
 GENESIS = "GENESIS"
@@ -17,6 +17,8 @@ GENESIS = "GENESIS"
 _INDEX_INSERTS = {
     "spends": "INSERT OR IGNORE INTO spends (txid, cid, block_seq, spender) VALUES (?, ?, ?, ?)",
     "outputs": "INSERT OR IGNORE INTO outputs (owner, block_seq, tx_id, cid) VALUES (?, ?, ?, ?)",
+    "conditions": "INSERT OR IGNORE INTO conditions (block_seq, position, cid, uri, amount, asset_id)"
+                  " VALUES (?, ?, ?, ?, ?, ?)",
     "assets": "INSERT OR IGNORE INTO assets (asset_id, operation, block_seq, position) VALUES (?, ?, ?, ?)",
     "metadata": "INSERT OR IGNORE INTO metadata (metadata_id, block_seq, position) VALUES (?, ?, ?)",
 }
@@ -51,6 +53,7 @@ def _index_rows(block_seq, transactions):
     for position, tx in enumerate(transactions):
         tx_id, body = tx["id"], tx["transaction"]
         rows["spends"] += [(txid, cid, block_seq, tx_id) for txid, cid in spent_inputs(tx)]
+        rows["conditions"] += [(block_seq, position, *output) for output in conditions(tx)]
         for condition in body["conditions"]:
             rows["outputs"] += [(owner, block_seq, tx_id, condition["cid"])
                                 for owner in owners(condition["owners_after"])]
@@ -100,10 +103,38 @@ def spenders(db, txid, cid):
     return rows.fetchall()
 
 
-def outputs_of(db, owner):
-    rows = db.execute("SELECT o.tx_id, o.cid, b.id FROM outputs o JOIN blocks b ON b.seq = o.block_seq"
-                      " WHERE o.owner = ? ORDER BY o.block_seq", (owner,))
+def outputs(db, tx_id, block_id, cids):
+    """``(cid, uri, amount, asset id)`` of the outputs ``cids`` of ``tx_id`` in ``block_id`` that exist.
+
+    The cids travel as one JSON array: a transaction may spend thousands of
+    outputs, more than SQLite takes parameters.
+    """
+    # CROSS JOIN fixes the order (block, then transaction, then its outputs),
+    # so that the outputs are read by their whole key, never the block's all
+    rows = db.execute("SELECT c.cid, c.uri, c.amount, c.asset_id"
+                      " FROM blocks b CROSS JOIN block_transactions t CROSS JOIN conditions c"
+                      " WHERE b.id = ? AND t.tx_id = ? AND t.block_seq = b.seq"
+                      " AND c.block_seq = t.block_seq AND c.position = t.position"
+                      " AND c.cid IN (SELECT value FROM json_each(?)) ORDER BY c.cid",
+                      (block_id, tx_id, dumps(list(cids))))
     return rows.fetchall()
+
+
+def index_stored_conditions(db):
+    """Fill the ``conditions`` table from every stored block transaction (a schema upgrade, once)."""
+    stored = db.execute("SELECT block_seq, position, tx FROM block_transactions")
+    db.executemany(_INDEX_INSERTS["conditions"], ((block_seq, position, *output)
+                                                  for block_seq, position, tx in stored
+                                                  for output in conditions(orjson.loads(tx))))
+
+
+def outputs_of(db, owner):
+    # in ledger order, as every engine answers: blocks as written, transactions in block order
+    rows = db.execute("SELECT DISTINCT o.tx_id, o.cid, b.id, t.position FROM outputs o"
+                      " JOIN blocks b ON b.seq = o.block_seq"
+                      " JOIN block_transactions t ON t.block_seq = o.block_seq AND t.tx_id = o.tx_id"
+                      " WHERE o.owner = ? ORDER BY o.block_seq, t.position, o.cid", (owner,))
+    return [(tx_id, cid, block_id) for tx_id, cid, block_id, _ in rows.fetchall()]
 
 
 def by_asset(db, asset_id, operation=None):
@@ -141,3 +172,9 @@ def headers_after(db, seq, limit):
     """``(seq, header)`` of the blocks written after ``seq``, for the block feed."""
     rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
     return [(seq, orjson.loads(header)) for seq, header in rows.fetchall()]
+
+
+def after(db, seq, limit):
+    """``(seq, block)`` of the blocks written after ``seq`` (None: from the first), in order."""
+    rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq or 0, limit))
+    return [(seq, _with_transactions(db, seq, header)) for seq, header in rows.fetchall()]

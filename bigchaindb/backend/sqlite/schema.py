@@ -11,8 +11,12 @@ AUTOINCREMENT so a value is never reused after a delete; the change feeds
 depend on that.
 """
 
-SCHEMA_VERSION = 1
-"""Kept in ``PRAGMA user_version``: 0 means not initialised."""
+from bigchaindb.backend.exceptions import DatabaseError
+from bigchaindb.backend.sqlite import blocks
+
+SCHEMA_VERSION = 2
+"""Kept in ``PRAGMA user_version``: 0 means not initialised.  Version 1 had no
+``conditions`` table; ``upgrade`` adds it."""
 
 TABLES = {
     # -- backlog: transactions waiting for a block ---------------------------
@@ -65,6 +69,18 @@ TABLES = {
             cid INTEGER NOT NULL,
             PRIMARY KEY (owner, block_seq, tx_id, cid)
         ) WITHOUT ROWID""",
+    # what spending an output needs, so that validation reads one row per
+    # input instead of the whole (up to body-size) transaction holding it
+    "conditions": """
+        CREATE TABLE conditions (
+            block_seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            cid INTEGER NOT NULL,
+            uri TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            asset_id TEXT NOT NULL,
+            PRIMARY KEY (block_seq, position, cid)
+        ) WITHOUT ROWID""",
     "assets": """
         CREATE TABLE assets (
             asset_id TEXT NOT NULL,
@@ -109,8 +125,32 @@ INDEXES = (
 )
 
 
+def version(db):
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
 def is_initialised(db):
-    return db.execute("PRAGMA user_version").fetchone()[0] != 0
+    return version(db) != 0
+
+
+def is_outdated(db):
+    """True when the store was made by an earlier version of the schema (see ``upgrade``)."""
+    found = version(db)
+    if found > SCHEMA_VERSION:
+        raise DatabaseError(f"the store was made by a newer version of bigchaindb (schema {found}, "
+                            f"this one knows {SCHEMA_VERSION}): run that version")
+    return 0 < found < SCHEMA_VERSION
+
+
+def upgrade(db):
+    """Bring a store of an earlier schema version up to this one (inside the caller's transaction).
+
+    1 to 2: the ``conditions`` table, filled from the stored transactions.
+    """
+    if version(db) == 1:
+        db.execute(TABLES["conditions"])
+        blocks.index_stored_conditions(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def create(db):

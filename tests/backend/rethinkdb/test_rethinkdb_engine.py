@@ -4,13 +4,12 @@ covers the storage interface itself on every engine).
 The first part needs no server: start-up failure, the schema's names and
 helpers, error mapping, and the resumption logic of change feeds, driven by
 scripted streams standing in for driver cursors.  The second part runs on
-the suite's RethinkDB server (see ``tests.backend.engines``).
+the suite's RethinkDB server (see ``tests.engines``).
 """
 
 import socket
 import threading
 import time
-import uuid
 
 import pytest
 from rethinkdb.ast import ReQLEncoder
@@ -22,7 +21,7 @@ from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
-from tests.backend import engines
+from tests import engines
 from tests.backend.feeds import TIMEOUT, next_item
 from tests.rethinkdb_server import RethinkDBServer
 
@@ -290,6 +289,26 @@ def test_a_feed_that_cannot_open_fails_at_the_call():
         follow_blocks(open_stream)
 
 
+def test_a_feed_opened_while_its_table_is_not_ready_waits_for_it(quick_backoff):
+    """As right after a server restart: the table refuses feeds for a moment."""
+    unavailable = ReqlOpFailedError("cannot subscribe to table `bigchain.bigchain`: primary replica for shard "
+                                    "[\"\", +inf) not available")
+    open_stream, calls = scripted_opener(unavailable, unavailable, ScriptedStream([block_change("a", 100.0)]))
+    feed = changefeed.follow(open_stream, changefeed.block_event, FeedState(90.0), "test:1", poll_interval=0.01,
+                             patience=5)
+    assert calls == [(False, None)] * 3
+    assert next_item(feed)["id"] == "a"
+    feed.close()
+
+
+def test_a_feed_gives_up_opening_after_its_patience(quick_backoff):
+    open_stream, calls = scripted_opener(*[ReqlDriverError("Could not connect to test:1")] * 100)
+    started = time.monotonic()
+    with pytest.raises(DatabaseError, match="test:1"):
+        changefeed.follow(open_stream, changefeed.block_event, FeedState(90.0), "test:1", patience=0.2)
+    assert 1 < len(calls) and time.monotonic() - started < 1
+
+
 def test_admin_refuses_other_engines():
     with pytest.raises(DatabaseError, match="rethinkdb"):
         admin.set_shards(object(), 2)
@@ -300,18 +319,13 @@ def test_admin_refuses_other_engines():
 # -- with a server -------------------------------------------------------------
 
 @pytest.fixture
-def engine(request):
+def engine(request, tmp_path):
     """An initialised store in a database of its own, dropped afterwards."""
-    database = engines.rethinkdb_config(request)
-    connection = RethinkDBConnection(database["host"], database["port"], f"test_{uuid.uuid4().hex}",
-                                     connection_timeout=5)
-    connection.init()
-    yield connection
-    try:
-        connection.drop()
-    except DatabaseDoesNotExist:
-        pass
-    connection.close()
+    with engines.fresh_store("rethinkdb", tmp_path, request) as database:
+        connection = RethinkDBConnection(database["host"], database["port"], database["name"], connection_timeout=5)
+        connection.init()
+        yield connection
+        connection.close()
 
 
 def a_block(number, owners_after=("owner",), metadata=None):
