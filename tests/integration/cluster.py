@@ -20,7 +20,7 @@ from rethinkdb import r
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.consensus import VALID, block_election_status
-from tests.helpers import create_tx, transfer_tx
+from tests.helpers import create_tx, node_environment, transfer_tx
 from tests.integration.node import BIGCHAINDB, federation
 from tests.rethinkdb_server import Cluster
 
@@ -36,9 +36,9 @@ class ClusterFederation:
         self.shards = shards
         self.cluster = Cluster(size, directory)
         self.servers = self.cluster.servers
-        self.nodes = federation(directory, size, **settings)
+        self.nodes = federation(directory, size, {}, **settings)
         for node, server in zip(self.nodes, self.servers):
-            node.config["database"] = dict(server.database_config, name=DATABASE)
+            node.config["database"].update(server.database_config, name=DATABASE)
 
     def start(self, nodes=True):
         """Start the servers, make the database with the CLI, then (with ``nodes``) start the nodes."""
@@ -56,7 +56,7 @@ class ClusterFederation:
         from bigchaindb import config as node_config
         node_config.write_file(node.config, node.config_path)
         result = subprocess.run([BIGCHAINDB, "-c", node.config_path, *arguments],
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=120, env=node_environment())
         assert result.returncode == 0, (arguments, result.stdout, result.stderr)
         return result.stdout
 
