@@ -182,6 +182,7 @@ class Load:
         self.accepted = {}      # tx id -> time of the 202
         self.refused = {}       # tx id -> (code, message) of a 4xx
         self.unanswered = []    # tx ids no node accepted (every attempt failed)
+        self.twins = {}         # tx id -> id of the conflicting transfer posted after it (both ways)
         self.retried = 0        # POSTs sent again after a failure
         self.errors = collections.Counter()  # what the failures were
         self._lock = threading.Lock()
@@ -211,6 +212,8 @@ class Load:
                 recipients = generate_key_pair(), generate_key_pair()
                 first, twin = (transfer_tx(tx, owner, recipient.public_key) for recipient in recipients)
                 if self.post(first.to_dict(), turn):
+                    with self._lock:
+                        self.twins[first.id], self.twins[twin.id] = twin.id, first.id
                     self.post(twin.to_dict(), turn + 1)
             else:
                 tx = create_tx(owner, data={"client": index, "n": count})
@@ -261,14 +264,14 @@ class Load:
         time.sleep(0.2)
 
 
-def wait_for_all_valid(federation, tx_ids, timeout):
-    """Wait until every one of ``tx_ids`` is in a VALID block; the ledger then."""
+def wait_for_all_valid(federation, tx_ids, timeout, twins=None):
+    """Wait until every one of ``tx_ids`` (or its twin in ``twins``) is in a VALID block; the ledger then."""
     state = {}
 
     def all_valid():
         state["ledger"] = federation.ledger()
         valid = state["ledger"].valid_count()
-        state["missing"] = [tx_id for tx_id in tx_ids if not valid[tx_id]]
+        state["missing"] = [tx_id for tx_id in tx_ids if not (valid[tx_id] or valid[(twins or {}).get(tx_id)])]
         return not state["missing"]
 
     deadline = time.monotonic() + timeout
@@ -281,9 +284,16 @@ def wait_for_all_valid(federation, tx_ids, timeout):
 
 
 def counts(load, ledger):
-    """The figures every fault test asserts on, as one dict."""
+    """The figures every fault test asserts on, as one dict.
+
+    An accepted transaction not in a VALID block is ``superseded`` when its
+    conflicting twin was accepted too and is the one in a VALID block (the
+    race of two spenders that exact double-spend protection closes), else
+    ``lost``."""
     valid = ledger.valid_count()
     accepted = set(load.accepted)
+    missing = [tx_id for tx_id in accepted if not valid[tx_id]]
+    superseded = sum(1 for tx_id in missing if valid[load.twins.get(tx_id)])
     return {
         "posted": len(load.posted),
         "accepted": len(accepted),
@@ -291,7 +301,8 @@ def counts(load, ledger):
         "unanswered": len(load.unanswered),
         "retried": load.retried,
         "valid": sum(1 for tx_id in accepted if valid[tx_id] == 1),
-        "lost": sum(1 for tx_id in accepted if not valid[tx_id]),
+        "superseded": superseded,
+        "lost": len(missing) - superseded,
         "doubled": sum(1 for count in valid.values() if count > 1),
         "double_spends": ledger.double_spends(),
         "blocks": len(ledger.blocks),
