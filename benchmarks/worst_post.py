@@ -228,7 +228,7 @@ def main():
     names = args.case or list(CASES)
     cases = Cases(crypto.generate_key_pair(), args.max_body_size)
     with tempfile.TemporaryDirectory(prefix="worst-post-") as directory:
-        node = Node(directory, "node", os.path.join(directory, "node.sqlite"),
+        node = Node(directory, "node", {"backend": "sqlite", "path": os.path.join(directory, "node.sqlite")},
                     server={"max_body_size": args.max_body_size}).start(timeout=60)
         try:
             if NEEDS_LEDGER & set(names):

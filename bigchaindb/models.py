@@ -77,6 +77,36 @@ class Block:
         return made
 
 
+def header_is_readable(block_id, header):
+    """True when a stored block header (``Connection.get_block_header``) is
+    shaped as PROTOCOL.md §5 says, and is stored under its own id.
+
+    Anyone who can write to the store can write a row that is not: such a
+    block can never be shown valid, whatever votes it gets.
+    """
+    if not isinstance(header, dict) or header.get("id") != block_id or not isinstance(block_id, str):
+        return False
+    body = header.get("block")
+    return (isinstance(header.get("signature"), str) and isinstance(body, dict)
+            and isinstance(body.get("node_pubkey"), str) and isinstance(body.get("timestamp"), str)
+            and isinstance(body.get("voters"), list))
+
+
+def looks_like_transaction(tx):
+    """True for a stored document that may be a transaction: an object with a string id."""
+    return isinstance(tx, dict) and isinstance(tx.get("id"), str)
+
+
+def transactions_of(block):
+    """The transactions of a stored block that look like transactions, or
+    none when the block is not shaped as one."""
+    body = block.get("block") if isinstance(block, dict) else None
+    transactions = body.get("transactions") if isinstance(body, dict) else None
+    if not isinstance(transactions, list):
+        return []
+    return [tx for tx in transactions if looks_like_transaction(tx)]
+
+
 def make_vote(block_id, previous_block_id, is_valid, invalid_reason, private_key, public_key,
               vote_timestamp=None):
     """A signed vote on ``block_id`` (PROTOCOL.md §6)."""

@@ -171,8 +171,10 @@ def record_everything(recorder):
     recorder.exchange("A block", "`status` defaults to VALID: a block of another status is a `404` unless asked "
                       "for by its status.", "GET", f"{api}/blocks/{block_id}")
     recorder.exchange("A block's status", "", "GET", f"{api}/statuses/{block_id}")
-    recorder.exchange("The votes on a block", "Check each vote's signature and that its voter is one of the "
-                      "block's voters.", "GET", f"{api}/votes?block_id={block_id}")
+    recorder.exchange("The votes on a block", "The votes that count: the first one each member of this node's "
+                      "federation signed on the block. Rows in the store whose signature does not verify, or by "
+                      "anyone else, are not served. A client that trusts no one node checks each signature.",
+                      "GET", f"{api}/votes?block_id={block_id}")
     recorder.exchange("One voter's vote on a block", "", "GET",
                       f"{api}/votes?block_id={block_id}&voter={node.public_key}")
     tampered = create.to_dict()

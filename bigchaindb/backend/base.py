@@ -9,7 +9,13 @@ Three tables, as in every BigchainDB-style node:
   backlog   transactions accepted but not yet in a block, each assigned to
             one federation node (``assignee``) at ``assignment_timestamp``;
   bigchain  blocks (with the transactions inside them);
-  votes     one vote per (block, voter).
+  votes     the votes cast on blocks.
+
+Every federation member can write any row, so what comes back is whatever
+was stored: an engine never fails on a row it cannot read, and judging rows
+(is this vote signed by its voter? is this a block at all?) is left to the
+layers above.  Where an engine must judge rows to answer (the votes that
+count), the caller passes the judgement as a function.
 
 Every lookup named here must be an index read (point or range), never a
 scan: the request path calls them on every request.
@@ -85,13 +91,15 @@ class Connection(abc.ABC):
     def backlog_held_by(self, assignee, tx_ids):
         """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
 
-    @abc.abstractmethod
-    def reassign_backlog(self, tx_id, assignee, timestamp, stale_before=None):
-        """Give a backlog entry to another node; its feed sees it as new.
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        """Give a backlog entry assigned before ``older_than`` (a stale one) to
+        ``assignee`` at ``timestamp``; its feed sees it as new.  True when
+        reassigned; False when the entry is gone or no longer stale.
 
-        With ``stale_before``, only if the entry is still assigned before
-        that unix time: of several stale stages reassigning one entry at
-        once, one wins.  True when this call reassigned it."""
+        Checking and writing are one atomic step: every node's stale stage
+        reassigns, and when two reassign one entry at the same moment only
+        the first does, instead of both new assignees putting it in a block.
+        """
 
     # -- blocks ----------------------------------------------------------
 
@@ -155,24 +163,28 @@ class Connection(abc.ABC):
         how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
 
     @abc.abstractmethod
-    def blocks_not_voted_by(self, voter):
-        """Block headers (see ``get_block_header``) with no vote from ``voter``,
-        oldest first, genesis excluded."""
+    def blocks_not_voted_by(self, voter, counts):
+        """Block headers (see ``get_block_header``) with no vote row of
+        ``voter`` for which ``counts(vote)`` is true, oldest first, genesis
+        excluded."""
 
     # -- votes -----------------------------------------------------------
 
     @abc.abstractmethod
     def write_vote(self, vote):
-        """Store a vote, durably.  Returns False (and stores nothing) when its
-        voter already voted on that block."""
+        """Store a vote, durably.  Returns False (and stores nothing) when this
+        very vote (same block, voter and signature) is stored already.  Other
+        votes naming the same block and voter are stored: a row any member
+        could have written must not keep a voter's real vote out."""
 
     @abc.abstractmethod
     def votes_for(self, block_id):
-        """Every vote cast on ``block_id``."""
+        """Every vote row on ``block_id``, in the order they were written."""
 
     @abc.abstractmethod
-    def last_vote_by(self, voter):
-        """The latest vote ``voter`` cast (by the order votes were written), or None."""
+    def last_vote_by(self, voter, counts):
+        """The latest vote row of ``voter`` (by the order votes were written)
+        for which ``counts(vote)`` is true, or None."""
 
     # -- election bookkeeping -------------------------------------------
 

@@ -29,10 +29,10 @@ class StalePipeline:
 
     def reassign_stale(self):
         now = time.time()
-        stale_before = now - self.delay
-        for tx_id, assignee in self.connection.stale_backlog(stale_before):
+        older_than = now - self.delay
+        for tx_id, assignee in self.connection.stale_backlog(older_than):
             others = [node for node in self.bigchain.federation if node != assignee]
             new_assignee = random.choice(others or self.bigchain.federation)
-            # every node's stale stage sees the same stale entry: one of them reassigns it
-            if self.connection.reassign_backlog(tx_id, new_assignee, now, stale_before=stale_before):
+            # False when another node's stale stage reassigned it first
+            if self.connection.reassign_backlog(tx_id, new_assignee, now, older_than):
                 logger.info("reassigned stale backlog transaction %s from %s to %s", tx_id, assignee, new_assignee)

@@ -78,7 +78,7 @@ def test_stale_entries_are_those_assigned_before_the_limit(connection):
 def test_reassigning_moves_an_entry_to_another_node(connection):
     create_tx, first, second = spending_pair()
     connection.write_backlog(first, "node", 1)
-    connection.reassign_backlog(first["id"], "other", 5)
+    assert connection.reassign_backlog(first["id"], "other", 5, 2) is True
     assert connection.backlog_assigned_to("node") == []
     assert connection.backlog_assigned_to("other") == [(first, 5)]
     assert connection.stale_backlog(3) == []
@@ -88,24 +88,29 @@ def test_reassigning_moves_an_entry_to_another_node(connection):
 
 
 def test_reassigning_an_unknown_entry_does_nothing(connection):
-    connection.reassign_backlog("0" * 64, "other", 5)
+    assert connection.reassign_backlog("0" * 64, "other", 5, 2) is False
     assert connection.backlog_assigned_to("other") == []
-
-
-def test_of_racing_reassignments_of_a_stale_entry_one_wins(connection):
-    tx, _ = create()
-    connection.write_backlog(tx, "node", 1)
-    assert connection.reassign_backlog(tx["id"], "second", 5, stale_before=3) is True
-    assert connection.reassign_backlog(tx["id"], "third", 6, stale_before=3) is False  # no longer stale
-    assert connection.backlog_assigned_to("second") == [(tx, 5)]
-    assert connection.reassign_backlog("0" * 64, "other", 7, stale_before=3) is False
 
 
 def test_held_by_names_the_entries_still_assigned_to_a_node(connection):
     mine, moved = create()[0], create()[0]
     connection.write_backlog(mine, "node", 1)
     connection.write_backlog(moved, "node", 1)
-    connection.reassign_backlog(moved["id"], "other", 2)
+    connection.reassign_backlog(moved["id"], "other", 2, 5)
     held = connection.backlog_held_by("node", [mine["id"], moved["id"], "0" * 64])
     assert held == [mine["id"]]
     assert connection.backlog_held_by("node", []) == []
+
+
+def test_an_entry_is_reassigned_only_while_it_is_stale(connection):
+    """Two stale stages that saw the same stale entry: the second finds it
+    reassigned already and leaves it where the first put it."""
+    tx = create()[0]
+    connection.write_backlog(tx, "dead", 1)
+    assert connection.reassign_backlog(tx["id"], "first", 10, 5) is True
+    assert connection.reassign_backlog(tx["id"], "second", 10.5, 5) is False
+    assert connection.backlog_assigned_to("first") == [(tx, 10)]
+    assert connection.backlog_assigned_to("second") == []
+    assert connection.reassign_backlog(tx["id"], "second", 20, 15) is True  # stale again later
+    assert connection.backlog_assigned_to("second") == [(tx, 20)]
+

@@ -13,8 +13,9 @@ from bigchaindb import backend
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.sqlite import schema
+from bigchaindb.common.utils import dumps
 
-from .documents import block_of, create, genesis_block, transfer, vote
+from .documents import any_vote, block_of, create, genesis_block, transfer, vote
 
 
 @pytest.fixture
@@ -115,6 +116,28 @@ def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
     conn.close()
 
 
+def test_a_store_of_schema_2_gets_votes_keyed_by_signature_when_opened(tmp_path):
+    path = str(tmp_path / "store.sqlite")
+    backend.connect({"backend": "sqlite", "path": path}).init()
+    kept = vote("block", "voter")
+    with closing(sqlite3.connect(path)) as raw:  # the votes table as schema 2 made it, with rows in it
+        raw.execute("DROP TABLE votes")
+        raw.execute("CREATE TABLE votes (seq INTEGER PRIMARY KEY AUTOINCREMENT, block_id TEXT NOT NULL,"
+                    " voter TEXT NOT NULL, vote BLOB NOT NULL, UNIQUE (block_id, voter))")
+        raw.execute("CREATE INDEX votes_by_voter ON votes (voter, seq)")
+        raw.execute("INSERT INTO votes (block_id, voter, vote) VALUES ('block', 'voter', ?)", (dumps(kept),))
+        raw.execute("INSERT INTO votes (block_id, voter, vote) VALUES ('block', 'other', 'x')")
+        raw.commit()
+    _set_version(path, 2)
+    conn = backend.connect({"backend": "sqlite", "path": path})
+    assert conn.votes_for("block") == [kept, "x"]
+    other = vote("block", "voter", signature="another")
+    assert conn.write_vote(other) is True and conn.write_vote(kept) is False
+    assert conn.last_vote_by("voter", any_vote) == other
+    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    conn.close()
+
+
 def test_a_store_of_a_newer_schema_is_refused(sqlite_connection):
     sqlite_connection.close()
     _set_version(sqlite_connection.path, schema.SCHEMA_VERSION + 1)
@@ -151,8 +174,7 @@ CALLS = {
     "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),
     "stale_backlog": lambda c, l: c.stale_backlog(5),
     "backlog_held_by": lambda c, l: c.backlog_held_by("node", [l.waiting["id"], l.rival["id"]]),
-    "reassign_backlog": lambda c, l: (c.reassign_backlog(l.waiting["id"], "other", 3, stale_before=2),
-                                      c.reassign_backlog(l.waiting["id"], "node", 4)),
+    "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3, 2),
     "write_block": lambda c, l: c.write_block(block_of([create()[0]])),
     "get_block": lambda c, l: c.get_block(l.block["id"]),
     "get_block_header": lambda c, l: c.get_block_header(l.block["id"]),
@@ -165,11 +187,11 @@ CALLS = {
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
     "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
-    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter"),
+    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter", any_vote),
     "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
-    "last_vote_by": lambda c, l: c.last_vote_by("voter"),
+    "last_vote_by": lambda c, l: c.last_vote_by("voter", any_vote),
     "mark_requeued": lambda c, l: c.mark_requeued(l.block["id"]),
     "was_requeued": lambda c, l: c.was_requeued(l.block["id"]),
     "backlog_feed": lambda c, l: next(c.backlog_feed("node")),

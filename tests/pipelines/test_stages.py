@@ -10,6 +10,7 @@ from bigchaindb.common.exceptions import DuplicateTransaction
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.consensus import INVALID, VALID
 from bigchaindb.core import Bigchain
+from bigchaindb.models import Block
 from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
@@ -189,20 +190,12 @@ def test_block_stage_leaves_out_what_was_reassigned_before_the_block_closed(bigc
     for tx in (kept, taken):
         bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, time.time() - 10)
         stage.add(tx.to_dict())
-    assert bigchain.connection.reassign_backlog(taken.id, "other node", time.time(), stale_before=time.time() - 5)
+    assert bigchain.connection.reassign_backlog(taken.id, "other node", time.time(), time.time() - 5)
     stage.max_wait = 0
     stage.close_if_due()
     assert len(bigchain.connection.blocks_with_transaction(kept.id)) == 1
     assert bigchain.connection.blocks_with_transaction(taken.id) == []
     assert [tx["id"] for tx, _ in bigchain.connection.backlog_assigned_to("other node")] == [taken.id]
-
-
-def test_of_two_stale_stages_one_reassigns_an_entry(bigchain, make_create):
-    tx = make_create()
-    bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, 100)
-    assert bigchain.connection.reassign_backlog(tx.id, "second", 200, stale_before=150)
-    assert not bigchain.connection.reassign_backlog(tx.id, "third", 201, stale_before=150)
-    assert [t["id"] for t, _ in bigchain.connection.backlog_assigned_to("second")] == [tx.id]
 
 
 def test_stale_stage_reassigns_old_entries(bigchain, make_create):
@@ -310,12 +303,36 @@ def test_on_start_the_election_stage_catches_up_on_votes_cast_while_it_was_down(
     assert good.id in backlog_ids(bigchain)
 
 
-def forged_transfers(bigchain, owner, count, inputs):
-    """``count`` TRANSFERs of ``inputs`` outputs each of one CREATE (VALID), every fulfillment forged:
-    the right key, well formed, a signature over another message."""
+@pytest.mark.parametrize("voters", [[], ["outsider"], ["me", "me"], ["me", "outsider"]])
+def test_vote_stage_votes_invalid_on_a_block_whose_voters_are_not_the_federation(bigchain, make_create, voters):
+    outsider = generate_key_pair().public_key
+    named = [bigchain.me if voter == "me" else outsider for voter in voters]
+    block = Block([make_create().to_dict()], bigchain.me, named).sign(bigchain.me_private)
+    bigchain.write_block(block)
+    VotePipeline(bigchain).vote_on(block.id)
+    (vote,) = bigchain.get_votes(block.id)
+    assert vote["vote"]["is_block_valid"] is False
+    assert vote["vote"]["invalid_reason"] == "block voters are not the federation"
+    assert bigchain.block_status(block.id) == INVALID
+
+
+def test_vote_stage_votes_once_on_a_block_even_when_asked_twice(bigchain, make_create):
+    block_id = rogue_block(bigchain, [make_create()])
+    stage = VotePipeline(bigchain)
+    stage.vote_on(block_id)
+    stage.vote_on(block_id)  # as when a block is both pending at start and on the feed
+    assert len(bigchain.connection.votes_for(block_id)) == 1
+
+
+def forged_transfers(bigchain, owner, count, inputs, other_voters=()):
+    """``count`` TRANSFERs of ``inputs`` outputs each of one CREATE (VALID: ``bigchain`` and
+    ``other_voters`` vote for it), every fulfillment forged: the right key, well formed, a
+    signature over another message."""
     create = Transaction.create([owner.public_key], [([owner.public_key], 1)] * (count * inputs),
                                 Asset(divisible=True)).sign([owner.private_key])
-    write_block(bigchain, [create], valid=True)
+    block = write_block(bigchain, [create], valid=True)
+    for voter in other_voters:
+        voter.connection.write_vote(voter.vote(block.id, True))
     forged = []
     for n in range(count):
         tx = Transaction.transfer(create.to_inputs(range(n * inputs, (n + 1) * inputs)),
@@ -348,7 +365,7 @@ def test_a_member_s_block_of_forged_many_input_transfers_is_voted_invalid_after_
     member = generate_key_pair()
     chain = Bigchain(bigchain.connection, bigchain.me, bigchain.me_private, [member.public_key])
     creator = Bigchain(bigchain.connection, member.public_key, member.private_key, [bigchain.me])
-    block_id = rogue_block(chain, forged_transfers(bigchain, alice, 3, 200), creator=creator)
+    block_id = rogue_block(chain, forged_transfers(bigchain, alice, 3, 200, [creator]), creator=creator)
     chain = counting(chain)
     reason = VotePipeline(chain).invalid_reason(chain.connection.get_block(block_id))
     assert reason == "fulfillment 0 does not validate"

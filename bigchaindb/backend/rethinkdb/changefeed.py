@@ -188,11 +188,17 @@ def backlog_event(assignee):
     (its key includes the assignment time)."""
     def event(change):
         entry = change.get("new_val")
-        if entry is None or entry["assignee"] != assignee:
+        if entry is None or entry.get("assignee") != assignee:
             return None
-        timestamp = entry["assignment_timestamp"]
-        return Event((entry["id"], timestamp), None, (entry["tx"], timestamp))
+        timestamp = entry.get("assignment_timestamp")
+        return Event((entry["id"], str(timestamp)), None, (entry.get("tx"), timestamp))
     return event
+
+
+def _position(document):
+    """A document's ``written_at`` if it is a number (anyone can write a row with anything there)."""
+    written_at = document.get(WRITTEN_AT)
+    return written_at if isinstance(written_at, (int, float)) and not isinstance(written_at, bool) else None
 
 
 def block_event(change):
@@ -200,7 +206,7 @@ def block_event(change):
     header = change.get("new_val")
     if header is None:
         return None
-    return Event(header["id"], header[WRITTEN_AT], without(header, (WRITTEN_AT,)))
+    return Event(header["id"], _position(header), without(header, (WRITTEN_AT,)))
 
 
 def vote_event(change):
@@ -208,4 +214,4 @@ def vote_event(change):
     vote = change.get("new_val")
     if vote is None:
         return None
-    return Event(vote["id"], vote[WRITTEN_AT], without(vote, VOTE_EXTRAS))
+    return Event(vote["id"], _position(vote), without(vote, VOTE_EXTRAS))

@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from rethinkdb import r
 from rethinkdb.errors import ReqlDriverError, ReqlError
@@ -45,6 +46,8 @@ from bigchaindb.backend.rethinkdb.schema import (
 logger = logging.getLogger(__name__)
 
 HARD = {"durability": "hard"}
+VOTE_BATCH = 100
+"""Votes read at a time while looking for the latest one that counts."""
 
 
 class RethinkDBConnection(Connection):
@@ -173,15 +176,29 @@ class RethinkDBConnection(Connection):
         if not self.run(r.db_list().contains(self.dbname)):
             self.run(r.db_create(self.dbname), retry=False)
         present = set(self.run(r.db(self.dbname).table_list()))
-        for name in TABLES:
-            if name not in present:
-                self.run(r.db(self.dbname).table_create(name, primary_key="id", **HARD), retry=False)
+        self._create_tables([name for name in TABLES if name not in present])
         for name, indexes in INDEXES.items():
             existing = set(self.run(self.table(name).index_list()))
             for index, (function, multi) in indexes.items():
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
             self.run(self.table(name).index_wait())
+
+    def _create_tables(self, names):
+        """Create the tables ``names`` all at once, each on a driver connection
+        of its own: the server spends about 0.3 s on each new table's cluster
+        metadata, and works on several tables concurrently."""
+        def create(name):
+            connection = driver.connect(self.host, self.port, self.connection_timeout)
+            try:
+                r.db(self.dbname).table_create(name, primary_key="id", **HARD).run(connection)
+            except ReqlError as exc:
+                raise driver.translate(exc, self.address) from None
+            finally:
+                connection.close(noreply_wait=False)
+        if names:
+            with ThreadPoolExecutor(len(names)) as pool:
+                list(pool.map(create, names))
 
     def drop(self):
         if not self.run(r.db_list().contains(self.dbname)):
@@ -200,7 +217,12 @@ class RethinkDBConnection(Connection):
             return MISSING
         complete = set(TABLES) <= set(present) and all(
             set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
-        return INITIALISED if complete else UNINITIALISED
+        if not complete:
+            return UNINITIALISED
+        # A server that has just (re)started refuses reads of its tables until
+        # they are ready, for a second or two: a node about to start waits.
+        self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout), retry=False)
+        return INITIALISED
 
     # -- backlog -------------------------------------------------------------
 
@@ -243,7 +265,7 @@ class RethinkDBConnection(Connection):
     def stale_backlog(self, older_than):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
                            .pluck("id", "assignee"))
-        return [(entry["id"], entry["assignee"]) for entry in entries]
+        return [(entry["id"], entry.get("assignee")) for entry in entries]
 
     def backlog_held_by(self, assignee, tx_ids):
         tx_ids = list(tx_ids)
@@ -252,15 +274,12 @@ class RethinkDBConnection(Connection):
         # primary-key reads of the given entries only
         return self.run(self.table(BACKLOG).get_all(*tx_ids).filter({"assignee": assignee})["id"], majority=True)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp, stale_before=None):
-        # One atomic update of the entry decides between racing stale stages;
-        # the new value tells a retried call that its lost first attempt won.
-        change = {"assignee": assignee, "assignment_timestamp": timestamp}
-        update = change if stale_before is None else (
-            lambda entry: r.branch(entry["assignment_timestamp"].lt(stale_before), change, {}))
-        result = self.run(self.table(BACKLOG).get(tx_id).update(update, return_changes="always", **HARD))
-        new = (result.get("changes") or [{}])[0].get("new_val") or {}
-        return all(new.get(key) == value for key, value in change.items())
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        # One document's update is atomic: the condition and the write are one step.
+        result = self.run(self.table(BACKLOG).get(tx_id).update(lambda entry: r.branch(
+            entry["assignment_timestamp"].default(None).lt(older_than),
+            {"assignee": assignee, "assignment_timestamp": timestamp}, {}), **HARD))
+        return result["replaced"] == 1
 
     # -- blocks --------------------------------------------------------------
 
@@ -350,32 +369,44 @@ class RethinkDBConnection(Connection):
             found.append(((at, seen), row))
         return found[:limit]
 
-    def blocks_not_voted_by(self, voter):
+    def blocks_not_voted_by(self, voter, counts):
         # A walk over every block in timestamp order with one index read of the
         # votes per block: run when a vote pipeline starts, not per request.
         genesis = self.get_genesis_block()
         genesis_id = None if genesis is None else genesis["id"]
         votes = self.table(VOTES)
-        return self.run(self.table(BIGCHAIN).order_by(index="block_timestamp").filter(
-            lambda block: block["id"].ne(genesis_id).and_(
-                votes.get_all([block["id"], voter], index="block_and_voter").is_empty())
-        ).pluck(*BLOCK_HEADER), majority=True)
+        found = self.run(self.table(BIGCHAIN).order_by(index="block_timestamp").filter(
+            lambda block: block["id"].ne(genesis_id)).map(lambda block: {
+                "header": block.pluck(*BLOCK_HEADER),
+                "votes": votes.get_all([block["id"], voter], index="block_and_voter").without(
+                    *VOTE_EXTRAS).coerce_to("array")}), majority=True)
+        return [row["header"] for row in found if not any(counts(vote) for vote in row["votes"])]
 
     # -- votes ---------------------------------------------------------------
 
     def write_vote(self, vote):
-        key = vote_key(vote["vote"]["voting_for_block"], vote["node_pubkey"])
+        key = vote_key(vote)
         return self._claim(VOTES, key, lambda claim: stamped(self.table(VOTES), vote, id=key, **claim))
 
     def votes_for(self, block_id):
         return self.run(self.table(VOTES).between(
-            [block_id, r.minval], [block_id, r.maxval], index="block_and_voter").without(*VOTE_EXTRAS),
-            majority=True)
+            [block_id, r.minval], [block_id, r.maxval], index="block_and_voter").order_by(
+            lambda vote: vote[WRITTEN_AT].default(None)).without(*VOTE_EXTRAS), majority=True)
 
-    def last_vote_by(self, voter):
-        return self._first(self.table(VOTES).between(
-            [voter, r.minval], [voter, r.maxval], index="voter_and_time").order_by(
-            index=r.desc("voter_and_time")).without(*VOTE_EXTRAS))
+    def last_vote_by(self, voter, counts):
+        # newest first, a batch at a time, until one counts (skip, not a bound
+        # on written_at: rows anyone wrote may share one)
+        newest_first = self.table(VOTES).between(
+            [voter, r.minval], [voter, r.maxval], index="voter_and_time").order_by(index=r.desc("voter_and_time"))
+        read = 0
+        while True:
+            batch = self.run(newest_first.skip(read).limit(VOTE_BATCH).without(*VOTE_EXTRAS), majority=True)
+            for vote in batch:
+                if counts(vote):
+                    return vote
+            if len(batch) < VOTE_BATCH:
+                return None
+            read += len(batch)
 
     # -- election bookkeeping --------------------------------------------------
 

@@ -220,8 +220,8 @@ class SQLiteConnection(base.Connection):
     def backlog_held_by(self, assignee, tx_ids):
         return self._read(backlog.held_by, assignee, list(tx_ids))
 
-    def reassign_backlog(self, tx_id, assignee, timestamp, stale_before=None):
-        return self._write(backlog.reassign, tx_id, assignee, timestamp, stale_before)
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
     # -- blocks -------------------------------------------------------------
 
@@ -261,8 +261,8 @@ class SQLiteConnection(base.Connection):
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
 
-    def blocks_not_voted_by(self, voter):
-        return self._read(blocks.not_voted_by, voter)
+    def blocks_not_voted_by(self, voter, counts):
+        return self._read(blocks.not_voted_by, voter, counts)
 
     # -- votes and election bookkeeping -------------------------------------
 
@@ -272,8 +272,8 @@ class SQLiteConnection(base.Connection):
     def votes_for(self, block_id):
         return self._read(votes.votes_for, block_id)
 
-    def last_vote_by(self, voter):
-        return self._read(votes.last_by, voter)
+    def last_vote_by(self, voter, counts):
+        return self._read(votes.last_by, voter, counts)
 
     def mark_requeued(self, block_id):
         return self._write(votes.mark_requeued, block_id)

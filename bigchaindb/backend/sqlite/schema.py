@@ -14,9 +14,9 @@ depend on that.
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.backend.sqlite import blocks
 
-SCHEMA_VERSION = 2
-"""Kept in ``PRAGMA user_version``: 0 means not initialised.  Version 1 had no
-``conditions`` table; ``upgrade`` adds it."""
+SCHEMA_VERSION = 3
+"""Kept in ``PRAGMA user_version``: 0 means not initialised.  Earlier
+versions are brought up to this one by ``upgrade``."""
 
 TABLES = {
     # -- backlog: transactions waiting for a block ---------------------------
@@ -97,14 +97,18 @@ TABLES = {
             PRIMARY KEY (metadata_id, block_seq, position)
         ) WITHOUT ROWID""",
     # -- votes and election bookkeeping --------------------------------------
-    # by block id, not seq: a vote may be stored before its block is
+    # by block id, not seq: a vote may be stored before its block is.  Not
+    # unique per (block, voter): any member can write a row naming any voter,
+    # and a forged row must not keep the voter's real vote out (core counts
+    # only votes whose signature verifies).
     "votes": """
         CREATE TABLE votes (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             block_id TEXT NOT NULL,
             voter TEXT NOT NULL,
+            signature TEXT NOT NULL,
             vote BLOB NOT NULL,
-            UNIQUE (block_id, voter)
+            UNIQUE (block_id, voter, signature)
         )""",
     "requeued": """
         CREATE TABLE requeued (
@@ -146,11 +150,23 @@ def upgrade(db):
     """Bring a store of an earlier schema version up to this one (inside the caller's transaction).
 
     1 to 2: the ``conditions`` table, filled from the stored transactions.
+    2 to 3: votes unique by (block, voter, signature), no longer by (block,
+    voter): the table is made again, its rows (and their seq) kept.
     """
     if version(db) == 1:
         db.execute(TABLES["conditions"])
         blocks.index_stored_conditions(db)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("PRAGMA user_version = 2")
+    if version(db) == 2:
+        db.execute("ALTER TABLE votes RENAME TO votes_before_3")
+        db.execute(TABLES["votes"])
+        # a row whose vote is not JSON, or has no signature, keeps a signature of its own
+        db.execute("INSERT INTO votes (seq, block_id, voter, signature, vote) SELECT seq, block_id, voter,"
+                   " coalesce(CASE WHEN json_valid(vote) AND json_type(vote) = 'object'"
+                   " THEN json_extract(vote, '$.signature') END, 'row ' || seq), vote FROM votes_before_3")
+        db.execute("DROP TABLE votes_before_3")  # and its index
+        db.execute(next(index for index in INDEXES if " ON votes " in index))
+        db.execute("PRAGMA user_version = 3")
 
 
 def create(db):

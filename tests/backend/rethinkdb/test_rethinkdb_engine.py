@@ -16,6 +16,7 @@ from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlAvailabilityError, ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
 
+from bigchaindb.backend.base import INITIALISED
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
@@ -97,10 +98,13 @@ def test_input_keys_are_the_outputs_a_transaction_spends():
     assert schema.input_keys(tx) == [["a", 0], ["b", 2]]
 
 
-def test_vote_keys_are_one_per_block_and_voter():
-    assert schema.vote_key("block", "voter") == schema.vote_key("block", "voter")
-    assert schema.vote_key("block", "voter") != schema.vote_key("block", "other")
-    assert schema.vote_key("block", "voter") != schema.vote_key("other", "voter")
+def test_vote_keys_are_one_per_block_voter_and_signature():
+    def key(block_id, voter, signature="s"):
+        return schema.vote_key({"node_pubkey": voter, "signature": signature, "vote": {"voting_for_block": block_id}})
+    assert key("block", "voter") == key("block", "voter")
+    assert key("block", "voter") != key("block", "other")
+    assert key("block", "voter") != key("other", "voter")
+    assert key("block", "voter") != key("block", "voter", "forged")  # a forged row cannot take the key
 
 
 def test_what_rethinkdb_would_change_is_refused_with_a_reason():
@@ -364,12 +368,12 @@ def test_write_order_is_strict_even_within_a_millisecond(engine):
     assert written == sorted(written) and len(set(written)) == len(written)
 
 
-def test_a_vote_is_keyed_by_block_and_voter(engine):
+def test_a_vote_is_keyed_by_block_voter_and_signature(engine):
     vote = {"node_pubkey": "voter", "signature": "s", "vote": {
         "voting_for_block": "b", "previous_block": "g", "is_block_valid": True, "invalid_reason": None,
         "timestamp": "1"}}
     assert engine.write_vote(vote) is True
-    assert engine.run(engine.table("votes").get(schema.vote_key("b", "voter")))["node_pubkey"] == "voter"
+    assert engine.run(engine.table("votes").get(schema.vote_key(vote)))["node_pubkey"] == "voter"
     assert engine.write_vote(vote) is False
 
 
@@ -416,6 +420,25 @@ def test_backlog_feed_survives_a_dropped_connection(engine, monkeypatch):
     assert next_item(feed) == (second, 2)
     assert nothing_more(feed)
     feed.close()
+
+
+def test_a_store_checked_right_after_its_server_restarts_is_ready_once_the_check_returns(tmp_path):
+    """What ``bigchaindb start`` meets after a power cut: the server is back but
+    its tables are not ready yet; ``state`` waits until they are."""
+    server = RethinkDBServer(str(tmp_path)).start()
+    try:
+        store = RethinkDBConnection("127.0.0.1", server.driver_port, "bigchain", connection_timeout=30)
+        store.init()
+        store.write_block(a_block(1))
+        store.close()
+        server.kill()
+        server.start()
+        store = RethinkDBConnection("127.0.0.1", server.driver_port, "bigchain", connection_timeout=30)
+        assert store.state() == INITIALISED
+        assert store.get_block(a_block(1)["id"]) == a_block(1)
+        store.close()
+    finally:
+        server.remove()
 
 
 # -- queries meeting faults -----------------------------------------------------
