@@ -91,6 +91,7 @@ class Connection(abc.ABC):
     def backlog_held_by(self, assignee, tx_ids):
         """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
 
+    @abc.abstractmethod
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         """Give a backlog entry assigned before ``older_than`` (a stale one) to
         ``assignee`` at ``timestamp``; its feed sees it as new.  True when
