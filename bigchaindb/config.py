@@ -45,6 +45,9 @@ DEFAULTS = {
     "keyring": [],
     # seconds before a backlog entry nobody picked up is reassigned
     "backlog_reassign_delay": 120,
+    # the hash of every id: "sha3_256" (FIPS-202), or "keccak_256" for a
+    # federation of the first 0.8.0 installs; a store keeps the one it was made with
+    "hash": "sha3_256",
     "log": {"level": "INFO"},
 }
 

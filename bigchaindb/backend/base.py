@@ -25,7 +25,8 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def init(self):
-        """Create the tables and indexes.  Raises DatabaseAlreadyExists if present."""
+        """Create the tables and indexes, and record the hash every id in the store
+        is made with (``crypto.hash_in_use()``).  Raises DatabaseAlreadyExists if present."""
 
     @abc.abstractmethod
     def drop(self):
@@ -34,6 +35,11 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def is_initialised(self):
         """True when ``init`` has run on this store."""
+
+    @abc.abstractmethod
+    def stored_hash(self):
+        """The name of the hash ``init`` recorded ("sha3_256" for a store made before
+        it recorded one), or None when the store is not initialised."""
 
     def close(self):
         """Release the connection."""

@@ -15,7 +15,7 @@ import click
 
 from bigchaindb import __version__, backend, config as node_config
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
-from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.crypto import generate_key_pair, use_hash
 from bigchaindb.common.exceptions import BigchainDBError
 from bigchaindb.core import Bigchain
 
@@ -25,7 +25,10 @@ class Context:
         self.config_path = node_config.config_path(config_path)
 
     def load(self):
-        return node_config.load(self.config_path)
+        """The configuration; its ``hash`` is the one this process makes ids with from now on."""
+        config = node_config.load(self.config_path)
+        use_hash(config["hash"])
+        return config
 
 
 def new_config():
@@ -155,7 +158,13 @@ def start(ctx):
     if not connection.is_initialised():
         initialise(config)
         click.echo(f"Initialised a new database ({where_data_lives(config)})")
+    stored_hash = connection.stored_hash()
     connection.close()
+    if stored_hash != config["hash"]:
+        raise click.ClickException(
+            f"the database ({where_data_lives(config)}) was made with hash {stored_hash}, but this node's "
+            f"hash setting is {config['hash']}: every id in it is a {stored_hash} hash. Set hash to "
+            f"{stored_hash} to run on it, or use another database")
     click.echo(f"Configuration: {ctx.config_path}")
     click.echo(f"Data: {where_data_lives(config)}")
     click.echo(f"Public key: {config['keypair']['public']}")

@@ -146,7 +146,7 @@ ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"}}
 
 
 def test_every_method_has_its_query_plan_checked():
-    schema_methods = {"init", "drop", "is_initialised"}
+    schema_methods = {"init", "drop", "is_initialised", "stored_hash"}
     assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
 
 
@@ -172,3 +172,14 @@ def test_no_method_scans_a_table(sqlite_connection, method):
         plan = [row[3] for row in handle.execute(f"EXPLAIN QUERY PLAN {statement}")]
         scans = {step for step in plan if step.startswith("SCAN")} - ALLOWED_SCANS.get(method, set())
         assert not scans, f"{method} runs {statement!r}, planned as {plan}"
+
+
+def test_a_store_made_before_settings_were_recorded_is_a_sha3_256_one(sqlite_connection):
+    """Schema version 1 stores had no settings table: every one hashed with SHA3-256."""
+    with closing(sqlite3.connect(sqlite_connection.path)) as raw:
+        raw.execute("DROP TABLE settings")
+        raw.execute("PRAGMA user_version = 1")
+        raw.commit()
+    assert sqlite_connection.stored_hash() == "sha3_256"
+    sqlite_connection.drop()
+    assert not sqlite_connection.is_initialised()

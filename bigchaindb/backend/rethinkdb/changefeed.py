@@ -34,7 +34,7 @@ from rethinkdb.errors import ReqlCursorEmpty, ReqlError, ReqlTimeoutError
 
 from bigchaindb.backend.base import POLL_INTERVAL
 from bigchaindb.backend.rethinkdb import driver
-from bigchaindb.backend.rethinkdb.schema import VOTE_EXTRAS, WRITTEN_AT, without
+from bigchaindb.backend.rethinkdb.schema import VOTE_EXTRAS, WRITTEN_AT, binary_as_floats, without
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def backlog_event(assignee):
         if entry is None or entry["assignee"] != assignee:
             return None
         timestamp = entry["assignment_timestamp"]
-        return Event((entry["id"], timestamp), None, (entry["tx"], timestamp))
+        return Event((entry["id"], timestamp), None, (binary_as_floats(entry["tx"]), timestamp))
     return event
 
 

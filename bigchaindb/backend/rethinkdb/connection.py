@@ -33,9 +33,10 @@ from bigchaindb.backend.base import Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.schema import (
-    BACKLOG, BIGCHAIN, BLOCK_HEADER, INDEXES, REQUEUED, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT, asset_keys,
-    check_storable, flattened, input_keys, metadata_id_of, spent_by, stamped, stored, transactions, vote_key,
-    written_now)
+    BACKLOG, BIGCHAIN, BLOCK_HEADER, INDEXES, REQUEUED, SETTINGS, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT, asset_keys,
+    binary_as_floats, check_storable, flattened, floats_as_binary, input_keys, metadata_id_of, spent_by, stamped,
+    stored, transactions, vote_key, written_now)
+from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ class RethinkDBConnection(Connection):
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
             self.run(self.table(name).index_wait())
+        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
 
     def drop(self):
         if not self.run(r.db_list().contains(self.dbname)):
@@ -164,6 +166,12 @@ class RethinkDBConnection(Connection):
     def is_initialised(self):
         return self.run(r.branch(
             r.db_list().contains(self.dbname), r.db(self.dbname).table_list().contains(*TABLES), False))
+
+    def stored_hash(self):
+        if not self.is_initialised():
+            return None
+        record = self.run(self.table(SETTINGS).get("hash"), majority=True)
+        return DEFAULT_HASH if record is None else record["value"]
 
     # -- backlog -------------------------------------------------------------
 
@@ -180,12 +188,12 @@ class RethinkDBConnection(Connection):
         if others:
             return others[0]
         self._insert(BACKLOG, stored(
-            {"id": tx["id"], "tx": tx, "assignee": assignee, "assignment_timestamp": timestamp}))
+            {"id": tx["id"], "tx": floats_as_binary(tx), "assignee": assignee, "assignment_timestamp": timestamp}))
         return None
 
     def get_backlog_transaction(self, tx_id):
         entry = self.run(self.table(BACKLOG).get(tx_id), majority=True)
-        return None if entry is None else entry["tx"]
+        return None if entry is None else binary_as_floats(entry["tx"])
 
     def backlog_spenders(self, txid, cid):
         return self.run(self.table(BACKLOG).get_all([txid, cid], index="spent_inputs")["id"], majority=True)
@@ -201,7 +209,7 @@ class RethinkDBConnection(Connection):
 
     def backlog_assigned_to(self, assignee):
         entries = self.run(self._assigned(assignee).order_by(index="assignee_and_time"))
-        return [(entry["tx"], entry["assignment_timestamp"]) for entry in entries]
+        return [(binary_as_floats(entry["tx"]), entry["assignment_timestamp"]) for entry in entries]
 
     def stale_backlog(self, older_than):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
@@ -215,7 +223,17 @@ class RethinkDBConnection(Connection):
     # -- blocks --------------------------------------------------------------
 
     def write_block(self, block):
-        self._insert(BIGCHAIN, stamped(self.table(BIGCHAIN), block))
+        body = block["block"]
+        kept = dict(block, block=dict(body, transactions=[floats_as_binary(tx) for tx in body["transactions"]]))
+        self._insert(BIGCHAIN, stamped(self.table(BIGCHAIN), kept))
+
+    @staticmethod
+    def _block_as_written(block):
+        """``block`` as read, with the floats of its transactions back (see ``write_block``)."""
+        if block is not None:
+            for tx in block["block"]["transactions"]:
+                binary_as_floats(tx)
+        return block
 
     def _first(self, query):
         """The first result of a sequence ``query`` (read by majority), or None."""
@@ -224,14 +242,14 @@ class RethinkDBConnection(Connection):
 
     def get_block(self, block_id):
         # get_all, not get: `without` on a missing block is an empty sequence, not an error
-        return self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT))
+        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT)))
 
     def get_block_header(self, block_id):
         return self._first(self.table(BIGCHAIN).get_all(block_id).pluck(*BLOCK_HEADER))
 
     def get_genesis_block(self):
-        return self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
-                           .order_by(WRITTEN_AT).without(WRITTEN_AT))
+        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
+                                                  .order_by(WRITTEN_AT).without(WRITTEN_AT)))
 
     def blocks_with_transaction(self, tx_id):
         blocks = self.run(self.table(BIGCHAIN).get_all(tx_id, index="transaction_id").pluck("id", WRITTEN_AT),
@@ -239,8 +257,9 @@ class RethinkDBConnection(Connection):
         return [block["id"] for block in sorted(blocks, key=lambda block: block[WRITTEN_AT])]
 
     def get_transaction_in_block(self, tx_id, block_id):
-        return self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
+        tx = self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
             lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id))))
+        return None if tx is None else binary_as_floats(tx)
 
     def _in_blocks(self, key, index, select):
         """What ``select(tx, block)`` picks from every transaction of the blocks
@@ -264,12 +283,13 @@ class RethinkDBConnection(Connection):
 
     def transactions_by_asset(self, asset_id, operation=None):
         key = [asset_id] if operation is None else [asset_id, operation]
-        return self._in_blocks(key, "asset", lambda tx, block: r.branch(
-            r.expr(asset_keys(tx)).contains(key), [[tx, block["id"]]], []))
+        return [(binary_as_floats(tx), block_id) for tx, block_id in self._in_blocks(
+            key, "asset", lambda tx, block: r.branch(r.expr(asset_keys(tx)).contains(key), [[tx, block["id"]]], []))]
 
     def transactions_by_metadata(self, metadata_id):
-        return self._in_blocks(metadata_id, "metadata", lambda tx, block: r.branch(
-            metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))
+        return [(binary_as_floats(tx), block_id) for tx, block_id in self._in_blocks(
+            metadata_id, "metadata", lambda tx, block: r.branch(
+                metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))]
 
     def blocks_not_voted_by(self, voter):
         # A walk over every block in timestamp order with one index read of the

@@ -146,6 +146,9 @@ class SQLiteConnection(base.Connection):
     def is_initialised(self):
         return self._read(schema.is_initialised)
 
+    def stored_hash(self):
+        return self._read(schema.stored_hash)
+
     # -- backlog ------------------------------------------------------------
 
     def write_backlog(self, tx, assignee, timestamp):

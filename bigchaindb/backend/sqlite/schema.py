@@ -11,8 +11,12 @@ AUTOINCREMENT so a value is never reused after a delete; the change feeds
 depend on that.
 """
 
-SCHEMA_VERSION = 1
-"""Kept in ``PRAGMA user_version``: 0 means not initialised."""
+from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
+
+SCHEMA_VERSION = 2
+"""Kept in ``PRAGMA user_version``: 0 means not initialised.  Version 1 stores
+were made before the ``settings`` table, when every store hashed with the
+default."""
 
 TABLES = {
     # -- backlog: transactions waiting for a block ---------------------------
@@ -94,6 +98,12 @@ TABLES = {
         CREATE TABLE requeued (
             block_id TEXT PRIMARY KEY
         ) WITHOUT ROWID""",
+    # -- what the store was made under: the ``hash`` of every id in it --------
+    "settings": """
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID""",
 }
 
 INDEXES = (
@@ -114,14 +124,23 @@ def is_initialised(db):
 
 
 def create(db):
-    """Create every table and index (inside the caller's transaction)."""
+    """Create every table and index, recording the hash in use (inside the caller's transaction)."""
     for statement in (*TABLES.values(), *INDEXES):
         db.execute(statement)
+    db.execute("INSERT INTO settings (name, value) VALUES ('hash', ?)", (hash_in_use(),))
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def stored_hash(db):
+    """The hash the store was made under, or None if it is not initialised."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version < 2:
+        return DEFAULT_HASH if version else None
+    return db.execute("SELECT value FROM settings WHERE name = 'hash'").fetchone()[0]
 
 
 def drop(db):
     """Drop every table, and with them their indexes (inside the caller's transaction)."""
     for table in TABLES:
-        db.execute(f"DROP TABLE {table}")
+        db.execute(f"DROP TABLE IF EXISTS {table}")  # a version 1 store has no settings
     db.execute("PRAGMA user_version = 0")

@@ -68,7 +68,7 @@ def test_missing_tables_and_races_map_to_the_backend_exceptions():
 # -- schema ------------------------------------------------------------------
 
 def test_tables_and_index_names():
-    assert schema.TABLES == ("backlog", "bigchain", "votes", "requeued")
+    assert schema.TABLES == ("backlog", "bigchain", "votes", "requeued", "settings")
     names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
@@ -76,6 +76,7 @@ def test_tables_and_index_names():
                      "transaction_id", "written_at"],
         "votes": ["block_and_voter", "voter_and_time", "written_at"],
         "requeued": [],
+        "settings": [],
     }
     multi = {(table, name) for table, indexes in schema.INDEXES.items()
              for name, (_, is_multi) in indexes.items() if is_multi}
