@@ -102,11 +102,11 @@ def main(argv=None):
         if args.preload:
             print(f"copying a store preloaded with {args.preload} transactions", flush=True)
             keypair, stored_ids = preload.copy(args.preload, store, args.processes)
-        targets = [Node(out, "node", store, keypair, **settings)]
+        targets = [Node(out, "node", {"backend": "sqlite", "path": store}, keypair, **settings)]
         record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config)}
         print(f"code {record['code']}, gunicorn {record['gunicorn']}", flush=True)
         if not args.no_ceiling:
-            targets.append(Ceiling(out, "ceiling", os.path.join(scratch, "unused.sqlite"), **settings))
+            targets.append(Ceiling(out, "ceiling", {"path": os.path.join(scratch, "unused.sqlite")}, **settings))
         for server in targets:
             records, gets, monitor = measure(server, bodies, args, stored_ids)
             summaries[server.name] = report.summarize(records, gets, monitor.summary())

@@ -2,7 +2,11 @@
 
 Starts a real node on a fresh store, sends every request the reference
 shows, and records what the node really answered: status line, the headers
-that matter, and the body.  Run it after any change to the web layer:
+that matter, and the body.  Each request is shown in shell (curl), Python
+(requests) and JavaScript (the built-in ``fetch`` of Node 18+ and browsers);
+the JavaScript is then run, with Node, against the same node, and must get
+the same status (every request shown can be repeated: a node accepts the
+very transaction it holds again).  Run it after any change to the web layer:
 
     .venv/bin/python docs/generate_api_docs.py            # rewrites docs/api.md
     .venv/bin/python docs/generate_api_docs.py -o FILE    # writes elsewhere
@@ -11,6 +15,8 @@ that matter, and the body.  Run it after any change to the web layer:
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -31,6 +37,7 @@ ASSET_ID = "0d3c42b4-7c5b-4a4a-8b56-6e3a2a6c1f01"
 METADATA_ID = "7b1e8a4e-0f0e-4d57-9a8e-2f1c3e5d7a90"
 PUBLIC_HOST = "http://localhost:9984"
 SHOWN_HEADERS = ("Location", "X-BigchainDB-Timestamp", "Content-Type")
+NODE_JS = shutil.which("node")
 
 
 class Recorder:
@@ -48,10 +55,14 @@ class Recorder:
             send_headers["Content-Type"] = "application/json"
         response = requests.request(method, url, data=data, headers=send_headers, allow_redirects=False,
                                     timeout=30)
-        self.sections.append(self._section(title, text, method, path, body, send_headers, raw, response))
+        javascript = self._javascript(method, PUBLIC_HOST + path, send_headers, body, raw)
+        if NODE_JS:
+            run_javascript(javascript, PUBLIC_HOST, self.node.url, body, raw, response.status_code)
+        self.sections.append(self._section(title, text, method, path, body, send_headers, raw, response,
+                                           javascript))
         return response
 
-    def _section(self, title, text, method, path, body, headers, raw, response):
+    def _section(self, title, text, method, path, body, headers, raw, response, javascript):
         public = PUBLIC_HOST + path
         curl = ["curl -i"]
         if method != "GET":
@@ -70,12 +81,40 @@ class Recorder:
         shown += [f"{name}: {self._public(response.headers[name])}" for name in SHOWN_HEADERS
                   if name in response.headers]
         lines = [f"### {title}", "", *([text, ""] if text else []), f"`{method} {path}`", "", "```bash", " \\\n     ".join(curl), "```",
-                 "", "```python", *python, "```", "", "Response:", "", "```http", *shown, "",
+                 "", "```python", *python, "```", "", "```javascript", javascript, "```", "",
+                 "Response:", "", "```http", *shown, "",
                  self._public(json.dumps(response.json(), indent=2, ensure_ascii=False)), "```", ""]
         return "\n".join(lines)
 
+    @staticmethod
+    def _javascript(method, url, headers, body, raw):
+        """The request as a ``fetch`` call; ``tx`` is the transaction object, ``body`` raw text."""
+        options = [f"  method: '{method}',"] if method != "GET" else []
+        if headers:
+            options.append("  headers: {" + ", ".join(f"'{k}': '{v}'" for k, v in headers.items()) + "},")
+        if raw is not None:
+            options.append("  body,")
+        elif body is not None:
+            options.append("  body: JSON.stringify(tx),")
+        options.append("  redirect: 'manual',  // read a 303's own body: it holds the status")
+        return "\n".join([f"const response = await fetch('{url}', {{", *options, "});",
+                          "console.log(response.status, response.headers.get('Location'));",
+                          "console.log(await response.json());"])
+
     def _public(self, text):
         return text.replace(self.node.url, PUBLIC_HOST)
+
+
+def run_javascript(javascript, public_host, url, body, raw, expected_status):
+    """Run one example with Node against ``url``; it must get ``expected_status``."""
+    prelude = f"const tx = {json.dumps(body)};\n" if raw is None else f"const body = {json.dumps(raw.decode())};\n"
+    script = prelude + javascript.replace(public_host, url)
+    done = subprocess.run([NODE_JS, "--input-type=module", "-e", script], capture_output=True, text=True,
+                          timeout=30)
+    status = done.stdout.split(" ", 1)[0]
+    if done.returncode != 0 or status != str(expected_status):
+        raise RuntimeError(f"the JavaScript example got {status or 'nothing'} instead of {expected_status}:\n"
+                           f"{script}\n{done.stdout}{done.stderr}")
 
 
 def build_transactions():
@@ -150,10 +189,14 @@ live node: the requests are the ones it sent and the responses are what the
 node answered (with the node's address shown as `{host}`). Ids of blocks and
 votes, and timestamps, differ from run to run.
 
-Routes and codes follow `http-api.rst` of the 0.8 API; where it was silent
-see [protocol-choices.md](protocol-choices.md). For the `curl` examples that
-post, save the transaction as `body.json`; in the Python ones `tx` is the
-transaction dict (see [transactions.md](transactions.md) for building one).
+Routes and codes are those of the BigchainDB 0.8 HTTP API; the formats and
+rules behind them are in [protocol.md](protocol.md), and where the 0.8
+documents were silent, see [protocol-choices.md](protocol-choices.md). For the `curl` examples that
+post, save the transaction as `body.json`; in the Python and JavaScript
+ones `tx` is the transaction (see [transactions.md](transactions.md), or
+`bigchaindb.client`, for building one). The JavaScript runs as it is in
+Node 18+ (as an ES module: `node --input-type=module`) and in browsers;
+every example in it was run against the node that answered below.
 
 """.format(host=PUBLIC_HOST)
 
@@ -163,7 +206,8 @@ def main():
     parser.add_argument("-o", "--output", default=os.path.join(HERE, "api.md"))
     output = parser.parse_args().output
     with tempfile.TemporaryDirectory() as directory:
-        node = Node(directory, "docs", os.path.join(directory, "docs.sqlite"), NODE).start()
+        store = {"backend": "sqlite", "path": os.path.join(directory, "docs.sqlite")}
+        node = Node(directory, "docs", store, NODE).start()
         try:
             recorder = Recorder(node)
             record_everything(recorder)

@@ -3,16 +3,19 @@
 import pytest
 
 from bigchaindb.common.crypto import use_hash
+from tests.engines import ENGINES, fresh_store
 from tests.helpers import WebNode
 from tests.rethinkdb_server import RethinkDBServer
 
 
-@pytest.fixture(scope="module")
-def web_node(tmp_path_factory):
-    """A node's HTTP server on a fresh store, one per test module (see ``tests.helpers.WebNode``)."""
-    node = WebNode(str(tmp_path_factory.mktemp("web_node"))).start()
-    yield node
-    node.stop()
+@pytest.fixture(scope="module", params=ENGINES)
+def web_node(request, tmp_path_factory):
+    """A node's HTTP server on a fresh store, one per test module and engine (see ``tests.helpers.WebNode``)."""
+    directory = tmp_path_factory.mktemp("web_node")
+    with fresh_store(request.param, directory, request) as database:
+        node = WebNode(str(directory), database=database).start()
+        yield node
+        node.stop()
 
 
 @pytest.fixture(scope="session")

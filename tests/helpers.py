@@ -43,6 +43,14 @@ def wait_until(predicate, timeout, message, interval=0.05):
     raise AssertionError(message)
 
 
+def node_environment(**variables):
+    """This process's environment for a node process, plus ``variables``: without
+    the ``BIGCHAINDB_*`` settings, which would override the config a test wrote
+    (a user may have them set, e.g. to point the suite at a RethinkDB server)."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("BIGCHAINDB_")}
+    return {**environment, **variables}
+
+
 def node_config(directory, **settings):
     """A complete config: a store in ``directory``, a new keypair, 2 workers on a free port.
 

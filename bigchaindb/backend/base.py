@@ -130,6 +130,13 @@ class Connection(abc.ABC):
         """``(tx, block id)`` for every block transaction with metadata ``metadata_id``."""
 
     @abc.abstractmethod
+    def blocks_after(self, position, limit):
+        """Up to ``limit`` full blocks written after ``position``, in the order
+        written, as ``(position, block)`` pairs; ``position`` None starts at
+        the first block.  Positions are the engine's own, opaque to callers:
+        how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
+
+    @abc.abstractmethod
     def blocks_not_voted_by(self, voter):
         """Block headers (see ``get_block_header``) with no vote from ``voter``,
         oldest first, genesis excluded."""

@@ -198,6 +198,31 @@ def _reconfigure(ctx, function, number):
     click.echo(f"{function.replace('_', ' ')} to {number}")
 
 
+@cli.command("export")
+@click.argument("file", type=click.File("wb"), default="-")
+@click.pass_obj
+def export(ctx, file):
+    """Write the whole ledger (blocks and votes, in order) as JSON lines to FILE (default: stdout)."""
+    from bigchaindb import ledger_file
+    config = ctx.load()
+    blocks, votes = ledger_file.export_ledger(backend.connect(config["database"]), file)
+    click.echo(f"Exported {blocks} blocks and {votes} votes from {where_data_lives(config)}", err=True)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def import_(ctx, file):
+    """Check a ledger FILE made by `export`, then load it into a new store."""
+    from bigchaindb import ledger_file
+    config = ctx.load()
+    try:
+        blocks, votes = ledger_file.import_ledger(backend.connect(config["database"]), file)
+    except DatabaseAlreadyExists as exc:
+        raise click.ClickException(f"{exc} ({where_data_lives(config)})") from None
+    click.echo(f"Imported {blocks} blocks and {votes} votes into {where_data_lives(config)}")
+
+
 def _require_keypair(config):
     if not (config["keypair"]["public"] and config["keypair"]["private"]):
         raise click.ClickException("no keypair configured; run 'bigchaindb configure' first")

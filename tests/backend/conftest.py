@@ -1,29 +1,23 @@
-"""Fixtures: a fresh store on every engine chosen (see ``engines``)."""
+"""Fixtures: a fresh store on every engine (see ``tests.engines``)."""
 
 import pytest
 
 from bigchaindb import backend
-from bigchaindb.backend.exceptions import DatabaseDoesNotExist
-
-from . import engines
+from tests import engines
 
 
 @pytest.fixture(params=engines.ENGINES)
 def store_config(request, tmp_path):
-    """The database section of a node's config for a fresh store (not yet initialised)."""
-    return engines.store_config(request.param, tmp_path, request)
+    """The database section of a node's config for a fresh store (not yet initialised); removed afterwards."""
+    with engines.fresh_store(request.param, tmp_path, request) as database:
+        yield database
 
 
 @pytest.fixture
 def fresh_connection(store_config):
-    """A connection to a store not yet initialised; dropped and closed afterwards."""
+    """A connection to a store not yet initialised; closed afterwards."""
     conn = backend.connect(store_config)
     yield conn
-    if store_config["backend"] != "sqlite":  # the sqlite file goes with tmp_path
-        try:
-            conn.drop()
-        except DatabaseDoesNotExist:
-            pass  # never initialised, or the test dropped it itself
     conn.close()
 
 

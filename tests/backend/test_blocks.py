@@ -130,3 +130,24 @@ def test_blocks_not_voted_by_a_voter_come_oldest_first(connection):
     connection.write_vote(vote(blocks[0]["id"], "someone else"))
     assert connection.blocks_not_voted_by("voter") == [header_of(blocks[0]), header_of(blocks[2])]
     assert connection.blocks_not_voted_by("someone else") == [header_of(blocks[1]), header_of(blocks[2])]
+
+
+def test_every_block_is_read_in_batches_in_the_order_written(connection):
+    written = [block_of([create()[0]], timestamp=str(index % 2)) for index in range(7)]
+    for block in written:
+        connection.write_block(block)
+    read, position = [], None
+    while batch := connection.blocks_after(position, 3):
+        assert len(batch) <= 3
+        read += [block for _, block in batch]
+        position = batch[-1][0]
+    assert read == written
+    assert connection.blocks_after(position, 3) == []
+
+
+def test_outputs_of_an_owner_come_in_block_order_within_a_block(connection):
+    alice = generate_key_pair().public_key
+    made = [create(owners_after=[alice])[0] for _ in range(6)]
+    block = block_of(made)
+    connection.write_block(block)
+    assert connection.outputs_of(alice) == [(tx["id"], 0, block["id"]) for tx in made]

@@ -38,11 +38,12 @@ def assert_exact(read, written):
 def test_the_backlog_keeps_floats(connection):
     create, spend = float_pair()
     feed = connection.backlog_feed("node")
-    for tx in (create, spend):
-        assert connection.write_backlog(tx, "node", 1) is None
+    for timestamp, tx in enumerate((create, spend), start=1):
+        assert connection.write_backlog(tx, "node", timestamp) is None
         assert_exact(connection.get_backlog_transaction(tx["id"]), tx)
+    fed = {entry["id"]: entry for entry, _ in (next_item(feed), next_item(feed))}
     for tx in (create, spend):
-        assert_exact(next_item(feed)[0], tx)
+        assert_exact(fed[tx["id"]], tx)
     assigned = connection.backlog_assigned_to("node")
     for (entry, _), tx in zip(assigned, (create, spend), strict=True):
         assert_exact(entry, tx)
@@ -58,6 +59,8 @@ def test_blocks_keep_floats(connection):
     read = connection.get_block(block["id"])
     assert same_values(read, block)
     assert hash_data(serialize(read["block"])) == block["id"]
+    assert all(same_values(read, written) for (_, read), written in
+               zip(connection.blocks_after(None, 10), [block, later], strict=True))
     for tx, holder in ((create, block), (spend, later)):
         assert_exact(connection.get_transaction_in_block(tx["id"], holder["id"]), tx)
     asset_id = create["transaction"]["asset"]["id"]

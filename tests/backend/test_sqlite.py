@@ -130,6 +130,7 @@ CALLS = {
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
     "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
     "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter"),
+    "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
     "last_vote_by": lambda c, l: c.last_vote_by("voter"),

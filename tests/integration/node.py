@@ -1,7 +1,8 @@
 """Run real node processes (``bigchaindb start``) for integration tests.
 
 A ``Node`` is one federation member: its own config file, keypair and
-port; several share one store file to form a federation on one machine.
+port; several share one store (a SQLite file, or a RethinkDB database) to
+form a federation on one machine.
 """
 
 import copy
@@ -14,13 +15,15 @@ import requests
 
 from bigchaindb import config as node_config
 from bigchaindb.common.crypto import generate_key_pair
-from tests.helpers import ServedProcess, free_port, wait_until
+from tests.helpers import ServedProcess, free_port, node_environment, wait_until
 
 BIGCHAINDB = os.path.join(os.path.dirname(sys.executable), "bigchaindb")
 
 
 class Node(ServedProcess):
-    def __init__(self, directory, name, database_path, keypair=None, **settings):
+    """``database`` is the ``database`` section of its config (see ``tests.engines``)."""
+
+    def __init__(self, directory, name, database, keypair=None, **settings):
         self.directory = directory
         self.name = name
         self.keypair = keypair or generate_key_pair()
@@ -31,7 +34,7 @@ class Node(ServedProcess):
         self.log_path = os.path.join(directory, f"{name}.log")
         self.config = copy.deepcopy(node_config.DEFAULTS)
         self.config["server"].update(bind=f"127.0.0.1:{self.port}", workers=2)
-        self.config["database"]["path"] = database_path
+        self.config["database"].update(database)
         self.config["keypair"] = {"public": self.keypair.public_key, "private": self.keypair.private_key}
         node_config.merge(self.config, settings)
         self.process = None
@@ -43,7 +46,8 @@ class Node(ServedProcess):
     def start(self, timeout=30):
         node_config.write_file(self.config, self.config_path)
         # its own process group, as a command started in a terminal has
-        return self.launch([BIGCHAINDB, "-c", self.config_path, "start"], timeout, start_new_session=True)
+        return self.launch([BIGCHAINDB, "-c", self.config_path, "start"], timeout, start_new_session=True,
+                           env=node_environment())
 
     def processes(self):
         """The supervisor and every process below it."""
@@ -84,12 +88,11 @@ class Node(ServedProcess):
                    f"{tx_id} did not become {wanted} on {self.name} (last: {self.status(tx_id)})")
 
 
-def federation(directory, size, **settings):
-    """``size`` nodes sharing one store file, each keyring naming the others (not started)."""
-    database_path = os.path.join(directory, "federation.sqlite")
+def federation(directory, size, database, **settings):
+    """``size`` nodes sharing the store ``database``, each keyring naming the others (not started)."""
     keypairs = [generate_key_pair() for _ in range(size)]
     nodes = []
     for index, keypair in enumerate(keypairs):
         keyring = [other.public_key for other in keypairs if other is not keypair]
-        nodes.append(Node(directory, f"node{index}", database_path, keypair, keyring=keyring, **settings))
+        nodes.append(Node(directory, f"node{index}", database, keypair, keyring=keyring, **settings))
     return nodes

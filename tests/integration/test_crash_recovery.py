@@ -2,16 +2,39 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
+from tests.engines import ENGINES, store_config
 from tests.helpers import wait_until
+from tests.integration.node import Node
+from tests.rethinkdb_server import RethinkDBServer
 
 COUNT = 200
 
 
-def test_transactions_survive_sigkill(node):
+@pytest.fixture(params=ENGINES)
+def crashable(request, tmp_path):
+    """``(node, server)``: a started node and, on RethinkDB, a server of the
+    test's own that the power cut takes down too (None on SQLite, whose
+    store is the node's own file)."""
+    server = None
+    if request.param == "rethinkdb":
+        server = RethinkDBServer(str(tmp_path)).start()
+        database = {**server.database_config, "name": "bigchain"}
+    else:
+        database = store_config("sqlite", tmp_path, request)
+    node = Node(str(tmp_path), "node", database).start()
+    yield node, server
+    node.stop()
+    if server is not None:
+        server.remove()
+
+
+def test_transactions_survive_sigkill(crashable):
+    node, server = crashable
     owner = generate_key_pair()
     txs = [Transaction.create([owner.public_key], [([owner.public_key], 1)], Asset({"i": i}))
            .sign([owner.private_key]).to_dict() for i in range(COUNT)]
@@ -19,7 +42,9 @@ def test_transactions_survive_sigkill(node):
         codes = [r.status_code for r in pool.map(node.post, txs)]
     assert codes == [202] * COUNT
     node.kill()
-
+    if server is not None:
+        server.kill()
+        server.start()
     node.start()
     wait_until(lambda: all(node.status(tx["id"]) == "valid" for tx in txs), 60,
                "not every accepted transaction became valid after the restart")

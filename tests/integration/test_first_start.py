@@ -1,21 +1,24 @@
-"""A new user's first ``bigchaindb start``: no config, no database, one command."""
+"""A new user's first ``bigchaindb start``: no config, no database, one command.
+
+On the embedded store only: with no config the node runs on it, which is
+the point.  (The first start on a RethinkDB database is what every node
+fixture of tests/integration does on that engine.)
+"""
 
 import json
-import os
 import stat
 import subprocess
 import time
 
 import requests
 
-from tests.helpers import free_port, wait_until
+from tests.helpers import free_port, node_environment, wait_until
 from tests.integration.node import BIGCHAINDB
 
 
 def test_start_on_a_machine_with_no_config(tmp_path):
     port = free_port()
-    env = dict(os.environ, HOME=str(tmp_path), BIGCHAINDB_SERVER_BIND=f"127.0.0.1:{port}")
-    env.pop("BIGCHAINDB_CONFIG_PATH", None)
+    env = node_environment(HOME=str(tmp_path), BIGCHAINDB_SERVER_BIND=f"127.0.0.1:{port}")
     log_path = tmp_path / "start.log"
     began = time.monotonic()
     with open(log_path, "wb") as log:

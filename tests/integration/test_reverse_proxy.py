@@ -13,8 +13,11 @@ from tests.integration.node import Node
 
 @pytest.fixture
 def proxied(tmp_path, nginx_proxy):
-    """``(node, proxy)``: a node trusting one proxy, and nginx before it."""
-    node = Node(str(tmp_path), "node", os.path.join(str(tmp_path), "node.sqlite"),
+    """``(node, proxy)``: a node trusting one proxy, and nginx before it.
+
+    On the embedded store only: what is tested is what passes between nginx
+    and the web layer, which knows nothing of the engine."""
+    node = Node(str(tmp_path), "node", {"backend": "sqlite", "path": os.path.join(str(tmp_path), "node.sqlite")},
                 server={"trusted_proxies": 1}).start()
     yield node, nginx_proxy(node.port)
     node.stop()

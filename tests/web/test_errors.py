@@ -3,13 +3,15 @@
 import pytest
 
 from bigchaindb.web.app import create_app
+from tests.engines import ENGINES, fresh_store
 from tests.helpers import node_config
 
 
-@pytest.fixture
-def app(tmp_path):
+@pytest.fixture(params=ENGINES)
+def app(request, tmp_path):
     # the store is never initialised: every query on it fails
-    return create_app(node_config(str(tmp_path)))
+    with fresh_store(request.param, tmp_path, request) as database:
+        yield create_app(node_config(str(tmp_path), database=database))
 
 
 def message_of(response, status):

@@ -13,7 +13,10 @@ PUBLIC = "https://example.com/bigchaindb"
 
 @pytest.fixture(scope="module", params=[1, 0], ids=["trusted", "untrusted"])
 def proxied(request, tmp_path_factory):
-    """A node trusting one proxy, then one trusting none; and the URL its links should use."""
+    """A node trusting one proxy, then one trusting none; and the URL its links should use.
+
+    On the embedded store only: what is tested is how the web layer reads
+    request headers, which knows nothing of the engine."""
     node = WebNode(str(tmp_path_factory.mktemp("proxied")), server={"trusted_proxies": request.param}).start()
     yield node, PUBLIC if request.param else node.url
     node.stop()

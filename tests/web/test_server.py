@@ -9,9 +9,12 @@ import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
+
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.web.app import PerProcess
 from bigchaindb.web.server import WORKER_CLASS, create_server, default_workers
+from tests.engines import ENGINES, fresh_store
 from tests.helpers import WebNode, create_tx, node_config
 
 
@@ -48,20 +51,25 @@ def test_a_per_process_value_is_built_once_per_process_and_again_after_a_fork():
     assert _value.get() is built
 
 
-def test_sigterm_lets_the_request_in_flight_finish(tmp_path):
-    node = WebNode(str(tmp_path)).start()
-    try:
-        body = json.dumps(create_tx(generate_key_pair()).to_dict()).encode()
-        host, port = node.config["server"]["bind"].rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(b"POST /api/v1/transactions HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
-            time.sleep(0.5)  # a worker is now reading the body
-            node.process.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
-            sock.sendall(body[100:])
-            response = sock.makefile("rb").read()
-        assert response.startswith(b"HTTP/1.1 202 "), response
-        assert node.process.wait(30) == 0
-    finally:
-        node.stop()
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sigterm_lets_the_request_in_flight_finish(engine, tmp_path, request):
+    """On every engine: the request's write to the store finishes too."""
+    with fresh_store(engine, tmp_path, request) as database:
+        node = WebNode(str(tmp_path), database=database).start()
+        try:
+            tx = create_tx(generate_key_pair())
+            body = json.dumps(tx.to_dict()).encode()
+            host, port = node.config["server"]["bind"].rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(b"POST /api/v1/transactions HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
+                time.sleep(0.5)  # a worker is now reading the body
+                node.process.send_signal(signal.SIGTERM)
+                time.sleep(0.5)
+                sock.sendall(body[100:])
+                response = sock.makefile("rb").read()
+            assert response.startswith(b"HTTP/1.1 202 "), response
+            assert node.process.wait(30) == 0
+            assert node.ledger.connection.get_backlog_transaction(tx.id) == tx.to_dict()
+        finally:
+            node.stop()

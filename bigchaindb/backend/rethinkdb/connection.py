@@ -291,6 +291,24 @@ class RethinkDBConnection(Connection):
             metadata_id, "metadata", lambda tx, block: r.branch(
                 metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))]
 
+    def blocks_after(self, position, limit):
+        # ``written_at`` is strictly increasing for one writer, but two nodes
+        # writing at the same moment may share one: a position is the
+        # ``written_at`` with the ids already handed out at it, and the
+        # range is closed so that such neighbours are not skipped.
+        at, seen = position or (r.minval, ())
+        rows = self.run(self.table(BIGCHAIN).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
+                        .limit(limit + len(seen)), majority=True)
+        found = []
+        for row in rows:
+            if row["id"] in seen:
+                continue
+            written_at = row.pop(WRITTEN_AT)
+            seen = (*seen, row["id"]) if written_at == at else (row["id"],)
+            at = written_at
+            found.append(((at, seen), self._block_as_written(row)))
+        return found[:limit]
+
     def blocks_not_voted_by(self, voter):
         # A walk over every block in timestamp order with one index read of the
         # votes per block: run when a vote pipeline starts, not per request.

@@ -101,9 +101,12 @@ def spenders(db, txid, cid):
 
 
 def outputs_of(db, owner):
-    rows = db.execute("SELECT o.tx_id, o.cid, b.id FROM outputs o JOIN blocks b ON b.seq = o.block_seq"
-                      " WHERE o.owner = ? ORDER BY o.block_seq", (owner,))
-    return rows.fetchall()
+    # in ledger order, as every engine answers: blocks as written, transactions in block order
+    rows = db.execute("SELECT DISTINCT o.tx_id, o.cid, b.id, t.position FROM outputs o"
+                      " JOIN blocks b ON b.seq = o.block_seq"
+                      " JOIN block_transactions t ON t.block_seq = o.block_seq AND t.tx_id = o.tx_id"
+                      " WHERE o.owner = ? ORDER BY o.block_seq, t.position, o.cid", (owner,))
+    return [(tx_id, cid, block_id) for tx_id, cid, block_id, _ in rows.fetchall()]
 
 
 def by_asset(db, asset_id, operation=None):
@@ -141,3 +144,9 @@ def headers_after(db, seq, limit):
     """``(seq, header)`` of the blocks written after ``seq``, for the block feed."""
     rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
     return [(seq, orjson.loads(header)) for seq, header in rows.fetchall()]
+
+
+def after(db, seq, limit):
+    """``(seq, block)`` of the blocks written after ``seq`` (None: from the first), in order."""
+    rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq or 0, limit))
+    return [(seq, _with_transactions(db, seq, header)) for seq, header in rows.fetchall()]

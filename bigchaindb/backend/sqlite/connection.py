@@ -204,6 +204,9 @@ class SQLiteConnection(base.Connection):
     def transactions_by_metadata(self, metadata_id):
         return self._read(blocks.by_metadata, metadata_id)
 
+    def blocks_after(self, position, limit):
+        return self._read(blocks.after, position, limit)
+
     def blocks_not_voted_by(self, voter):
         return self._read(blocks.not_voted_by, voter)
 

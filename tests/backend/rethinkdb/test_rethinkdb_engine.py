@@ -4,13 +4,12 @@ covers the storage interface itself on every engine).
 The first part needs no server: start-up failure, the schema's names and
 helpers, error mapping, and the resumption logic of change feeds, driven by
 scripted streams standing in for driver cursors.  The second part runs on
-the suite's RethinkDB server (see ``tests.backend.engines``).
+the suite's RethinkDB server (see ``tests.engines``).
 """
 
 import socket
 import threading
 import time
-import uuid
 
 import pytest
 from rethinkdb.ast import ReQLEncoder
@@ -22,7 +21,7 @@ from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
-from tests.backend import engines
+from tests import engines
 from tests.backend.feeds import TIMEOUT, next_item
 
 
@@ -300,18 +299,13 @@ def test_admin_refuses_other_engines():
 # -- with a server -------------------------------------------------------------
 
 @pytest.fixture
-def engine(request):
+def engine(request, tmp_path):
     """An initialised store in a database of its own, dropped afterwards."""
-    database = engines.rethinkdb_config(request)
-    connection = RethinkDBConnection(database["host"], database["port"], f"test_{uuid.uuid4().hex}",
-                                     connection_timeout=5)
-    connection.init()
-    yield connection
-    try:
-        connection.drop()
-    except DatabaseDoesNotExist:
-        pass
-    connection.close()
+    with engines.fresh_store("rethinkdb", tmp_path, request) as database:
+        connection = RethinkDBConnection(database["host"], database["port"], database["name"], connection_timeout=5)
+        connection.init()
+        yield connection
+        connection.close()
 
 
 def a_block(number, owners_after=("owner",), metadata=None):

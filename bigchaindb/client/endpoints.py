@@ -1,0 +1,84 @@
+"""The resources of a node's API, one class each, as the client exposes them."""
+
+from bigchaindb.client.offchain import fulfill_transaction, inputs_of, prepare_transaction
+
+API = "/api/v1"
+
+
+class Endpoint:
+    def __init__(self, transport):
+        self.transport = transport
+
+
+class TransactionsEndpoint(Endpoint):
+    """``/transactions`` and ``/statuses``: make, send and follow transactions."""
+
+    prepare = staticmethod(prepare_transaction)
+    fulfill = staticmethod(fulfill_transaction)
+    inputs_of = staticmethod(inputs_of)
+
+    def send(self, transaction):
+        """Post a signed transaction; returns it as the node accepted it (202)."""
+        return self.transport.request("POST", f"{API}/transactions", json=transaction)
+
+    def retrieve(self, txid):
+        """The transaction ``txid`` from a VALID (else UNDECIDED) block; NotFoundError otherwise."""
+        return self.transport.request("GET", f"{API}/transactions/{txid}")
+
+    def status(self, txid):
+        """``{"status": "backlog" | "undecided" | "valid" | "invalid"}`` of ``txid``.
+
+        The node answers 303 once the transaction is in a block; the client
+        reads that answer's body rather than following the redirect.
+        """
+        return self.transport.request("GET", f"{API}/statuses/{txid}")
+
+    def get(self, *, owners_after=None, asset_id=None, operation=None, metadata_id=None, fulfilled=None):
+        """Transactions in VALID or UNDECIDED blocks: by owner (``fulfilled``
+        True or False to keep only spent or unspent outputs), by asset
+        (optionally of one ``operation``), or by metadata id."""
+        params = {"owners_after": owners_after, "asset_id": asset_id, "operation": operation,
+                  "metadata_id": metadata_id,
+                  "fulfilled": None if fulfilled is None else str(bool(fulfilled)).lower()}
+        return self.transport.request("GET", f"{API}/transactions",
+                                      params={k: v for k, v in params.items() if v is not None})
+
+
+class OutputsEndpoint(Endpoint):
+    """The outputs a key holds, read from its transactions."""
+
+    def get(self, public_key, unspent=None):
+        """``[{"transaction_id", "output_index", "amount"}]`` of outputs ``public_key`` owns.
+
+        ``unspent=True`` keeps only transactions with an output of the key
+        not yet spent (the node's ``fulfilled=false``).
+        """
+        transactions = TransactionsEndpoint(self.transport).get(
+            owners_after=public_key, fulfilled=None if unspent is None else not unspent)
+        return [{"transaction_id": tx["id"], "output_index": condition["cid"], "amount": condition["amount"]}
+                for tx in transactions for condition in tx["transaction"]["conditions"]
+                if public_key in _flattened(condition["owners_after"])]
+
+
+class BlocksEndpoint(Endpoint):
+    def retrieve(self, block_id, status="VALID"):
+        return self.transport.request("GET", f"{API}/blocks/{block_id}", params={"status": status})
+
+    def get(self, *, txid, status=None):
+        """Blocks holding transaction ``txid``, optionally only those of ``status``."""
+        params = {"tx_id": txid, **({"status": status} if status else {})}
+        return self.transport.request("GET", f"{API}/blocks", params=params)
+
+
+class VotesEndpoint(Endpoint):
+    def get(self, *, block_id, voter=None):
+        params = {"block_id": block_id, **({"voter": voter} if voter else {})}
+        return self.transport.request("GET", f"{API}/votes", params=params)
+
+
+def _flattened(owners):
+    for owner in owners:
+        if isinstance(owner, list):
+            yield from _flattened(owner)
+        else:
+            yield owner
