@@ -33,7 +33,7 @@ def serialize(data, floats=None):
     if floats is None:
         floats = holds_float(data)
     if floats:
-        data = _with_reference_floats(data)
+        data = map_floats(data, _reference_fragment)
     return orjson.dumps(data, option=_SORTED)
 
 
@@ -58,16 +58,21 @@ def holds_float(data):
     return False
 
 
-def _with_reference_floats(value):
-    """A copy of ``value`` with each float replaced by the reference's text of it."""
+def map_floats(value, function):
+    """A copy of ``value`` (JSON-like values) with each float ``f`` replaced by ``function(f)``."""
     kind = type(value)
     if kind is dict:
-        return {key: _with_reference_floats(item) for key, item in value.items()}
+        return {key: map_floats(item, function) for key, item in value.items()}
     if kind is list:
-        return [_with_reference_floats(item) for item in value]
+        return [map_floats(item, function) for item in value]
     if isinstance(value, float):
-        return orjson.Fragment(reference_text(value))
+        return function(value)
     return value
+
+
+def _reference_fragment(value):
+    """The reference's text of the float ``value``, for orjson to write as it is."""
+    return orjson.Fragment(reference_text(value))
 
 
 def deserialize(raw):

@@ -9,22 +9,18 @@
   on a store made under the other setting.
 """
 
-import copy
 import hashlib
 import json
-import os
 import subprocess
 import time
-import uuid
 
-import pytest
 import requests
 
-from bigchaindb import config as node_config
 from bigchaindb.common.crypto import generate_key_pair, hash_data, use_hash, verify
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.common.utils import serialize
-from tests.helpers import same_values
+from bigchaindb.config import write_file
+from tests.helpers import node_config, node_environment, same_values
 from tests.integration.node import BIGCHAINDB, Node
 
 
@@ -51,26 +47,13 @@ def post_and_confirm(node, txs):
 
 
 def test_the_driver_flow_with_floats_becomes_valid(node):
-    post_and_confirm(node, driver_flow())
-
-
-@pytest.fixture
-def rethinkdb_node(tmp_path, rethinkdb_server):
-    database = dict(rethinkdb_server.database_config, name=f"floats_{uuid.uuid4().hex}")
-    started = Node(str(tmp_path), "node", str(tmp_path / "unused.sqlite"), database=database).start(timeout=60)
-    yield started
-    started.stop()
-
-
-def test_floats_stay_floats_on_a_rethinkdb_node(rethinkdb_node):
-    """RethinkDB would hand 1.0 back as 1 (another id): the engine keeps floats exact."""
+    """On each engine: RethinkDB would hand 1.0 back as 1 (another id) if its engine did not keep floats."""
     create, transfer = driver_flow()
-    post_and_confirm(rethinkdb_node, [create, transfer])
-    found = requests.get(f"{rethinkdb_node.api}/transactions", timeout=10,
-                         params={"asset_id": create["transaction"]["asset"]["id"]}).json()
-    assert sorted(found, key=lambda tx: tx["transaction"]["operation"]) == [create, transfer]
-    assert all(same_values(tx, sent) for tx, sent in zip(
-        sorted(found, key=lambda tx: tx["transaction"]["operation"]), [create, transfer]))
+    post_and_confirm(node, [create, transfer])
+    found = requests.get(f"{node.api}/transactions", params={"asset_id": create["transaction"]["asset"]["id"]},
+                         timeout=10).json()
+    found.sort(key=lambda tx: tx["transaction"]["operation"])  # CREATE, TRANSFER
+    assert len(found) == 2 and all(same_values(tx, sent) for tx, sent in zip(found, [create, transfer]))
 
 
 def test_a_posted_12_50_has_the_id_of_12_5(node):
@@ -85,9 +68,9 @@ def test_a_posted_12_50_has_the_id_of_12_5(node):
     node.wait_for_status(tx["id"], "valid")
 
 
-def test_a_keccak_node_makes_keccak_blocks_and_votes(tmp_path, keccak):
+def test_a_keccak_node_makes_keccak_blocks_and_votes(tmp_path, store, keccak):
     """Under ``keccak``, this test process makes its ids with Keccak-256, as a client of that node does."""
-    node = Node(str(tmp_path), "node", str(tmp_path / "keccak.sqlite"), hash="keccak_256").start()
+    node = Node(str(tmp_path), "node", store, hash="keccak_256").start()
     try:
         create, transfer = driver_flow()
         post_and_confirm(node, [create, transfer])
@@ -112,30 +95,18 @@ def test_a_keccak_node_makes_keccak_blocks_and_votes(tmp_path, keccak):
         node.stop()
 
 
-def run_cli(config, directory, *args):
-    path = os.path.join(directory, "config.json")
-    node_config.write_file(config, path)
-    return subprocess.run([BIGCHAINDB, "-c", path, *args], capture_output=True, text=True, timeout=60)
+def test_a_node_refuses_a_store_of_the_other_hash(tmp_path, store):
+    config = node_config(str(tmp_path), database=store)
+    path = str(tmp_path / "config.json")
 
+    def run(*args):
+        write_file(config, path)
+        return subprocess.run([BIGCHAINDB, "-c", path, *args], capture_output=True, text=True, timeout=60,
+                              env=node_environment())
 
-def node_config_for(database):
-    keypair = generate_key_pair()
-    config = node_config.merge(copy.deepcopy(node_config.DEFAULTS), {"database": database})
-    config["keypair"] = {"public": keypair.public_key, "private": keypair.private_key}
-    return config
-
-
-@pytest.mark.parametrize("engine", ["sqlite", "rethinkdb"])
-def test_a_node_refuses_a_store_of_the_other_hash(tmp_path, request, engine):
-    if engine == "sqlite":
-        database = {"backend": "sqlite", "path": str(tmp_path / "store.sqlite")}
-    else:
-        database = dict(request.getfixturevalue("rethinkdb_server").database_config,
-                        name=f"hash_{uuid.uuid4().hex}")
-    config = node_config_for(database)
-    made = run_cli(config, str(tmp_path), "init")
+    made = run("init")
     assert made.returncode == 0, made.stderr
     config["hash"] = "keccak_256"
-    refused = run_cli(config, str(tmp_path), "start")
+    refused = run("start")
     assert refused.returncode != 0
     assert "made with hash sha3_256" in refused.stderr and "hash setting is keccak_256" in refused.stderr

@@ -170,6 +170,8 @@ class RethinkDBConnection(Connection):
     def stored_hash(self):
         if not self.is_initialised():
             return None
+        # asked at start, maybe just after the server itself started: wait until the table serves reads
+        self.run(self.table(SETTINGS).wait(wait_for="ready_for_reads", timeout=self.connection_timeout))
         record = self.run(self.table(SETTINGS).get("hash"), majority=True)
         return DEFAULT_HASH if record is None else record["value"]
 

@@ -38,7 +38,7 @@ from rethinkdb import r
 
 from bigchaindb.common.crypto import hash_data
 from bigchaindb.common.exceptions import NotSupported
-from bigchaindb.common.utils import dumps, holds_float
+from bigchaindb.common.utils import dumps, holds_float, map_floats
 
 BACKLOG = "backlog"
 BIGCHAIN = "bigchain"
@@ -135,19 +135,13 @@ def floats_as_binary(tx):
              if isinstance(body.get(name), dict) and holds_float(body[name].get("data"))}
     if not parts:
         return tx
-    encoded = {name: dict(part, data=_binary_floats(part["data"])) for name, part in parts.items()}
+    encoded = {name: dict(part, data=map_floats(part["data"], _binary)) for name, part in parts.items()}
     return dict(tx, transaction=dict(body, **encoded))
 
 
-def _binary_floats(value):
-    kind = type(value)
-    if kind is dict:
-        return {key: _binary_floats(item) for key, item in value.items()}
-    if kind is list:
-        return [_binary_floats(item) for item in value]
-    if isinstance(value, float):
-        return {RESERVED_KEY: "BINARY", "data": base64.b64encode(_DOUBLE.pack(value)).decode()}
-    return value
+def _binary(value):
+    """The BINARY value (as JSON for ``r.json``) of the 8 bytes of the double ``value``."""
+    return {RESERVED_KEY: "BINARY", "data": base64.b64encode(_DOUBLE.pack(value)).decode()}
 
 
 def binary_as_floats(tx):
