@@ -4,16 +4,24 @@
 transaction, its status, blocks and votes) and what the validation rules in
 ``models`` need to know about the ledger (is this input valid, who spent
 that output).  It holds a storage connection and the node's keys.
+
+Every federation member can write any row to the shared store, so nothing
+read from it is taken on trust: a vote counts only when its signature
+verifies, a block only when this node's federation elected it, and a row
+that is not shaped as what it should be is skipped (a block is INVALID).
 """
 
 import logging
 import random
 import time
 
-from bigchaindb.common.exceptions import DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid
-from bigchaindb.common.transaction import CREATE, GENESIS, Asset, Transaction
-from bigchaindb.consensus import UNDECIDED, VALID, block_election_status
-from bigchaindb.models import Block, make_vote, validate_transaction
+from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid,
+                                         ValidationError)
+from bigchaindb.common.transaction import CREATE, GENESIS, Asset, Transaction, TransactionLink
+from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
+                                  is_authentic_vote_by)
+from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
+                               validate_transaction)
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +51,7 @@ class Bigchain:
 
     @property
     def federation(self):
-        """Every node's key: the keyring followed by this node's own (a block's voters)."""
+        """Every node's key: the keyring followed by this node's own (a block's voters, the electorate)."""
         return self.keyring + [self.me]
 
     # -- accepting transactions -----------------------------------------
@@ -82,13 +90,17 @@ class Bigchain:
 
     # -- what validation asks of the ledger -----------------------------
 
-    def get_valid_transaction(self, tx_id):
-        """The transaction ``tx_id`` from a VALID block, for spending its outputs."""
+    def get_spent_outputs(self, tx_id, cids):
+        """``{cid: (condition uri, amount, asset id)}`` of the outputs ``cids`` of ``tx_id`` that
+        exist, from the VALID block holding it: only those outputs are read, not the whole
+        transaction (which may hold thousands).  InputNotValid or InputDoesNotExist when no
+        VALID block holds ``tx_id``."""
         undecided = False
         for block_id in self.connection.blocks_with_transaction(tx_id):
             status = self.block_status(block_id)
             if status == VALID:
-                return self.connection.get_transaction_in_block(tx_id, block_id)
+                return {cid: (uri, amount, asset_id)
+                        for cid, uri, amount, asset_id in self.connection.get_outputs(tx_id, block_id, cids)}
             undecided = undecided or status == UNDECIDED
         if undecided:
             raise InputNotValid(f"input transaction {tx_id} is not yet in a VALID block")
@@ -103,13 +115,33 @@ class Bigchain:
         for spender, holder in self.connection.spenders(link.txid, link.cid):
             if (spender, holder) == (tx_id, block_id):
                 continue
-            if self.block_status(holder) in LIVE:
+            if self.block_status(holder) in LIVE and self._spends(spender, holder, link):
                 return spender
         if check_backlog:
             for spender in self.connection.backlog_spenders(link.txid, link.cid):
                 if spender != tx_id:
                     return spender
         return None
+
+    def _spends(self, spender, block_id, link):
+        """True when transaction ``spender`` in ``block_id`` really spends ``link``.
+
+        The engine's answer comes from index rows; on an engine that keeps
+        them apart from the transactions (SQLite), anyone with write access
+        could add a row naming any output as spent.
+        """
+        tx = self.stored_transaction(spender, block_id)
+        try:
+            return any(ffill["input"] == {"txid": link.txid, "cid": link.cid}
+                       for ffill in tx["transaction"]["fulfillments"])
+        except (KeyError, TypeError):
+            return False
+
+    def stored_transaction(self, tx_id, block_id):
+        """Transaction ``tx_id`` from block ``block_id`` when it is stored as
+        a transaction of that id, else None."""
+        tx = self.connection.get_transaction_in_block(tx_id, block_id)
+        return tx if isinstance(tx, dict) and tx.get("id") == tx_id else None
 
     def block_holding(self, tx_id, except_block=None):
         """A VALID or UNDECIDED block other than ``except_block`` holding ``tx_id``, or None."""
@@ -119,14 +151,27 @@ class Bigchain:
         return None
 
     def asset_is_divisible(self, asset_id):
-        for tx, _ in self.connection.transactions_by_asset(asset_id, CREATE):
-            return tx["transaction"]["asset"]["divisible"]
+        """What the CREATE of ``asset_id`` in a VALID block says (False when there is none)."""
+        for tx, block_id in self.connection.transactions_by_asset(asset_id, CREATE):
+            try:
+                asset = tx["transaction"]["asset"]
+                if asset["id"] == asset_id and self.block_status(block_id) == VALID:
+                    return asset["divisible"] is True
+            except (KeyError, TypeError):
+                continue  # an index row pointing at something else: see _spends
         return False
 
     # -- statuses --------------------------------------------------------
 
     def block_status(self, block_id):
-        """VALID, UNDECIDED or INVALID for a stored block; None for an unknown one."""
+        """VALID, UNDECIDED or INVALID for a stored block; None for an unknown one.
+
+        The votes are counted against this node's federation, not against the
+        block's own ``voters`` (which its writer chose).  A stored block whose
+        header is not shaped as one is INVALID: no vote can make it valid.
+        """
+        if not isinstance(block_id, str):
+            return INVALID  # an id from the store that is not even a string
         status = self._decided.get(block_id)
         if status:
             return status
@@ -135,9 +180,10 @@ class Bigchain:
             return None
         if block_id == self.genesis_id:
             status = VALID
+        elif not header_is_readable(block_id, header):
+            status = INVALID
         else:
-            status = block_election_status(block_id, header["block"]["voters"],
-                                           self.connection.votes_for(block_id))
+            status = block_election_status(block_id, self.federation, self.connection.votes_for(block_id))
         if status != UNDECIDED:
             if len(self._decided) >= _DECIDED_CACHE_SIZE:
                 self._decided.clear()
@@ -172,36 +218,47 @@ class Bigchain:
         for block_id in self.connection.blocks_with_transaction(tx_id):
             status = self.block_status(block_id)
             if status == VALID or (status == UNDECIDED and found is None):
-                found = block_id
-                if status == VALID:
-                    break
+                tx = self.stored_transaction(tx_id, block_id)
+                if tx is not None:
+                    found = tx, block_id
+                    if status == VALID:
+                        break
         if found is None:
             return None
-        return self.connection.get_transaction_in_block(tx_id, found), self.connection.get_block_header(found)
+        return found[0], self.connection.get_block_header(found[1])
 
     def get_blocks_with_transaction(self, tx_id, status=None):
-        """Full blocks holding ``tx_id``, optionally only those whose status is ``status``."""
+        """Full blocks holding ``tx_id``, optionally only those whose status is
+        ``status``; stored blocks not shaped as blocks are left out."""
         blocks = []
         for block_id in self.connection.blocks_with_transaction(tx_id):
             if status is None or self.block_status(block_id) == status:
-                blocks.append(self.connection.get_block(block_id))
+                block = self.get_block(block_id, status=None)
+                if block is not None:
+                    blocks.append(block)
         return blocks
 
     def get_block(self, block_id, status=VALID):
-        """The block ``block_id`` if its status is ``status``, else None."""
-        if self.block_status(block_id) != status:
+        """The block ``block_id`` if its status is ``status`` (any for None) and
+        it is shaped as a block, else None."""
+        if status is not None and self.block_status(block_id) != status:
             return None
-        return self.connection.get_block(block_id)
+        block = self.connection.get_block(block_id)
+        if not header_is_readable(block_id, block) or not isinstance(block["block"].get("transactions"), list):
+            return None
+        return block
 
     def get_votes(self, block_id, voter=None):
-        votes = self.connection.votes_for(block_id)
-        return [v for v in votes if voter is None or v.get("node_pubkey") == voter]
+        """The votes that count on ``block_id`` (``consensus.counted_votes``):
+        one per federation member, authentic, in write order; optionally only ``voter``'s."""
+        votes = counted_votes(block_id, self.federation, self.connection.votes_for(block_id))
+        return [vote for vote in votes if voter is None or vote["node_pubkey"] == voter]
 
     def _live_transactions(self, pairs):
         """The transactions of ``(tx, block id)`` pairs in VALID or UNDECIDED blocks, once each."""
         found = {}
         for tx, block_id in pairs:
-            if tx["id"] not in found and self.block_status(block_id) in LIVE:
+            if looks_like_transaction(tx) and tx["id"] not in found and self.block_status(block_id) in LIVE:
                 found[tx["id"]] = tx
         return list(found.values())
 
@@ -221,11 +278,14 @@ class Bigchain:
         for tx_id, cid, block_id in self.connection.outputs_of(owner):
             if tx_id in result or self.block_status(block_id) not in LIVE:
                 continue
+            tx = self.stored_transaction(tx_id, block_id)
+            if tx is None:
+                continue
             if fulfilled is not None:
-                spent = any(self.block_status(b) in LIVE for _, b in self.connection.spenders(tx_id, cid))
+                spent = self.get_spender(TransactionLink(tx_id, cid), None, check_backlog=False) is not None
                 if spent != fulfilled:
                     continue
-            result[tx_id] = self.connection.get_transaction_in_block(tx_id, block_id)
+            result[tx_id] = tx
         return list(result.values())
 
     # -- blocks and votes ------------------------------------------------
@@ -254,26 +314,54 @@ class Bigchain:
         self.connection.write_block(block.to_dict())
         return block
 
+    def last_vote(self):
+        """This node's latest vote (by write order); rows signed by anyone else are passed over."""
+        return self.connection.last_vote_by(self.me, is_authentic_vote_by(self.me))
+
     def vote(self, block_id, is_valid, invalid_reason=None):
         """This node's signed vote on ``block_id``, chained to the block it voted on before."""
-        last = self.connection.last_vote_by(self.me)
+        last = self.last_vote()
         if last is not None:
             previous = last["vote"]["voting_for_block"]
         else:
             previous = self.genesis_id
         return make_vote(block_id, previous, is_valid, invalid_reason, self.me_private, self.me)
 
-    def requeue(self, block):
-        """Put an INVALID block's transactions back in the backlog, once.
+    def cast_vote(self, block_id, is_valid, invalid_reason=None):
+        """Vote on ``block_id`` and store the vote, unless this node voted on it
+        already (a row in its name that it did not sign does not count).
+        Returns the stored vote, or None.  Only the vote stage casts votes."""
+        if self.get_votes(block_id, self.me):
+            return None
+        vote = self.vote(block_id, is_valid, invalid_reason)
+        self.connection.write_vote(vote)
+        return vote
 
-        Transactions already live elsewhere or in the backlog are skipped;
-        the block pipeline re-validates the rest.
+    def blocks_to_vote_on(self):
+        """Headers of the stored blocks this node has not voted on (genesis aside), oldest first."""
+        return self.connection.blocks_not_voted_by(self.me, is_authentic_vote_by(self.me))
+
+    def requeue(self, block_id):
+        """Put the transactions of an INVALID block that are still valid back
+        in the backlog, once.
+
+        Only those that pass validation now go back (not those live
+        elsewhere, or spending what is spent): a forged transaction put back
+        would hold the output it claims until the block pipeline dropped it,
+        refusing its owner's own spend meanwhile.  The block pipeline
+        re-validates what goes back.  A stored block not shaped as one has
+        none to put back.
         """
-        if self.connection.was_requeued(block["id"]):
+        if self.connection.was_requeued(block_id):
             return
-        for tx in block["block"]["transactions"]:
-            if self.block_holding(tx["id"], block["id"]) is None:
-                self.connection.write_backlog(tx, random.choice(self.federation), time.time())
-        if self.connection.mark_requeued(block["id"]):
-            logger.info("block %s is INVALID: its %d transactions went back to the backlog",
-                        block["id"], len(block["block"]["transactions"]))
+        requeued = 0
+        for tx in transactions_of(self.connection.get_block(block_id)):
+            try:
+                validate_transaction(self, Transaction.from_dict(tx))
+            except ValidationError as exc:
+                logger.info("transaction %s of INVALID block %s stays out of the backlog: %s", tx["id"], block_id, exc)
+                continue
+            if self.connection.write_backlog(tx, random.choice(self.federation), time.time()) is None:
+                requeued += 1
+        if self.connection.mark_requeued(block_id):
+            logger.info("block %s is INVALID: %d of its transactions went back to the backlog", block_id, requeued)

@@ -49,7 +49,8 @@ def export_ledger(connection, out):
     position = None
     while batch := connection.blocks_after(position, BATCH):
         for position, block in batch:
-            cast = connection.votes_for(block["id"])
+            # rows anyone could have written in a voter's name stay behind: only signed votes travel
+            cast = [vote for vote in connection.votes_for(block["id"]) if vote_is_authentic(vote)]
             out.write(serialize({"block": block, "votes": cast}) + b"\n")
             blocks += 1
             votes += len(cast)

@@ -85,6 +85,36 @@ class Block:
         return made
 
 
+def header_is_readable(block_id, header):
+    """True when a stored block header (``Connection.get_block_header``) is
+    shaped as PROTOCOL.md §5 says, and is stored under its own id.
+
+    Anyone who can write to the store can write a row that is not: such a
+    block can never be shown valid, whatever votes it gets.
+    """
+    if not isinstance(header, dict) or header.get("id") != block_id or not isinstance(block_id, str):
+        return False
+    body = header.get("block")
+    return (isinstance(header.get("signature"), str) and isinstance(body, dict)
+            and isinstance(body.get("node_pubkey"), str) and isinstance(body.get("timestamp"), str)
+            and isinstance(body.get("voters"), list))
+
+
+def looks_like_transaction(tx):
+    """True for a stored document that may be a transaction: an object with a string id."""
+    return isinstance(tx, dict) and isinstance(tx.get("id"), str)
+
+
+def transactions_of(block):
+    """The transactions of a stored block that look like transactions, or
+    none when the block is not shaped as one."""
+    body = block.get("block") if isinstance(block, dict) else None
+    transactions = body.get("transactions") if isinstance(body, dict) else None
+    if not isinstance(transactions, list):
+        return []
+    return [tx for tx in transactions if looks_like_transaction(tx)]
+
+
 def make_vote(block_id, previous_block_id, is_valid, invalid_reason, private_key, public_key,
               vote_timestamp=None):
     """A signed vote on ``block_id`` (PROTOCOL.md §6)."""
@@ -106,9 +136,18 @@ def validate_transaction(ledger, tx, block_id=None, check_backlog=True, check_si
     another backlog transaction spends (the first one wins).
     ``check_signatures=False`` skips the fulfillments, for a caller that has
     verified them on this node already (they cannot change; the ledger can).
+
+    What refusing costs is bounded by the transaction's own size, whatever it
+    spends: the checks that need no ledger come first; each input transaction
+    is looked up once, for the outputs spent and nothing else of it; and each
+    fulfillment is checked as soon as the condition it must meet is known,
+    so a forged one is refused after one lookup.
     """
     if tx.operation == GENESIS:
         raise OperationError("GENESIS transactions are made by nodes, never accepted from clients")
+    spent = _spent_by_input_transaction(tx)
+    if check_signatures:
+        tx.check_fulfillment_forms()
     holder = ledger.block_holding(tx.id, block_id)
     if holder:
         raise DuplicateTransaction(f"transaction {tx.id} is already in block {holder}")
@@ -116,30 +155,37 @@ def validate_transaction(ledger, tx, block_id=None, check_backlog=True, check_si
         if check_signatures:
             tx.validate_fulfillments(tx.input_condition_uris())
         return
-    condition_uris, input_total, asset_ids, seen = [], 0, set(), set()
+    input_total = 0
+    for txid, indexes in spent.items():
+        outputs = ledger.get_spent_outputs(txid, [tx.fulfillments[index].tx_input.cid for index in indexes])
+        for index in indexes:
+            link = tx.fulfillments[index].tx_input
+            if link.cid not in outputs:
+                raise InputDoesNotExist(f"transaction {txid} has no output {link.cid}")
+            uri, amount, asset_id = outputs[link.cid]
+            if asset_id != tx.asset.id:
+                raise AssetIdMismatch(f"fulfillment {index} spends an output of asset {asset_id}, "
+                                      f"not of the transaction's asset {tx.asset.id}")
+            if check_signatures:
+                tx.validate_fulfillment(index, uri)
+            spender = ledger.get_spender(link, tx.id, block_id, check_backlog)
+            if spender:
+                raise DoubleSpend(f"output {link.cid} of {txid} is already spent by transaction {spender}")
+            input_total += amount
+    output_total = sum(cond.amount for cond in tx.conditions)
+    if output_total != input_total:
+        raise AmountError(f"the outputs add up to {output_total} but the inputs to {input_total}")
+    if output_total != 1 and not ledger.asset_is_divisible(tx.asset.id):
+        raise AmountError(f"a non-divisible asset must have a total amount of 1, not {output_total}")
+
+
+def _spent_by_input_transaction(tx):
+    """``{input txid: [index of each fulfillment spending one of its outputs]}``, in the order of
+    first appearance; DoubleSpend when one output is spent twice."""
+    spent, seen = {}, set()
     for index, link in enumerate(tx.spent_outputs()):
         if link in seen:
             raise DoubleSpend(f"fulfillment {index} spends output {link.cid} of {link.txid} a second time")
         seen.add(link)
-        input_tx = ledger.get_valid_transaction(link.txid)
-        conditions = input_tx["transaction"]["conditions"]
-        if link.cid >= len(conditions):
-            raise InputDoesNotExist(f"transaction {link.txid} has no output {link.cid}")
-        spender = ledger.get_spender(link, tx.id, block_id, check_backlog)
-        if spender:
-            raise DoubleSpend(f"output {link.cid} of {link.txid} is already spent by transaction {spender}")
-        condition_uris.append(conditions[link.cid]["condition"]["uri"])
-        input_total += conditions[link.cid]["amount"]
-        asset_ids.add(input_tx["transaction"]["asset"]["id"])
-    if len(asset_ids) > 1:
-        raise AssetIdMismatch(f"the inputs are of different assets: {', '.join(sorted(asset_ids))}")
-    (asset_id,) = asset_ids
-    if tx.asset.id != asset_id:
-        raise AssetIdMismatch(f"asset id {tx.asset.id} differs from the inputs' asset {asset_id}")
-    output_total = sum(cond.amount for cond in tx.conditions)
-    if output_total != input_total:
-        raise AmountError(f"the outputs add up to {output_total} but the inputs to {input_total}")
-    if not ledger.asset_is_divisible(asset_id) and output_total != 1:
-        raise AmountError(f"a non-divisible asset must have a total amount of 1, not {output_total}")
-    if check_signatures:
-        tx.validate_fulfillments(condition_uris)
+        spent.setdefault(link.txid, []).append(index)
+    return spent

@@ -1,7 +1,11 @@
 """Start a node: the web server and every pipeline, each in its own process.
 
 The parent process only supervises: a stage that dies is logged and started
-again (after a short pause, so a stage that cannot start does not spin).
+again after a pause that doubles with each death in a row (``Backoff``), so
+a stage that cannot start does not spin; one that ran for a while before it
+died starts over from the shortest pause.  The parent also holds the API's
+listening socket (bound by ``start`` before any stage runs), so the web
+stage, started again, listens on the same socket.
 SIGTERM or SIGINT stops the node cleanly: the children get SIGTERM, the web
 server finishes the requests in flight, and the parent waits for them all.
 Children run in their own process group, so a Ctrl-C in the terminal
@@ -32,14 +36,13 @@ PIPELINES = {
     "stale": StalePipeline,
 }
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
-RESTART_PAUSE = 1.0
 STOP_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
-def run_web(config):
+def run_web(config, listener_fd):
     from bigchaindb.web.server import create_server
-    create_server(config).run()
+    create_server(config, listener_fd).run()
 
 
 def run_pipeline(name, config):
@@ -61,14 +64,41 @@ def _child_main(target, args, log_level):
     target(*args)
 
 
+class Backoff:
+    """How long to wait before starting a dead stage again.
+
+    ``FIRST`` seconds after a first death, doubled after each further death
+    in a row, up to ``LONGEST``; a stage that had run ``STEADY`` seconds when
+    it died is a new case and waits ``FIRST`` again.
+    """
+
+    FIRST = 1.0
+    LONGEST = 60.0
+    STEADY = 60.0
+
+    def __init__(self):
+        self.deaths = 0
+
+    def delay(self, uptime):
+        """The pause before the next start, for a stage that died after ``uptime`` seconds."""
+        if uptime >= self.STEADY:
+            self.deaths = 0
+        self.deaths += 1
+        return min(self.FIRST * 2 ** (self.deaths - 1), self.LONGEST)
+
+
 class Supervisor:
     """Runs the node's stages as child processes and keeps them running."""
 
-    def __init__(self, config):
+    def __init__(self, config, listener):
         self.config = config
-        self.stages = {"web": (run_web, (config,))}
+        self.listener = listener
+        self.stages = {"web": (run_web, (config, listener.fileno()))}
         self.stages.update({name: (run_pipeline, (name, config)) for name in PIPELINES})
         self.children = {}
+        self.started_at = {}
+        self.backoff = {name: Backoff() for name in self.stages}
+        self.restart_at = {}  # stage -> monotonic time it is due to start again
         self.stopping = False
         self._context = multiprocessing.get_context("fork")
 
@@ -78,6 +108,7 @@ class Supervisor:
             target=_child_main, args=(target, args, self.config["log"]["level"]), name=name, daemon=False)
         process.start()
         self.children[name] = process
+        self.started_at[name] = time.monotonic()
 
     def request_stop(self, signum, _frame):
         logger.info("received %s: stopping the node", signal.Signals(signum).name)
@@ -91,12 +122,24 @@ class Supervisor:
             self.start_stage(name)
         while not self.stopping:
             time.sleep(0.2)
-            for name, process in list(self.children.items()):
-                if not process.is_alive() and not self.stopping:
-                    logger.error("stage %s died (exit code %s); restarting it", name, process.exitcode)
-                    time.sleep(RESTART_PAUSE)
-                    self.start_stage(name)
+            self.supervise()
         self.stop()
+
+    def supervise(self):
+        """Schedule the start of every stage that died; start those whose pause is over."""
+        now = time.monotonic()
+        for name, process in self.children.items():
+            if name in self.restart_at or process.is_alive() or self.stopping:
+                continue
+            uptime = now - self.started_at[name]
+            pause = self.backoff[name].delay(uptime)
+            logger.error("stage %s died (exit code %s) after %.1f s; restarting it in %g s (death %d in a row)",
+                         name, process.exitcode, uptime, pause, self.backoff[name].deaths)
+            self.restart_at[name] = now + pause
+        for name, due in list(self.restart_at.items()):
+            if due <= now and not self.stopping:
+                del self.restart_at[name]
+                self.start_stage(name)
 
     def stop(self):
         # the web server first, so that no new transaction arrives while the
@@ -114,8 +157,10 @@ class Supervisor:
                 logger.warning("stage %s did not stop in time; killing it", name)
                 process.kill()
                 process.join()
+        self.listener.close()
         logger.info("node stopped")
 
 
-def start(config):
-    Supervisor(config).run()
+def start(config, listener):
+    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), until stopped."""
+    Supervisor(config, listener).run()

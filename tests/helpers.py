@@ -6,6 +6,7 @@ No pipelines run: ``write_block`` puts transactions into blocks and votes
 on them directly in the store, as the block and vote pipelines would.
 """
 
+import collections
 import copy
 import math
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import requests
 
 from bigchaindb import config as bigchaindb_config
@@ -175,6 +177,41 @@ def json_error(response, status):
     assert set(body) == {"status", "message"}, body
     assert body["status"] == status and body["message"], body
     return body["message"]
+
+
+class CountingConnection:
+    """A real storage connection that counts the calls made of each of its methods.
+
+    The store answers every call; only the counting is added, for tests that
+    bound how many lookups an operation makes.
+    """
+
+    def __init__(self, connection):
+        self._connection = connection
+        self.calls = collections.Counter()
+
+    def __getattr__(self, name):
+        found = getattr(self._connection, name)
+        if not callable(found):
+            return found
+
+        def counted(*args, **kwargs):
+            self.calls[name] += 1
+            return found(*args, **kwargs)
+        return counted
+
+
+def process_tree_cpu_seconds(process):
+    """CPU seconds (user + system) used so far by ``process`` (a Popen) and its live descendants."""
+    parent = psutil.Process(process.pid)
+    total = 0.0
+    for member in [parent] + parent.children(recursive=True):
+        try:
+            times = member.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def same_values(a, b):

@@ -43,3 +43,11 @@ def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
         assert 0 < figures["rss_start_mb"] <= figures["rss_peak_mb"]
     assert summary["gunicorn"]["workers"] == 1 and summary["gunicorn"]["worker_class"]
     assert set(summary["node_over_ceiling"]) >= {"accepted_tx_per_s", "get_per_s", "rss_peak_mb"}
+
+
+def test_the_worst_post_benchmark_posts_its_case_to_a_real_node_and_reports_it():
+    script = os.path.join(os.path.dirname(RUN), "worst_post.py")
+    done = subprocess.run([sys.executable, script, "--case", "junk-transfer", "--max-body-size", "65536"],
+                          check=True, timeout=120, capture_output=True, text=True)
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("junk-transfer")]
+    assert " 400 " in row and row.endswith("fulfillment 0 does not validate")

@@ -3,7 +3,7 @@
 import pytest
 
 from bigchaindb.common.crypto import generate_key_pair
-from bigchaindb.consensus import INVALID, UNDECIDED, VALID, block_election_status
+from bigchaindb.consensus import INVALID, UNDECIDED, VALID, block_election_status, counted_votes
 from bigchaindb.models import make_vote
 
 BLOCK = "b" * 64
@@ -75,3 +75,22 @@ def test_a_vote_for_another_block_does_not_count(nodes):
 def test_malformed_votes_are_ignored(nodes):
     cast = [{"node_pubkey": nodes[0].public_key}, {"vote": "x"}, {}, vote(nodes[0])]
     assert block_election_status(BLOCK, voters(nodes, 1), cast) == VALID
+
+
+def test_a_voter_who_signs_two_votes_is_counted_by_the_first(nodes):
+    first, second = vote(nodes[0], valid=False), vote(nodes[0], valid=True)
+    assert block_election_status(BLOCK, voters(nodes, 1), [first, second]) == INVALID
+    assert block_election_status(BLOCK, voters(nodes, 1), [second, first]) == VALID
+
+
+def test_a_forged_row_in_a_voters_name_does_not_take_its_place(nodes):
+    forged = vote(nodes[1], valid=False)
+    forged["node_pubkey"] = nodes[0].public_key  # signed by another key
+    assert block_election_status(BLOCK, voters(nodes, 1), [forged, vote(nodes[0])]) == VALID
+    assert counted_votes(BLOCK, voters(nodes, 1), [forged, vote(nodes[0])]) == [vote(nodes[0])]
+
+
+def test_the_electorate_not_the_votes_sets_n(nodes):
+    outsiders = [generate_key_pair() for _ in range(3)]
+    cast = [vote(outsider) for outsider in outsiders] + [vote(nodes[0], valid=False)]
+    assert block_election_status(BLOCK, voters(nodes, 2), cast) == INVALID

@@ -9,7 +9,13 @@ Three tables, as in every BigchainDB-style node:
   backlog   transactions accepted but not yet in a block, each assigned to
             one federation node (``assignee``) at ``assignment_timestamp``;
   bigchain  blocks (with the transactions inside them);
-  votes     one vote per (block, voter).
+  votes     the votes cast on blocks.
+
+Every federation member can write any row, so what comes back is whatever
+was stored: an engine never fails on a row it cannot read, and judging rows
+(is this vote signed by its voter? is this a block at all?) is left to the
+layers above.  Where an engine must judge rows to answer (the votes that
+count), the caller passes the judgement as a function.
 
 Every lookup named here must be an index read (point or range), never a
 scan: the request path calls them on every request.
@@ -35,6 +41,14 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def is_initialised(self):
         """True when ``init`` has run on this store."""
+
+    @abc.abstractmethod
+    def state(self):
+        """What a node about to start finds: ``MISSING`` (no store at all: no
+        file, no database), ``UNINITIALISED`` (a store is there but ``init``
+        has not run on it, or not to the end) or ``INITIALISED``.  Raises
+        ``DatabaseDamaged``, naming the store and what is wrong, when the
+        engine's own check of its structure fails.  Changes nothing."""
 
     @abc.abstractmethod
     def stored_hash(self):
@@ -111,6 +125,14 @@ class Connection(abc.ABC):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
 
     @abc.abstractmethod
+    def get_outputs(self, tx_id, block_id, cids):
+        """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of
+        transaction ``tx_id`` in block ``block_id`` that exists, by cid.
+
+        What spending those outputs needs, without reading (or handing back)
+        the rest of a transaction that may hold thousands of outputs."""
+
+    @abc.abstractmethod
     def spenders(self, txid, cid):
         """``(spending tx id, block id)`` for every block transaction that spends
         output ``cid`` of ``txid``."""
@@ -137,24 +159,28 @@ class Connection(abc.ABC):
         how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
 
     @abc.abstractmethod
-    def blocks_not_voted_by(self, voter):
-        """Block headers (see ``get_block_header``) with no vote from ``voter``,
-        oldest first, genesis excluded."""
+    def blocks_not_voted_by(self, voter, counts):
+        """Block headers (see ``get_block_header``) with no vote row of
+        ``voter`` for which ``counts(vote)`` is true, oldest first, genesis
+        excluded."""
 
     # -- votes -----------------------------------------------------------
 
     @abc.abstractmethod
     def write_vote(self, vote):
-        """Store a vote, durably.  Returns False (and stores nothing) when its
-        voter already voted on that block."""
+        """Store a vote, durably.  Returns False (and stores nothing) when this
+        very vote (same block, voter and signature) is stored already.  Other
+        votes naming the same block and voter are stored: a row any member
+        could have written must not keep a voter's real vote out."""
 
     @abc.abstractmethod
     def votes_for(self, block_id):
-        """Every vote cast on ``block_id``."""
+        """Every vote row on ``block_id``, in the order they were written."""
 
     @abc.abstractmethod
-    def last_vote_by(self, voter):
-        """The latest vote ``voter`` cast (by the order votes were written), or None."""
+    def last_vote_by(self, voter, counts):
+        """The latest vote row of ``voter`` (by the order votes were written)
+        for which ``counts(vote)`` is true, or None."""
 
     # -- election bookkeeping -------------------------------------------
 
@@ -188,3 +214,6 @@ class Connection(abc.ABC):
 
 
 POLL_INTERVAL = 0.05
+
+MISSING, UNINITIALISED, INITIALISED = "missing", "uninitialised", "initialised"
+"""The answers of ``Connection.state``."""

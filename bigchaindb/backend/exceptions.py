@@ -13,3 +13,7 @@ class DatabaseAlreadyExists(DatabaseError):
 
 class DatabaseDoesNotExist(DatabaseError):
     """The tables are not there (``init`` has not run, or ``drop`` did)."""
+
+
+class DatabaseDamaged(DatabaseError):
+    """The store fails its engine's check of its own structure: a node must not start on it."""

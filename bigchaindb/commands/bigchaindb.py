@@ -14,21 +14,51 @@ import sys
 import click
 
 from bigchaindb import __version__, backend, config as node_config
-from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.base import MISSING, UNINITIALISED
+from bigchaindb.backend.exceptions import (
+    DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError)
 from bigchaindb.common.crypto import generate_key_pair, use_hash
 from bigchaindb.common.exceptions import BigchainDBError
 from bigchaindb.core import Bigchain
 
 
 class Context:
-    def __init__(self, config_path):
+    """Which config file the command uses, and loading it."""
+
+    def __init__(self, config_path=None):
+        self.use(config_path)
+
+    def use(self, config_path):
+        # Named with -c or $BIGCHAINDB_CONFIG_PATH, a file must exist: a typo
+        # must not quietly become a node with a new keypair.
+        self.named = config_path or os.environ.get(node_config.CONFIG_PATH_ENV)
         self.config_path = node_config.config_path(config_path)
 
     def load(self):
-        """The configuration; its ``hash`` is the one this process makes ids with from now on."""
+        if self.named and not os.path.exists(self.config_path):
+            raise click.ClickException(
+                f"the config file {self.config_path} does not exist; make it with "
+                f"`bigchaindb -c {self.config_path} configure`, or name another")
         config = node_config.load(self.config_path)
-        use_hash(config["hash"])
+        use_hash(config["hash"])  # the hash this process makes ids with from now on
         return config
+
+
+CONFIG_HELP = "Config file (default: $BIGCHAINDB_CONFIG_PATH or ~/.bigchaindb)."
+
+
+class NodeCommands(click.Group):
+    """The CLI's group: every subcommand takes -c too, so it may come before or after the subcommand."""
+
+    def add_command(self, cmd, name=None):
+        cmd.params.append(click.Option(["-c", "--config"], metavar="PATH", expose_value=False, help=CONFIG_HELP,
+                                       callback=_use_config_path))
+        super().add_command(cmd, name)
+
+
+def _use_config_path(ctx, _param, value):
+    if value is not None:
+        ctx.find_object(Context).use(value)
 
 
 def new_config():
@@ -59,9 +89,15 @@ def where_data_lives(config):
     return f"{database['backend']} at {database['host']}:{database['port']}, database {database['name']}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-c", "--config", "config_path", metavar="PATH",
-              help="Config file (default: $BIGCHAINDB_CONFIG_PATH or ~/.bigchaindb).")
+def store_settings(config):
+    """The settings that say which store a node uses."""
+    if config["database"]["backend"] == "sqlite":
+        return "database.backend and database.path"
+    return "database.backend, .host, .port and .name"
+
+
+@click.group(cls=NodeCommands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", metavar="PATH", help=CONFIG_HELP)
 @click.version_option(__version__, prog_name="bigchaindb")
 @click.pass_context
 def cli(ctx, config_path):
@@ -71,12 +107,13 @@ def cli(ctx, config_path):
 
 @cli.command()
 @click.option("-y", "--yes", is_flag=True, help="Take every default without asking.")
+@click.option("--force", is_flag=True, help="Replace an existing config file, and the keypair in it.")
 @click.pass_obj
-def configure(ctx, yes):
+def configure(ctx, yes, force):
     """Write a config file with a new keypair."""
     path = ctx.config_path
-    if os.path.exists(path) and not yes:
-        click.confirm(f"{path} exists; replace it (and its keypair)?", abort=True)
+    if os.path.exists(path) and not force:
+        raise click.ClickException(replacing_costs(path))
     config = new_config()
     if not yes:
         server, database = config["server"], config["database"]
@@ -92,15 +129,34 @@ def configure(ctx, yes):
         keyring = click.prompt("Keyring: public keys of the other nodes, colon-separated",
                                default="", show_default=False)
         config["keyring"] = [key for key in keyring.split(":") if key]
+        node_config.check_file_data(config, "as answered")
     node_config.write_file(config, path)
     click.echo(f"Configuration written to {path}")
+
+
+def replacing_costs(path):
+    """Why ``configure`` will not overwrite ``path`` unless forced: what a new keypair costs."""
+    try:
+        public = node_config.read_file(path).get("keypair", {}).get("public")
+    except BigchainDBError:
+        public = None
+    if not public:
+        return f"{path} exists; edit it, or run `bigchaindb configure --force` to replace it"
+    return (f"{path} exists and holds this node's keypair (public key {public}). A new keypair makes this "
+            "node a stranger to its federation: the other nodes' keyrings name the old key, and this node "
+            "would vote INVALID, for good, on every block already in the ledger. Edit the file to change "
+            "settings; to replace it and its keypair anyway, keep a copy of it and run "
+            "`bigchaindb configure --force`")
 
 
 @cli.command("show-config")
 @click.pass_obj
 def show_config(ctx):
     """Print the configuration in force (private key masked)."""
-    click.echo(json.dumps(node_config.masked(ctx.load()), indent=4, sort_keys=True))
+    from bigchaindb.web.server import default_workers
+    config = node_config.masked(ctx.load())
+    config["server"]["workers"] = config["server"]["workers"] or default_workers()  # what start would run
+    click.echo(json.dumps(config, indent=4, sort_keys=True))
 
 
 @cli.command("export-my-pubkey")
@@ -146,6 +202,7 @@ def drop(ctx, yes):
 def start(ctx):
     """Start the node (creating a config and database on first run)."""
     from bigchaindb import processes
+    from bigchaindb.web.server import listen
     config = ctx.load()
     if not os.path.exists(ctx.config_path) and not config["keypair"]["private"]:
         fresh = new_config()
@@ -154,22 +211,60 @@ def start(ctx):
         config = ctx.load()
     _require_keypair(config)
     logging.basicConfig(level=config["log"]["level"], format=processes.LOG_FORMAT)
-    connection = backend.connect(config["database"])
-    if not connection.is_initialised():
-        initialise(config)
-        click.echo(f"Initialised a new database ({where_data_lives(config)})")
-    stored_hash = connection.stored_hash()
-    connection.close()
-    if stored_hash != config["hash"]:
-        raise click.ClickException(
-            f"the database ({where_data_lives(config)}) was made with hash {stored_hash}, but this node's "
-            f"hash setting is {config['hash']}: every id in it is a {stored_hash} hash. Set hash to "
-            f"{stored_hash} to run on it, or use another database")
+    # before any stage starts: an address in use is refused here, not by a
+    # web stage failing again and again beside pipelines that run
+    listener = listen(config["server"]["bind"])
+    try:
+        open_ledger(config)
+    except BaseException:
+        listener.close()
+        raise
     click.echo(f"Configuration: {ctx.config_path}")
     click.echo(f"Data: {where_data_lives(config)}")
     click.echo(f"Public key: {config['keypair']['public']}")
     click.echo(f"API: {api_url(config)}  (Ctrl-C stops the node)")
-    processes.start(config)
+    processes.start(config, listener)
+
+
+def open_ledger(config):
+    """Check the store a node is about to run on; make it if there is none at all.
+
+    A store that is there but holds no ledger (an empty file, a database
+    without its tables or genesis block) or that fails the engine's own
+    check is refused, naming it: starting on it would serve a ledger that is
+    not the one the operator has.  Only ``bigchaindb init`` makes a new
+    ledger in a store that exists.
+    """
+    where = where_data_lives(config)
+    connection = backend.connect(config["database"])
+    try:
+        click.echo(f"Checking the store ({where})")  # a big SQLite file takes a while: say why we wait
+        try:
+            state = connection.state()
+        except DatabaseDamaged as exc:
+            raise click.ClickException(
+                f"{exc}. A node must not run on a damaged store: restore it from a backup; or move it aside "
+                "and run `bigchaindb init` to start a new, empty ledger") from None
+        if state == MISSING:
+            initialise(config)
+            click.echo(f"Initialised a new database ({where})")
+        elif state == UNINITIALISED:
+            raise click.ClickException(
+                f"the store {where} exists but holds no ledger: it is empty, or `bigchaindb init` has not run "
+                f"on it (or did not finish). Check that {store_settings(config)} name your store; "
+                "`bigchaindb init` makes a new ledger in this one")
+        elif connection.get_genesis_block() is None:
+            raise click.ClickException(
+                f"the store {where} has its tables but no genesis block: its `bigchaindb init` did not finish. "
+                "`bigchaindb drop` then `bigchaindb init` make a new ledger in it")
+        stored_hash = connection.stored_hash()
+        if stored_hash != config["hash"]:
+            raise click.ClickException(
+                f"the store {where} was made with hash {stored_hash}, but this node's hash setting is "
+                f"{config['hash']}: every id in it is a {stored_hash} hash. Set hash to {stored_hash} to run "
+                "on it, or use another store")
+    finally:
+        connection.close()
 
 
 @cli.command("set-shards")

@@ -16,6 +16,7 @@ from cryptoconditions.crypto import Ed25519SigningKey
 
 from bigchaindb.common import crypto
 from bigchaindb.common.conditions import (
+    check_form,
     check_fulfillment,
     condition_for,
     condition_uri_for,
@@ -40,6 +41,24 @@ from bigchaindb.common.values import check_values
 
 VERSION = 1
 CREATE, TRANSFER, GENESIS = "CREATE", "TRANSFER", "GENESIS"
+
+MAX_SIGNED_BYTES = 16 * 1024 * 1024
+"""How many bytes the signatures of one transaction may cover in all.
+
+Each fulfillment signs the whole transaction but the other fulfillments
+(PROTOCOL.md §2), so checking them hashes about inputs x size bytes: a
+1 MiB transaction with 1,700 inputs would make a node hash 900 MB, for
+seconds of CPU, before it could refuse it.  Every signature counts: a
+fulfillment counts once per ``ED25519_URI_LENGTH`` characters of its URI
+(that is what an Ed25519 signature takes, so a threshold fulfillment of
+n signatures counts at least n times).  Counted from the sizes alone, before
+anything is hashed; see ``signed_bytes``."""
+
+ED25519_URI_LENGTH = 133
+"""Characters of a ``cf:4`` (Ed25519) fulfillment URI."""
+
+_ID_KEY_LENGTH = len('"id":"",') + 64
+"""What the ``"id"`` key adds to the partial transaction a fulfillment signs."""
 
 
 # -- the parts of a transaction --------------------------------------------
@@ -199,6 +218,7 @@ class Transaction:
         self.metadata = metadata
         self.version = version
         self._id = None
+        self._signed_body = None  # _body(), kept while fulfillments are checked
         self._floats = None  # known once parsed: check_values tells; else looked for in the data
 
     # builders
@@ -247,7 +267,7 @@ class Transaction:
             condition = condition_for(ffill.owners_before)
             _sign_condition(condition, message, keys)
             ffill.uri = condition.serialize_uri()
-        self._id = None
+        self._id = self._signed_body = None
         return self
 
     # serialisation
@@ -302,10 +322,13 @@ class Transaction:
         made = cls(body["operation"], Asset.from_dict(body["asset"]), fulfillments, conditions,
                    Metadata.from_dict(body["metadata"]), tx["version"])
         made._floats = floats
-        expected_id = _posted_id(tx, floats)
+        nulled = _nulled_body(tx)
+        canonical = _canonical(nulled, floats)
+        expected_id = crypto.hash_data(canonical)
         if tx["id"] != expected_id:
             raise InvalidHash(f"transaction id {tx['id']} does not match its contents (expected {expected_id})")
-        made._id = expected_id
+        made._id, made._signed_body = expected_id, nulled  # as posted, so what _body() would build
+        _check_signed_bytes(len(canonical), body["fulfillments"])
         made._check_asset_rules()
         return made
 
@@ -341,11 +364,25 @@ class Transaction:
         must meet (the spent output's, or for a CREATE the owners_before's).
         Raises InvalidSignature or InvalidFulfillment naming the fulfillment.
         """
-        body = self._body()
-        floats = self.holds_floats()
-        for index, (ffill, expected_uri) in enumerate(zip(self.fulfillments, input_condition_uris, strict=True)):
-            message = _fulfillment_message(body, index, self.id, floats)
-            check_fulfillment(ffill.signed_uri(index), expected_uri, message, f"fulfillment {index}")
+        for index, (_, expected_uri) in enumerate(zip(self.fulfillments, input_condition_uris, strict=True)):
+            self.validate_fulfillment(index, expected_uri)
+
+    def validate_fulfillment(self, index, expected_uri):
+        """Check fulfillment ``index`` against the condition URI ``expected_uri`` it must meet.
+
+        The transaction's body is built once, at the first call, and kept for
+        the next ones: a caller may check fulfillments one by one as it learns
+        their conditions, at no more cost than checking them all at once.
+        """
+        if self._signed_body is None:
+            self._signed_body = self._body()
+        message = _fulfillment_message(self._signed_body, index, self.id, self.holds_floats())
+        check_fulfillment(self.fulfillments[index].signed_uri(index), expected_uri, message, f"fulfillment {index}")
+
+    def check_fulfillment_forms(self):
+        """Refuse an unsigned or malformed fulfillment before anything is looked up (see ``check_form``)."""
+        for index, ffill in enumerate(self.fulfillments):
+            check_form(ffill.signed_uri(index), f"fulfillment {index}")
 
     def spent_outputs(self):
         """The TransactionLinks this transaction spends (empty for a CREATE)."""
@@ -411,18 +448,46 @@ def _sign_condition(condition, message, keys):
         _sign_condition(sub["body"], message, keys)
 
 
-def _posted_id(tx, floats):
-    """The id ``tx`` (holding floats or not) should have.  Raises SchemaValidationError
-    if it has no canonical JSON.
+def _canonical(body, floats):
+    """The canonical JSON of ``body`` (holding floats or not).  Raises SchemaValidationError
+    if it has none.
 
     orjson refuses strings with lone surrogates and non-string keys (TypeError);
     neither comes out of a JSON parser that follows the standard, but a dict
     can come from anywhere.
     """
     try:
-        return hash_body(_nulled_body(tx), floats)
+        return serialize(body, floats)
     except TypeError as exc:
         raise SchemaValidationError(f"the transaction cannot be written as canonical JSON: {exc}") from None
+
+
+def signed_bytes(canonical_length, fulfillments):
+    """What the signatures of a transaction cover in all, counted from sizes alone.
+
+    ``canonical_length`` is the length of the canonical JSON of the transaction
+    without id and with every fulfillment nulled; ``fulfillments`` are its
+    fulfillment dicts.  Fulfillment i signs that JSON with the other
+    fulfillments (and their commas) left out, its own ``fid`` set to 0, and
+    the ``"id"`` key added: exactly the length of its message (PROTOCOL.md
+    §2), times its weight (see ``MAX_SIGNED_BYTES``).
+    """
+    nulled = [len(serialize(dict(ffill, fulfillment=None))) for ffill in fulfillments]
+    shared = canonical_length - sum(nulled) - (len(nulled) - 1) + _ID_KEY_LENGTH
+    total = 0
+    for index, (ffill, length) in enumerate(zip(fulfillments, nulled)):
+        message = shared + length - len(str(index)) + 1  # its fid written as 0
+        total += message * max(1, len(ffill["fulfillment"] or "") // ED25519_URI_LENGTH)
+    return total
+
+
+def _check_signed_bytes(canonical_length, fulfillments):
+    total = signed_bytes(canonical_length, fulfillments)
+    if total > MAX_SIGNED_BYTES:
+        raise NotSupported(
+            f"the transaction is too costly to verify: its {len(fulfillments)} fulfillments would have "
+            f"{total:,} bytes checked (each signs the transaction without the other fulfillments, once per "
+            f"signature), and at most {MAX_SIGNED_BYTES:,} are: use fewer inputs or make the transaction smaller")
 
 
 def _owners_condition_uri(owners, where):

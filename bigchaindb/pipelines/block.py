@@ -16,7 +16,7 @@ import time
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
-from bigchaindb.models import validate_transaction
+from bigchaindb.models import looks_like_transaction, validate_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,11 @@ class BlockPipeline:
 
     def add(self, tx_dict):
         """Validate one backlog transaction and take it into the open block."""
-        tx_id = tx_dict.get("id")
+        if not looks_like_transaction(tx_dict):
+            # a row any member could write; with no id, there is no entry to delete it by
+            logger.warning("passed over a backlog entry that is not a transaction: %.200r", tx_dict)
+            return
+        tx_id = tx_dict["id"]
         if tx_id in self.ids:
             return
         try:

@@ -7,6 +7,11 @@ valid against the ledger and against the other transactions in the block.
 A block this node signed itself was made by its own block stage, which
 verified every fulfillment in it moments before: those signatures are not
 verified a second time (the ledger rules are, as the ledger may have moved).
+
+Any member can write any row into the blocks table: a row this stage cannot
+read as a block is voted INVALID with the reason, and one without even an
+id to vote on is logged and passed over (such a block is INVALID anyway,
+see ``Bigchain.block_status``).
 """
 
 import itertools
@@ -28,25 +33,34 @@ class VotePipeline:
     def run(self):
         """Vote on every block not yet voted on, then on each new one, forever."""
         feed = self.connection.block_feed()
-        pending = self.connection.blocks_not_voted_by(self.bigchain.me)
+        pending = self.bigchain.blocks_to_vote_on()
         for header in itertools.chain(pending, feed):
-            if header is not None and header["id"] != self.bigchain.genesis_id:
-                self.vote_on(header["id"])
+            if header is None:
+                continue
+            block_id = header.get("id") if isinstance(header, dict) else None
+            if not isinstance(block_id, str):
+                logger.warning("passed over a stored block row with no id to vote on: %.200r", header)
+            elif block_id != self.bigchain.genesis_id:
+                self.vote_on(block_id)
 
     def vote_on(self, block_id):
         block = self.connection.get_block(block_id)
         if block is None:
             return
-        reason = self.invalid_reason(block)
-        vote = self.bigchain.vote(block_id, reason is None, reason)
-        if self.connection.write_vote(vote):
+        reason = self.invalid_reason(block, block_id)
+        if self.bigchain.cast_vote(block_id, reason is None, reason):
             logger.info("voted %s on block %s%s", "valid" if reason is None else "INVALID", block_id,
                         f": {reason}" if reason else "")
 
-    def invalid_reason(self, block_dict):
-        """None when the block is valid, else why it is not."""
+    def invalid_reason(self, block_dict, block_id=None):
+        """None when the block is valid, else why it is not.
+
+        ``block_id`` is the id it is stored under (by default its own).
+        """
         try:
             block = Block.from_dict(block_dict)
+            if block_id is not None and block.id != block_id:
+                return f"block {block.id} is stored under another id, {block_id}"
             federation = self.bigchain.federation
             if block.node_pubkey not in federation:
                 return f"block creator {block.node_pubkey} is not a federation member"
@@ -73,6 +87,6 @@ class VotePipeline:
         except Exception as exc:
             # A malformed block, or a bug it triggers: either way it cannot be
             # shown valid, and voting beats failing on it after every restart.
-            logger.exception("block %s could not be checked", block_dict.get("id"))
+            logger.exception("block %.200r could not be checked", block_dict)
             return f"block could not be checked: {exc!r}"
         return None

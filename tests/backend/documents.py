@@ -57,8 +57,19 @@ def header_of(block):
     return {"id": block["id"], "signature": block["signature"], "block": body}
 
 
-def vote(block_id, voter, previous="previous-block-id", valid=True, timestamp="1480000001"):
-    return {"node_pubkey": voter, "signature": "placeholder-signature",
+def vote(block_id, voter, previous="previous-block-id", valid=True, timestamp="1480000001",
+         signature="placeholder-signature"):
+    return {"node_pubkey": voter, "signature": signature,
             "vote": {"voting_for_block": block_id, "previous_block": previous,
                      "is_block_valid": valid, "invalid_reason": None if valid else "a reason",
                      "timestamp": timestamp}}
+
+
+def any_vote(vote):
+    """A ``counts`` test for the vote queries that takes every row for a vote."""
+    return True
+
+
+def unless_forged(vote):
+    """A ``counts`` test that takes a row signed "forged" for no vote (core checks real signatures)."""
+    return vote["signature"] != "forged"

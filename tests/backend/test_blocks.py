@@ -2,7 +2,8 @@
 
 from bigchaindb.common.crypto import generate_key_pair
 
-from .documents import block_of, create, genesis_block, header_of, transfer, valid_vectors, vote
+from .documents import (any_vote, block_of, create, genesis_block, header_of, transfer, unless_forged, valid_vectors,
+                        vote)
 
 
 def test_a_block_comes_back_exactly_as_written(connection):
@@ -31,7 +32,7 @@ def test_writing_a_block_again_changes_nothing(connection):
     assert connection.get_block(block["id"]) == block
     assert connection.blocks_with_transaction(spend["id"]) == [block["id"]]
     assert connection.spenders(tx["id"], 0) == [(spend["id"], block["id"])]
-    assert connection.blocks_not_voted_by("voter") == [header_of(block)]
+    assert connection.blocks_not_voted_by("voter", any_vote) == [header_of(block)]
 
 
 def test_the_genesis_block_is_found_and_never_waits_for_votes(connection):
@@ -40,7 +41,7 @@ def test_the_genesis_block_is_found_and_never_waits_for_votes(connection):
     connection.write_block(genesis)
     connection.write_block(block)
     assert connection.get_genesis_block() == genesis
-    assert connection.blocks_not_voted_by("voter") == [header_of(block)]
+    assert connection.blocks_not_voted_by("voter", any_vote) == [header_of(block)]
 
 
 def test_a_block_with_one_ordinary_transaction_is_not_genesis(connection):
@@ -128,8 +129,51 @@ def test_blocks_not_voted_by_a_voter_come_oldest_first(connection):
         connection.write_block(block)
     connection.write_vote(vote(blocks[1]["id"], "voter"))
     connection.write_vote(vote(blocks[0]["id"], "someone else"))
-    assert connection.blocks_not_voted_by("voter") == [header_of(blocks[0]), header_of(blocks[2])]
-    assert connection.blocks_not_voted_by("someone else") == [header_of(blocks[1]), header_of(blocks[2])]
+    assert connection.blocks_not_voted_by("voter", any_vote) == [header_of(blocks[0]), header_of(blocks[2])]
+    assert connection.blocks_not_voted_by("someone else", any_vote) == [header_of(blocks[1]), header_of(blocks[2])]
+
+
+def test_a_vote_row_that_does_not_count_leaves_its_block_not_voted_on(connection):
+    blocks = [block_of([create()[0]], timestamp=str(n)) for n in range(3)]
+    for block in blocks:
+        connection.write_block(block)
+    connection.write_vote(vote(blocks[0]["id"], "voter", signature="forged"))
+    connection.write_vote(vote(blocks[1]["id"], "voter", signature="forged"))
+    connection.write_vote(vote(blocks[1]["id"], "voter"))  # the real one, written after a forged one
+    connection.write_vote(vote(blocks[2]["id"], "voter"))
+    connection.write_vote(vote(blocks[2]["id"], "voter", signature="forged"))
+    assert connection.blocks_not_voted_by("voter", unless_forged) == [header_of(blocks[0])]
+
+
+def test_outputs_are_read_by_cid_from_the_block_named(connection):
+    tx, _ = create(amounts=(3, 1, 2))
+    asset_id, uris = tx["transaction"]["asset"]["id"], [c["condition"]["uri"] for c in tx["transaction"]["conditions"]]
+    block, other_block = block_of([create()[0], tx]), block_of([create()[0]])
+    connection.write_block(block)
+    connection.write_block(other_block)
+    assert connection.get_outputs(tx["id"], block["id"], [2, 0]) == [(0, uris[0], 3, asset_id),
+                                                                     (2, uris[2], 2, asset_id)]
+    assert connection.get_outputs(tx["id"], block["id"], [1, 7]) == [(1, uris[1], 1, asset_id)]
+    assert connection.get_outputs(tx["id"], block["id"], []) == []
+    assert connection.get_outputs(tx["id"], other_block["id"], [0]) == []
+    assert connection.get_outputs("0" * 64, block["id"], [0]) == []
+
+
+def test_a_transfer_s_outputs_carry_the_asset_of_its_inputs(connection):
+    tx, private = create()
+    spend = transfer(tx, 0, private)
+    block = block_of([tx, spend])
+    connection.write_block(block)
+    (output,) = connection.get_outputs(spend["id"], block["id"], [0])
+    assert output[3] == tx["transaction"]["asset"]["id"] == spend["transaction"]["asset"]["id"]
+
+
+def test_thousands_of_outputs_are_read_in_one_query(connection):
+    tx, _ = create(amounts=[1] * 3000)
+    block = block_of([tx])
+    connection.write_block(block)
+    wanted = list(range(0, 3000, 2)) + [5000]
+    assert [output[0] for output in connection.get_outputs(tx["id"], block["id"], wanted)] == wanted[:-1]
 
 
 def test_every_block_is_read_in_batches_in_the_order_written(connection):

@@ -3,6 +3,7 @@
 import pytest
 
 from bigchaindb import backend
+from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist
 
 from .documents import block_of, create
@@ -12,6 +13,16 @@ def test_init_makes_a_new_store_initialised(fresh_connection):
     assert not fresh_connection.is_initialised()
     fresh_connection.init()
     assert fresh_connection.is_initialised()
+
+
+def test_state_tells_a_missing_store_from_an_initialised_one(fresh_connection):
+    assert fresh_connection.state() == MISSING
+    fresh_connection.init()
+    assert fresh_connection.state() == INITIALISED
+    fresh_connection.drop()
+    # the file stays (and is no ledger); a RethinkDB database goes with its tables
+    assert fresh_connection.state() in (MISSING, UNINITIALISED)
+    assert not fresh_connection.is_initialised()
 
 
 def test_init_writes_no_genesis_block(connection):

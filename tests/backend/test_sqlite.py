@@ -11,9 +11,11 @@ import pytest
 
 from bigchaindb import backend
 from bigchaindb.backend import base
-from bigchaindb.backend.exceptions import DatabaseDoesNotExist
+from bigchaindb.backend.exceptions import DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.sqlite import schema
+from bigchaindb.common.utils import dumps
 
-from .documents import block_of, create, genesis_block, transfer, vote
+from .documents import any_vote, block_of, create, genesis_block, transfer, vote
 
 
 @pytest.fixture
@@ -89,6 +91,63 @@ def test_a_closed_connection_opens_again_on_use(sqlite_connection):
     assert sqlite_connection.get_backlog_transaction(tx["id"]) == tx
 
 
+def _set_version(path, version, statement=None):
+    """Make the store at ``path`` look as schema ``version`` made it (schema 4 added settings)."""
+    with closing(sqlite3.connect(path)) as raw:
+        if statement:
+            raw.execute(statement)
+        if version < 4:
+            raw.execute("DROP TABLE settings")
+        raw.execute(f"PRAGMA user_version = {version}")
+        raw.commit()
+
+
+def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
+    path = str(tmp_path / "store.sqlite")
+    old = backend.connect({"backend": "sqlite", "path": path})
+    old.init()
+    tx = create(amounts=(2, 1))[0]
+    block = block_of([tx])
+    old.write_block(block)
+    old.close()
+    _set_version(path, 1, "DROP TABLE conditions")  # as schema 1 made it
+    conn = backend.connect({"backend": "sqlite", "path": path})
+    asset_id = tx["transaction"]["asset"]["id"]
+    assert conn.get_outputs(tx["id"], block["id"], [0, 1]) == [
+        (cid, c["condition"]["uri"], c["amount"], asset_id) for cid, c in enumerate(tx["transaction"]["conditions"])]
+    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    conn.close()
+
+
+def test_a_store_of_schema_2_gets_votes_keyed_by_signature_when_opened(tmp_path):
+    path = str(tmp_path / "store.sqlite")
+    backend.connect({"backend": "sqlite", "path": path}).init()
+    kept = vote("block", "voter")
+    with closing(sqlite3.connect(path)) as raw:  # the votes table as schema 2 made it, with rows in it
+        raw.execute("DROP TABLE votes")
+        raw.execute("CREATE TABLE votes (seq INTEGER PRIMARY KEY AUTOINCREMENT, block_id TEXT NOT NULL,"
+                    " voter TEXT NOT NULL, vote BLOB NOT NULL, UNIQUE (block_id, voter))")
+        raw.execute("CREATE INDEX votes_by_voter ON votes (voter, seq)")
+        raw.execute("INSERT INTO votes (block_id, voter, vote) VALUES ('block', 'voter', ?)", (dumps(kept),))
+        raw.execute("INSERT INTO votes (block_id, voter, vote) VALUES ('block', 'other', 'x')")
+        raw.commit()
+    _set_version(path, 2)
+    conn = backend.connect({"backend": "sqlite", "path": path})
+    assert conn.votes_for("block") == [kept, "x"]
+    other = vote("block", "voter", signature="another")
+    assert conn.write_vote(other) is True and conn.write_vote(kept) is False
+    assert conn.last_vote_by("voter", any_vote) == other
+    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    conn.close()
+
+
+def test_a_store_of_a_newer_schema_is_refused(sqlite_connection):
+    sqlite_connection.close()
+    _set_version(sqlite_connection.path, schema.SCHEMA_VERSION + 1)
+    with pytest.raises(DatabaseError, match="newer version"):
+        sqlite_connection.get_block("0" * 64)
+
+
 # -- query plans ---------------------------------------------------------------
 
 class Ledger:
@@ -124,16 +183,17 @@ CALLS = {
     "get_genesis_block": lambda c, l: c.get_genesis_block(),
     "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
+    "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
     "spenders": lambda c, l: c.spenders(l.created["id"], 0),
     "outputs_of": lambda c, l: c.outputs_of(l.owner),
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
     "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
-    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter"),
+    "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter", any_vote),
     "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
-    "last_vote_by": lambda c, l: c.last_vote_by("voter"),
+    "last_vote_by": lambda c, l: c.last_vote_by("voter", any_vote),
     "mark_requeued": lambda c, l: c.mark_requeued(l.block["id"]),
     "was_requeued": lambda c, l: c.was_requeued(l.block["id"]),
     "backlog_feed": lambda c, l: next(c.backlog_feed("node")),
@@ -143,11 +203,13 @@ CALLS = {
 
 # The vote pipeline's start-up catch-up: it must look at every block (probing
 # the votes index for each), so a pass over blocks is what it is.
-ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"}}
+ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
+                 # the list of cids asked for, passed as one JSON array: not a table
+                 "get_outputs": {"SCAN json_each VIRTUAL TABLE INDEX 1:"}}
 
 
 def test_every_method_has_its_query_plan_checked():
-    schema_methods = {"init", "drop", "is_initialised", "stored_hash"}
+    schema_methods = {"init", "drop", "is_initialised", "state", "stored_hash"}
     assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
 
 
@@ -175,12 +237,15 @@ def test_no_method_scans_a_table(sqlite_connection, method):
         assert not scans, f"{method} runs {statement!r}, planned as {plan}"
 
 
-def test_a_store_made_before_settings_were_recorded_is_a_sha3_256_one(sqlite_connection):
-    """Schema version 1 stores had no settings table: every one hashed with SHA3-256."""
-    with closing(sqlite3.connect(sqlite_connection.path)) as raw:
-        raw.execute("DROP TABLE settings")
-        raw.execute("PRAGMA user_version = 1")
-        raw.commit()
-    assert sqlite_connection.stored_hash() == "sha3_256"
-    sqlite_connection.drop()
-    assert not sqlite_connection.is_initialised()
+def test_a_store_made_before_settings_were_recorded_is_upgraded_to_a_sha3_256_one(tmp_path):
+    """Schema version 3 stores had no settings table: every one hashed with SHA3-256."""
+    path = str(tmp_path / "store.sqlite")
+    made = backend.connect({"backend": "sqlite", "path": path})
+    made.init()
+    made.close()
+    _set_version(path, 3)
+    upgraded = backend.connect({"backend": "sqlite", "path": path})
+    try:
+        assert upgraded.stored_hash() == "sha3_256"
+    finally:
+        upgraded.close()

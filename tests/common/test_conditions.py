@@ -6,7 +6,10 @@ import time
 import cryptoconditions as cc
 import pytest
 from cryptoconditions.crypto import Ed25519SigningKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from bigchaindb.common import thresholds
 from bigchaindb.common.conditions import MAX_THRESHOLD_SIZE, check_fulfillment, condition_uri_for
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.exceptions import InvalidFulfillment, InvalidSignature, NotSupported, ValidationError
@@ -181,3 +184,71 @@ def test_divisible_asset_with_many_outputs_round_trips():
     parsed = Transaction.from_dict(create.to_dict())
     parsed.validate_fulfillments(parsed.input_condition_uris())
     assert [c.amount for c in parsed.conditions] == [2] * 5
+
+
+# -- threshold fulfillments of owners, checked without the package ---------------------
+
+def package_accepts(uri, expected_uri, message):
+    """The package's verdict alone: canonical, meets ``expected_uri``, validates ``message``."""
+    try:
+        parsed = cc.Fulfillment.from_uri(uri)
+        return parsed.serialize_uri() == uri and parsed.condition_uri == expected_uri and parsed.validate(message)
+    except Exception:
+        return False
+
+
+def our_verdict(uri, expected_uri, message):
+    try:
+        check_fulfillment(uri, expected_uri, message, "fulfillment 0")
+    except ValidationError:
+        return False
+    return True
+
+
+def package_signed(owners, message):
+    """The package's fulfillment of n-of-n ``owners`` (keys, or pairs of keys), signed over ``message``."""
+    threshold = cc.ThresholdSha256Fulfillment(threshold=len(owners))
+    for owner in owners:
+        if isinstance(owner, list):
+            threshold.add_subfulfillment(cc.Fulfillment.from_uri(package_signed(owner, message)))
+        else:
+            leaf = cc.Ed25519Fulfillment(public_key=owner)
+            leaf.sign(message, Ed25519SigningKey(PRIVATE[PUBLIC.index(owner)]))
+            threshold.add_subfulfillment(leaf)
+    return threshold.serialize_uri()
+
+
+MESSAGE = b"what the fulfillment signs"
+pair = st.lists(st.sampled_from(PUBLIC[:12]), min_size=2, max_size=2, unique=True)
+threshold_owners = st.lists(st.sampled_from(PUBLIC[12:]) | pair, min_size=2, max_size=MAX_THRESHOLD_SIZE)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(owners=threshold_owners, position=st.integers(0, 10_000), flip=st.integers(1, 255))
+def test_threshold_fulfillments_of_owners_get_the_package_s_verdict(owners, position, flip):
+    """Read directly (``thresholds``), a signed threshold of owners is accepted as by the package,
+    refused for another message; with one byte changed both refuse it, or both accept it."""
+    expected = condition_uri_for(owners)
+    uri = package_signed(owners, MESSAGE)
+    payload = unb64(uri[5:])
+    assert thresholds.read(payload) is not None and thresholds.write(thresholds.read(payload)) == payload
+    assert our_verdict(uri, expected, MESSAGE) and package_accepts(uri, expected, MESSAGE)
+    assert not our_verdict(uri, expected, b"another") and not package_accepts(uri, expected, b"another")
+    changed = bytearray(payload)
+    changed[position % len(changed)] ^= flip
+    changed_uri = "cf:2:" + b64(bytes(changed))
+    assert our_verdict(changed_uri, expected, MESSAGE) == package_accepts(changed_uri, expected, MESSAGE)
+
+
+def test_a_threshold_of_owners_is_checked_without_the_package(monkeypatch):
+    owners = [[PUBLIC[2 * i], PUBLIC[2 * i + 1]] for i in range(MAX_THRESHOLD_SIZE)]
+    uri = package_signed(owners, MESSAGE)
+
+    def unused(*args, **kwargs):
+        raise AssertionError("the package was asked")
+    monkeypatch.setattr(cc.Fulfillment, "from_uri", unused)
+    check_fulfillment(uri, condition_uri_for(owners), MESSAGE, "fulfillment 0")
+    with pytest.raises(InvalidSignature, match="fulfillment 0 does not validate"):
+        check_fulfillment(uri, condition_uri_for(owners), b"another", "fulfillment 0")
+    with pytest.raises(InvalidSignature, match="does not meet the condition it spends"):
+        check_fulfillment(uri, condition_uri_for(owners[::-1][:-1]), MESSAGE, "fulfillment 0")

@@ -14,8 +14,8 @@ import nacl.exceptions
 import nacl.signing
 import pytest
 
-from bigchaindb.common.exceptions import InvalidSignature, KeypairNotFound, SchemaValidationError
-from bigchaindb.common.transaction import Asset, Transaction
+from bigchaindb.common.exceptions import InvalidSignature, KeypairNotFound, NotSupported, SchemaValidationError
+from bigchaindb.common.transaction import MAX_SIGNED_BYTES, Asset, Transaction, signed_bytes
 from bigchaindb.common.utils import serialize
 
 from .conftest import spent_condition_uris, vector_tx
@@ -156,3 +156,49 @@ def test_signing_changes_no_part_of_the_id(alice):
     tx.sign([alice.private_key])
     assert tx.id == before
     assert serialize(tx.to_dict())  # and it serialises
+
+
+# -- what checking the signatures costs (MAX_SIGNED_BYTES) ----------------------------
+
+def spec_signed_bytes(tx_dict, signatures):
+    """Every message's length times the signatures over it (``signatures[i]`` in fulfillment i)."""
+    return sum(len(spec_message(tx_dict, index)) * count for index, count in enumerate(signatures))
+
+
+def nulled_length(tx_dict):
+    body = copy.deepcopy(tx_dict["transaction"])
+    body["fulfillments"] = [dict(f, fulfillment=None) for f in body["fulfillments"]]
+    return len(spec_canonical({"version": tx_dict["version"], "transaction": body}))
+
+
+def many_fulfillments(keypair, count, metadata_size):
+    tx = Transaction.create([keypair.public_key], [([keypair.public_key], 1)],
+                            metadata={"notes": "x" * metadata_size})
+    tx.fulfillments = tx.fulfillments * count
+    return tx.sign([keypair.private_key])
+
+
+@pytest.mark.parametrize("name, signatures", [
+    ("create_single", [1]), ("transfer_two_inputs", [1, 1]), ("create_two_signers", [2]),
+    ("transfer_multisig", [2])])
+def test_the_signing_work_counted_is_every_message_times_its_signatures(name, signatures):
+    tx_dict = vector_tx(name)
+    counted = signed_bytes(nulled_length(tx_dict), tx_dict["transaction"]["fulfillments"])
+    assert counted == spec_signed_bytes(tx_dict, signatures)
+
+
+def test_the_signing_work_counts_fids_of_several_digits_as_written(alice):
+    tx_dict = many_fulfillments(alice, 12, 10).to_dict()
+    counted = signed_bytes(nulled_length(tx_dict), tx_dict["transaction"]["fulfillments"])
+    assert counted == spec_signed_bytes(tx_dict, [1] * 12)
+
+
+def test_a_transaction_whose_signatures_cover_too_much_is_refused_before_any_is_checked(alice):
+    allowed = many_fulfillments(alice, 150, 100_000).to_dict()  # 150 signatures of 100 kB: 15 MB
+    parsed = Transaction.from_dict(allowed)
+    parsed.validate_fulfillments(parsed.input_condition_uris())
+    refused = many_fulfillments(alice, 200, 100_000).to_dict()  # 20 MB
+    assert spec_signed_bytes(refused, [1] * 200) > MAX_SIGNED_BYTES
+    with pytest.raises(NotSupported, match=f"the transaction is too costly to verify: its 200 fulfillments would "
+                                           f"have {spec_signed_bytes(refused, [1] * 200):,} bytes checked"):
+        Transaction.from_dict(refused)

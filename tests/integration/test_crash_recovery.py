@@ -51,3 +51,32 @@ def test_transactions_survive_sigkill(crashable):
     for tx in txs:
         blocks = requests.get(f"{node.api}/blocks", params={"tx_id": tx["id"], "status": "VALID"}).json()
         assert len(blocks) == 1, (tx["id"], len(blocks))
+    assert "Traceback" not in node.log()  # no stage died of a store that was not ready yet
+
+
+def new_tx():
+    owner = generate_key_pair()
+    return Transaction.create([owner.public_key], [([owner.public_key], 1)], Asset({})).sign([owner.private_key])
+
+
+def test_a_node_carries_on_after_its_rethinkdb_server_restarts(tmp_path):
+    """RethinkDB only: the embedded store has no server to lose.  Every
+    process of the node (web workers, the four stages and their change
+    feeds) reconnects on its own; no operator restarts the node."""
+    server = RethinkDBServer(str(tmp_path)).start()
+    node = Node(str(tmp_path), "node", {**server.database_config, "name": "bigchain"}).start()
+    try:
+        before = new_tx()
+        assert node.post(before.to_dict()).status_code == 202
+        node.wait_for_status(before.id, "valid")
+        server.kill()
+        server.start()
+        after = new_tx()
+        wait_until(lambda: node.post(after.to_dict()).status_code == 202, 30,
+                   "the node did not accept a transaction after its RethinkDB server came back")
+        node.wait_for_status(after.id, "valid")
+        assert node.status(before.id) == "valid"
+        assert "Traceback" not in node.log()
+    finally:
+        node.stop()
+        server.remove()

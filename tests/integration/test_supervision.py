@@ -1,11 +1,15 @@
-"""The supervisor: a dead stage comes back; SIGTERM and Ctrl-C stop every process."""
+"""The supervisor: a dead stage comes back, after longer pauses if it keeps
+dying; SIGTERM and Ctrl-C stop every process."""
 
 import os
+import re
 import signal
+import time
 
 import psutil
 
 from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.processes import Backoff
 from bigchaindb.common.transaction import Asset, Transaction
 from tests.helpers import wait_until
 
@@ -57,3 +61,33 @@ def test_ctrl_c_in_the_terminal_stops_the_node_without_tracebacks(node):
     gone, alive = psutil.wait_procs(processes, timeout=30)
     assert alive == []
     assert "Traceback" not in node.log()
+
+
+def test_a_stage_that_keeps_dying_is_restarted_after_growing_pauses(node):
+    """Killed as soon as it is back, three times: pauses of 1, 2 and 4 s, each logged once."""
+    known = set(pipeline_children(node))
+    victim = next(iter(known))
+    pauses = []
+    for _ in range(3):
+        victim.kill()
+        killed = time.monotonic()
+        wait_until(lambda: set(pipeline_children(node)) - known, 15, "the killed stage was not restarted")
+        pauses.append(time.monotonic() - killed)
+        victim = (set(pipeline_children(node)) - known).pop()
+        known.add(victim)
+    for pause, expected in zip(pauses, (1, 2, 4)):
+        assert expected - 0.1 <= pause <= expected + 1.5, pauses
+    restarts = re.findall(r"stage (\w+) died \(exit code -9\) after [\d.]+ s; restarting it in (\d+) s "
+                          r"\(death (\d) in a row\)", node.log())
+    assert [(pause, deaths) for _, pause, deaths in restarts] == [("1", "1"), ("2", "2"), ("4", "3")]
+    assert len({stage for stage, _, _ in restarts}) == 1  # the one stage, and no other, died
+    tx = new_tx()
+    assert node.post(tx.to_dict()).status_code == 202
+    node.wait_for_status(tx.id, "valid")
+
+
+def test_backoff_doubles_to_a_ceiling_and_starts_over_after_a_steady_run():
+    backoff = Backoff()
+    assert [backoff.delay(uptime=0.5) for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff.delay(uptime=Backoff.STEADY) == 1  # it ran fine for a while: a new case
+    assert backoff.delay(uptime=Backoff.STEADY - 1) == 2

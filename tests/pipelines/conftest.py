@@ -1,4 +1,4 @@
-"""A real embedded store with a genesis block, and a node's Bigchain on it."""
+"""A real store of each engine with a genesis block, and a node's Bigchain on it."""
 
 import pytest
 
@@ -6,11 +6,18 @@ from bigchaindb.backend import connect
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.core import Bigchain
+from tests.engines import ENGINES, fresh_store
+
+
+@pytest.fixture(params=ENGINES)
+def store_config(request, tmp_path):
+    with fresh_store(request.param, tmp_path, request) as database:
+        yield database
 
 
 @pytest.fixture
-def connection(tmp_path):
-    conn = connect({"backend": "sqlite", "path": str(tmp_path / "store.sqlite")})
+def connection(store_config):
+    conn = connect(store_config)
     conn.init()
     yield conn
     conn.close()

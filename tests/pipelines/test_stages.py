@@ -4,15 +4,18 @@ import time
 
 import pytest
 
+from bigchaindb.backend import connect
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.exceptions import DuplicateTransaction
-from bigchaindb.common.transaction import Transaction
+from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.consensus import INVALID, VALID
 from bigchaindb.core import Bigchain
+from bigchaindb.models import Block
 from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
 from bigchaindb.pipelines.vote import VotePipeline
+from tests.helpers import CountingConnection, write_block
 
 
 def backlog_ids(bigchain):
@@ -220,20 +223,24 @@ def test_a_bad_signature_in_another_members_block_is_voted_invalid(bigchain, mak
     assert reason is not None and "fulfillment 0" in reason
 
 
-def test_a_status_read_straddling_the_move_from_backlog_to_block_finds_the_block(bigchain, make_create):
+def test_a_status_read_straddling_the_move_from_backlog_to_block_finds_the_block(bigchain, make_create,
+                                                                               store_config):
     tx = make_create()
     bigchain.accept_transaction(tx.to_dict())
+    # the real store, with the block stage running between a reader's two looks
+    store = connect(store_config)
+    look_in_backlog = store.get_backlog_transaction
 
-    class BlockedMeanwhile(type(bigchain.connection)):
-        """The real store, with the block stage running between a reader's two looks."""
-
-        def get_backlog_transaction(self, tx_id):
-            make_block_of(bigchain, [tx])
-            return super().get_backlog_transaction(tx_id)
-
-    reader = Bigchain(BlockedMeanwhile(bigchain.connection.path), bigchain.me, bigchain.me_private)
-    assert reader.get_transaction_status(tx.id) == "undecided"
-    assert reader.get_held_copy(tx.id) == tx.to_dict()
+    def blocked_meanwhile(tx_id):
+        make_block_of(bigchain, [tx])
+        return look_in_backlog(tx_id)
+    store.get_backlog_transaction = blocked_meanwhile
+    reader = Bigchain(store, bigchain.me, bigchain.me_private)
+    try:
+        assert reader.get_transaction_status(tx.id) == "undecided"
+        assert reader.get_held_copy(tx.id) == tx.to_dict()
+    finally:
+        store.close()
 
 
 def test_a_transaction_that_trips_a_bug_leaves_the_backlog_instead_of_killing_the_stage(
@@ -279,3 +286,73 @@ def test_on_start_the_election_stage_catches_up_on_votes_cast_while_it_was_down(
         election.count(vote)
     assert bigchain.connection.was_requeued(invalid_id)
     assert good.id in backlog_ids(bigchain)
+
+
+@pytest.mark.parametrize("voters", [[], ["outsider"], ["me", "me"], ["me", "outsider"]])
+def test_vote_stage_votes_invalid_on_a_block_whose_voters_are_not_the_federation(bigchain, make_create, voters):
+    outsider = generate_key_pair().public_key
+    named = [bigchain.me if voter == "me" else outsider for voter in voters]
+    block = Block([make_create().to_dict()], bigchain.me, named).sign(bigchain.me_private)
+    bigchain.write_block(block)
+    VotePipeline(bigchain).vote_on(block.id)
+    (vote,) = bigchain.get_votes(block.id)
+    assert vote["vote"]["is_block_valid"] is False
+    assert vote["vote"]["invalid_reason"] == "block voters are not the federation"
+    assert bigchain.block_status(block.id) == INVALID
+
+
+def test_vote_stage_votes_once_on_a_block_even_when_asked_twice(bigchain, make_create):
+    block_id = rogue_block(bigchain, [make_create()])
+    stage = VotePipeline(bigchain)
+    stage.vote_on(block_id)
+    stage.vote_on(block_id)  # as when a block is both pending at start and on the feed
+    assert len(bigchain.connection.votes_for(block_id)) == 1
+
+
+def forged_transfers(bigchain, owner, count, inputs, other_voters=()):
+    """``count`` TRANSFERs of ``inputs`` outputs each of one CREATE (VALID: ``bigchain`` and
+    ``other_voters`` vote for it), every fulfillment forged: the right key, well formed, a
+    signature over another message."""
+    create = Transaction.create([owner.public_key], [([owner.public_key], 1)] * (count * inputs),
+                                Asset(divisible=True)).sign([owner.private_key])
+    block = write_block(bigchain, [create], valid=True)
+    for voter in other_voters:
+        voter.connection.write_vote(voter.vote(block.id, True))
+    forged = []
+    for n in range(count):
+        tx = Transaction.transfer(create.to_inputs(range(n * inputs, (n + 1) * inputs)),
+                                  [([owner.public_key], inputs)], create.asset.id).sign([owner.private_key])
+        for ffill in tx.fulfillments:
+            ffill.uri = tx.fulfillments[-1].uri
+        forged.append(tx.to_dict())
+    return forged
+
+
+def counting(bigchain):
+    """``bigchain`` on a connection that counts its calls (``.connection.calls``)."""
+    return Bigchain(CountingConnection(bigchain.connection), bigchain.me, bigchain.me_private, bigchain.keyring)
+
+
+def test_forged_many_input_transfers_leave_the_backlog_after_one_lookup_each(bigchain, alice):
+    forged = forged_transfers(bigchain, alice, 3, 200)
+    for tx in forged:  # as a member could write them, past any API
+        assert bigchain.connection.write_backlog(tx, bigchain.me, time.time()) is None
+    chain = counting(bigchain)
+    stage = BlockPipeline(chain, max_wait=0)
+    for tx in forged:
+        stage.add(tx)
+    assert stage.transactions == [] and backlog_ids(bigchain) == set()
+    assert chain.connection.calls["get_outputs"] == 3
+    assert chain.connection.calls["get_transaction_in_block"] == 0
+
+
+def test_a_member_s_block_of_forged_many_input_transfers_is_voted_invalid_after_one_lookup(bigchain, alice):
+    member = generate_key_pair()
+    chain = Bigchain(bigchain.connection, bigchain.me, bigchain.me_private, [member.public_key])
+    creator = Bigchain(bigchain.connection, member.public_key, member.private_key, [bigchain.me])
+    block_id = rogue_block(chain, forged_transfers(bigchain, alice, 3, 200, [creator]), creator=creator)
+    chain = counting(chain)
+    reason = VotePipeline(chain).invalid_reason(chain.connection.get_block(block_id))
+    assert reason == "fulfillment 0 does not validate"
+    assert chain.connection.calls["get_outputs"] == 1
+    assert chain.connection.calls["get_transaction_in_block"] == 0

@@ -103,7 +103,7 @@ class ChangeStream:
             self._connection.close(noreply_wait=False)
 
 
-def follow(open_stream, event_of, state, address, poll_interval=POLL_INTERVAL):
+def follow(open_stream, event_of, state, address, poll_interval=POLL_INTERVAL, patience=0):
     """An endless iterator of the items of a change feed, resumed after every
     transient failure (see the module docstring).
 
@@ -113,13 +113,21 @@ def follow(open_stream, event_of, state, address, poll_interval=POLL_INTERVAL):
     ``state.resume_point()``, None for a feed without positions).
     ``event_of(change)`` says what a change document means (an ``Event``, or
     None to skip it).  The first stream is opened now, before returning, so
-    that nothing written after the call is missed; a failure to open it
-    raises ``DatabaseError``.
+    that nothing written after the call is missed.  A transient failure to
+    open it is retried with back-off for ``patience`` seconds (a server just
+    restarted refuses feeds until its tables are ready again); then, or at
+    once for any other failure, it raises ``DatabaseError``.
     """
-    try:
-        stream = open_stream(False, None)
-    except ReqlError as exc:
-        raise driver.translate(exc, address) from None
+    deadline = time.monotonic() + patience
+    for delay in driver.backoff():
+        try:
+            stream = open_stream(False, None)
+            break
+        except ReqlError as exc:
+            if not driver.is_transient(exc) or time.monotonic() + delay > deadline:
+                raise driver.translate(exc, address) from None
+            logger.warning("cannot open the change feed from RethinkDB at %s (%s); retrying", address, exc)
+            time.sleep(delay)
     return _follow(stream, open_stream, event_of, state, address, poll_interval)
 
 
@@ -180,11 +188,17 @@ def backlog_event(assignee):
     (its key includes the assignment time)."""
     def event(change):
         entry = change.get("new_val")
-        if entry is None or entry["assignee"] != assignee:
+        if entry is None or entry.get("assignee") != assignee:
             return None
-        timestamp = entry["assignment_timestamp"]
-        return Event((entry["id"], timestamp), None, (binary_as_floats(entry["tx"]), timestamp))
+        timestamp = entry.get("assignment_timestamp")
+        return Event((entry["id"], str(timestamp)), None, (binary_as_floats(entry.get("tx")), timestamp))
     return event
+
+
+def _position(document):
+    """A document's ``written_at`` if it is a number (anyone can write a row with anything there)."""
+    written_at = document.get(WRITTEN_AT)
+    return written_at if isinstance(written_at, (int, float)) and not isinstance(written_at, bool) else None
 
 
 def block_event(change):
@@ -192,7 +206,7 @@ def block_event(change):
     header = change.get("new_val")
     if header is None:
         return None
-    return Event(header["id"], header[WRITTEN_AT], without(header, (WRITTEN_AT,)))
+    return Event(header["id"], _position(header), without(header, (WRITTEN_AT,)))
 
 
 def vote_event(change):
@@ -200,4 +214,4 @@ def vote_event(change):
     vote = change.get("new_val")
     if vote is None:
         return None
-    return Event(vote["id"], vote[WRITTEN_AT], without(vote, VOTE_EXTRAS))
+    return Event(vote["id"], _position(vote), without(vote, VOTE_EXTRAS))

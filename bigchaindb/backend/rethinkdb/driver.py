@@ -8,6 +8,7 @@ server (``host:port``) so that an operator knows where to look.
 """
 
 import itertools
+import logging
 import time
 
 from rethinkdb import r
@@ -83,3 +84,10 @@ def _is_missing(exc):
     # The server says "Database `x` does not exist." / "Table `x.y` does not exist."
     return isinstance(exc, ReqlOpFailedError) and "does not exist" in exc.message
 
+
+
+# The driver logs an ERROR of its own ("Transport endpoint is not connected")
+# whenever it closes a connection whose server is gone, as after every server
+# restart; this engine already reports a lost connection (a WARNING, and a
+# DatabaseError if it cannot recover), so that line would only alarm.
+logging.getLogger("rethinkdb.logger").setLevel(logging.CRITICAL)

@@ -5,9 +5,10 @@ Five tables in the configured database, every one keyed by ``id``:
   backlog   ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t}``
             (the transaction is wrapped, so it comes back exactly as posted);
   bigchain  the block exactly as signed, plus ``written_at``;
-  votes     the vote exactly as signed, plus ``id`` (``vote_key``: one vote
-            per voter and block is the primary key, so a second one is a
-            conflict) and ``written_at``;
+  votes     the vote exactly as signed, plus ``id`` (``vote_key``: the same
+            vote written twice is a conflict, but a row naming the same
+            block and voter with another signature is not, so a forged row
+            cannot take a voter's place) and ``written_at``;
   requeued  ``{"id": block id}`` for every INVALID block whose transactions
             went back to the backlog;
   settings  ``{"id": "hash", "value": name}``: the hash every id in the
@@ -69,6 +70,9 @@ RESERVED_KEY = "$reql_type$"
 WRITE_ORDER_STEP = 0.001
 """``written_at`` has the millisecond resolution of ReQL times."""
 
+FUTURE_MARGIN = 3600
+"""Seconds ahead of the server's clock a ``written_at`` may be and still order later writes."""
+
 
 def written_now():
     """The server's clock, in epoch seconds."""
@@ -80,9 +84,14 @@ def next_written_at(table):
     clock, but later than every ``written_at`` already there, so that writes
     made one after another are ordered even within one millisecond."""
     # order_by + limit, not max: on an empty table ``max`` is an error that
-    # ``default`` does not catch on a real server.
-    latest = table.order_by(index=r.desc(WRITTEN_AT)).limit(1)[WRITTEN_AT].coerce_to("array")
-    return latest.map(lambda written_at: written_at + WRITE_ORDER_STEP).append(written_now()).max()
+    # ``default`` does not catch on a real server.  Only numbers up to a little
+    # ahead of the clock count: a row anyone wrote with a string there (which
+    # sorts above every number) or a date far ahead must not stop or freeze
+    # the order of every later write.
+    now = written_now()
+    latest = table.between(0, now + FUTURE_MARGIN, index=WRITTEN_AT).order_by(
+        index=r.desc(WRITTEN_AT)).limit(1)[WRITTEN_AT].coerce_to("array")
+    return latest.map(lambda written_at: written_at + WRITE_ORDER_STEP).append(now).max()
 
 
 def stored(document, extras=None):
@@ -167,9 +176,9 @@ def _floats_from_binary(value):
     return value
 
 
-def vote_key(block_id, voter):
-    """Primary key of the vote of ``voter`` on ``block_id``."""
-    return hash_data(f"{block_id}/{voter}")
+def vote_key(vote):
+    """Primary key of a vote: its block, voter and signature (see the module docstring)."""
+    return hash_data(f"{vote['vote']['voting_for_block']}/{vote['node_pubkey']}/{vote['signature']}")
 
 
 def input_keys(tx):
@@ -216,7 +225,9 @@ def metadata_id_of(tx):
 
 
 def is_genesis(block_row):
-    return transactions(block_row).contains(lambda tx: tx["transaction"]["operation"].eq("GENESIS"))
+    """A block of exactly one transaction, a GENESIS one (anything else is a block to vote on)."""
+    return transactions(block_row).count().eq(1).and_(
+        transactions(block_row)[0]["transaction"]["operation"].eq("GENESIS"))
 
 
 INDEXES = {
@@ -253,6 +264,5 @@ INDEXES = {
         WRITTEN_AT: (lambda vote: vote[WRITTEN_AT], False),
     },
     REQUEUED: {},
-    SETTINGS: {},
 }
-"""``{table: {index name: (index function, multi)}}``."""
+"""``{table: {index name: (index function, multi)}}`` (the settings table has none)."""

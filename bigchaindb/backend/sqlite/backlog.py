@@ -5,8 +5,7 @@ inside the ``BEGIN IMMEDIATE`` transaction the caller opened, which is what
 makes the double-spend check and the insert one atomic step across processes.
 """
 
-import orjson
-
+from bigchaindb.backend.sqlite.documents import load
 from bigchaindb.backend.sqlite.fields import spent_inputs
 from bigchaindb.common.utils import dumps
 
@@ -33,7 +32,7 @@ def write(db, tx, assignee, timestamp):
 
 def get(db, tx_id):
     row = db.execute("SELECT tx FROM backlog WHERE tx_id = ?", (tx_id,)).fetchone()
-    return orjson.loads(row[0]) if row else None
+    return load(row[0]) if row else None
 
 
 def spenders(db, txid, cid):
@@ -50,7 +49,7 @@ def delete(db, tx_ids):
 def assigned_to(db, assignee):
     rows = db.execute("SELECT tx, assignment_timestamp FROM backlog WHERE assignee = ? ORDER BY seq",
                       (assignee,))
-    return [(orjson.loads(tx), timestamp) for tx, timestamp in rows.fetchall()]
+    return [(load(tx), timestamp) for tx, timestamp in rows.fetchall()]
 
 
 def stale(db, older_than):
@@ -71,4 +70,4 @@ def entries_after(db, assignee, seq, limit):
     """``(seq, (tx, assignment_timestamp))`` of ``assignee``'s entries after ``seq``."""
     rows = db.execute("SELECT seq, tx, assignment_timestamp FROM backlog"
                       " WHERE assignee = ? AND seq > ? ORDER BY seq LIMIT ?", (assignee, seq, limit))
-    return [(seq, (orjson.loads(tx), timestamp)) for seq, tx, timestamp in rows.fetchall()]
+    return [(seq, (load(tx), timestamp)) for seq, tx, timestamp in rows.fetchall()]

@@ -7,9 +7,8 @@ was written (its id is the hash of it).  Index tables (spends, outputs,
 assets, metadata) point at a transaction by ``(block_seq, position)``.
 """
 
-import orjson
-
-from bigchaindb.backend.sqlite.fields import owners, spent_inputs
+from bigchaindb.backend.sqlite.documents import load
+from bigchaindb.backend.sqlite.fields import conditions, owners, spent_inputs
 from bigchaindb.common.utils import dumps
 
 GENESIS = "GENESIS"
@@ -17,6 +16,8 @@ GENESIS = "GENESIS"
 _INDEX_INSERTS = {
     "spends": "INSERT OR IGNORE INTO spends (txid, cid, block_seq, spender) VALUES (?, ?, ?, ?)",
     "outputs": "INSERT OR IGNORE INTO outputs (owner, block_seq, tx_id, cid) VALUES (?, ?, ?, ?)",
+    "conditions": "INSERT OR IGNORE INTO conditions (block_seq, position, cid, uri, amount, asset_id)"
+                  " VALUES (?, ?, ?, ?, ?, ?)",
     "assets": "INSERT OR IGNORE INTO assets (asset_id, operation, block_seq, position) VALUES (?, ?, ?, ?)",
     "metadata": "INSERT OR IGNORE INTO metadata (metadata_id, block_seq, position) VALUES (?, ?, ?)",
 }
@@ -51,6 +52,7 @@ def _index_rows(block_seq, transactions):
     for position, tx in enumerate(transactions):
         tx_id, body = tx["id"], tx["transaction"]
         rows["spends"] += [(txid, cid, block_seq, tx_id) for txid, cid in spent_inputs(tx)]
+        rows["conditions"] += [(block_seq, position, *output) for output in conditions(tx)]
         for condition in body["conditions"]:
             rows["outputs"] += [(owner, block_seq, tx_id, condition["cid"])
                                 for owner in owners(condition["owners_after"])]
@@ -61,9 +63,13 @@ def _index_rows(block_seq, transactions):
 
 
 def _with_transactions(db, block_seq, header):
-    header = orjson.loads(header)
+    """The block: its header with its transactions put back (a header that
+    is not shaped as one comes back as it is)."""
+    header = load(header)
+    if not isinstance(header, dict) or not isinstance(header.get("block"), dict):
+        return header
     rows = db.execute("SELECT tx FROM block_transactions WHERE block_seq = ? ORDER BY position", (block_seq,))
-    header["block"]["transactions"] = [orjson.loads(tx) for tx, in rows.fetchall()]
+    header["block"]["transactions"] = [load(tx) for tx, in rows.fetchall()]
     return header
 
 
@@ -74,7 +80,7 @@ def get(db, block_id):
 
 def header(db, block_id):
     row = db.execute("SELECT header FROM blocks WHERE id = ?", (block_id,)).fetchone()
-    return orjson.loads(row[0]) if row else None
+    return load(row[0]) if row else None
 
 
 def genesis(db):
@@ -91,13 +97,38 @@ def with_transaction(db, tx_id):
 def transaction_in(db, tx_id, block_id):
     row = db.execute("SELECT t.tx FROM blocks b JOIN block_transactions t ON t.block_seq = b.seq"
                      " WHERE b.id = ? AND t.tx_id = ? LIMIT 1", (block_id, tx_id)).fetchone()
-    return orjson.loads(row[0]) if row else None
+    return load(row[0]) if row else None
 
 
 def spenders(db, txid, cid):
     rows = db.execute("SELECT s.spender, b.id FROM spends s JOIN blocks b ON b.seq = s.block_seq"
                       " WHERE s.txid = ? AND s.cid = ? ORDER BY s.block_seq", (txid, cid))
     return rows.fetchall()
+
+
+def outputs(db, tx_id, block_id, cids):
+    """``(cid, uri, amount, asset id)`` of the outputs ``cids`` of ``tx_id`` in ``block_id`` that exist.
+
+    The cids travel as one JSON array: a transaction may spend thousands of
+    outputs, more than SQLite takes parameters.
+    """
+    # CROSS JOIN fixes the order (block, then transaction, then its outputs),
+    # so that the outputs are read by their whole key, never the block's all
+    rows = db.execute("SELECT c.cid, c.uri, c.amount, c.asset_id"
+                      " FROM blocks b CROSS JOIN block_transactions t CROSS JOIN conditions c"
+                      " WHERE b.id = ? AND t.tx_id = ? AND t.block_seq = b.seq"
+                      " AND c.block_seq = t.block_seq AND c.position = t.position"
+                      " AND c.cid IN (SELECT value FROM json_each(?)) ORDER BY c.cid",
+                      (block_id, tx_id, dumps(list(cids))))
+    return rows.fetchall()
+
+
+def index_stored_conditions(db):
+    """Fill the ``conditions`` table from every stored block transaction (a schema upgrade, once)."""
+    stored = db.execute("SELECT block_seq, position, tx FROM block_transactions")
+    db.executemany(_INDEX_INSERTS["conditions"], ((block_seq, position, *output)
+                                                  for block_seq, position, tx in stored
+                                                  for output in conditions(load(tx))))
 
 
 def outputs_of(db, owner):
@@ -125,25 +156,30 @@ def _transactions_at(db, index_table, where, params):
                       " JOIN block_transactions t ON t.block_seq = i.block_seq AND t.position = i.position"
                       f" JOIN blocks b ON b.seq = i.block_seq WHERE {where} ORDER BY i.block_seq, i.position",
                       params)
-    return [(orjson.loads(tx), block_id) for tx, block_id in rows.fetchall()]
+    return [(load(tx), block_id) for tx, block_id in rows.fetchall()]
 
 
-def not_voted_by(db, voter):
-    """Headers of the blocks ``voter`` has no vote on, oldest first.
+def not_voted_by(db, voter, counts):
+    """Headers of the blocks with no vote by ``voter`` that ``counts``, oldest first.
 
     The one query here that reads every block (with an index probe into the
     votes of each): the vote pipeline calls it once, at start-up, to catch up.
     """
-    rows = db.execute("SELECT header FROM blocks b WHERE NOT is_genesis AND NOT EXISTS"
-                      " (SELECT 1 FROM votes v WHERE v.block_id = b.id AND v.voter = ?) ORDER BY seq",
-                      (voter,))
-    return [orjson.loads(header) for header, in rows.fetchall()]
+    rows = db.execute("SELECT b.seq, b.header, v.vote FROM blocks b"
+                      " LEFT JOIN votes v ON v.block_id = b.id AND v.voter = ?"
+                      " WHERE NOT b.is_genesis ORDER BY b.seq, v.seq", (voter,))
+    headers, voted = {}, set()
+    for seq, header, vote in rows.fetchall():
+        headers.setdefault(seq, header)
+        if vote is not None and seq not in voted and counts(load(vote)):
+            voted.add(seq)
+    return [load(header) for seq, header in headers.items() if seq not in voted]
 
 
 def headers_after(db, seq, limit):
     """``(seq, header)`` of the blocks written after ``seq``, for the block feed."""
     rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
-    return [(seq, orjson.loads(header)) for seq, header in rows.fetchall()]
+    return [(seq, load(header)) for seq, header in rows.fetchall()]
 
 
 def after(db, seq, limit):

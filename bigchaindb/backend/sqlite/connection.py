@@ -6,22 +6,29 @@ transactions; the SQL lives in ``backlog``, ``blocks``, ``votes``, ``feeds``
 and ``schema``, one function per operation, each given an open handle.
 """
 
+import logging
 import os
+import pathlib
 import sqlite3
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import partial
 
 from bigchaindb.backend import base
-from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+
+logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT = 30
 """Seconds a statement waits for another process's write lock before failing."""
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 """Bytes of write-ahead log kept on disk after a checkpoint."""
+
+REPORTED_PROBLEMS = 3
+"""How many of the problems ``PRAGMA quick_check`` finds ``state`` names."""
 
 
 class SQLiteConnection(base.Connection):
@@ -75,7 +82,19 @@ class SQLiteConnection(base.Connection):
         handle.execute("PRAGMA synchronous = NORMAL")
         # the WAL file is reused, not shrunk, after a checkpoint: cap what it keeps
         handle.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        try:
+            if schema.is_outdated(handle):
+                self._in_transaction(handle, self._upgrade, handle)
+        except BaseException:
+            handle.close()
+            raise
         return handle
+
+    def _upgrade(self, handle):
+        """Upgrade the store's schema, once: whoever takes the write lock first does it."""
+        if schema.is_outdated(handle):
+            schema.upgrade(handle)
+            logger.warning("upgraded the store %s to schema version %d", self.path, schema.SCHEMA_VERSION)
 
     def _release(self, key, handle):
         """Close ``handle``, the one of ``key``, unless it was inherited through
@@ -115,15 +134,20 @@ class SQLiteConnection(base.Connection):
         """``operation(handle, *args)`` as one transaction holding the write lock."""
         with self._translated():
             handle = self._handle()
-            handle.execute("BEGIN IMMEDIATE")
-            try:
-                result = operation(handle, *args)
-            except BaseException:
-                if handle.in_transaction:  # some errors end the transaction themselves
-                    handle.execute("ROLLBACK")
-                raise
-            handle.execute("COMMIT")
-            return result
+            return self._in_transaction(handle, operation, handle, *args)
+
+    @staticmethod
+    def _in_transaction(handle, operation, *args):
+        """``operation(*args)`` inside a transaction of ``handle`` that holds the write lock."""
+        handle.execute("BEGIN IMMEDIATE")
+        try:
+            result = operation(*args)
+        except BaseException:
+            if handle.in_transaction:  # some errors end the transaction themselves
+                handle.execute("ROLLBACK")
+            raise
+        handle.execute("COMMIT")
+        return result
 
     # -- schema -------------------------------------------------------------
 
@@ -145,6 +169,33 @@ class SQLiteConnection(base.Connection):
 
     def is_initialised(self):
         return self._read(schema.is_initialised)
+
+    def state(self):
+        """``base.Connection.state``: the file's existence, ``PRAGMA quick_check``
+        and the schema version, read through a read-only handle of its own, so
+        that an empty or foreign file is not turned into a database by looking.
+
+        ``quick_check`` reads every page and checks the structure of every
+        b-tree (pages, cells, free list; not that indexes match their tables,
+        which ``integrity_check`` adds at several times the cost); its cost
+        grows with the file's size (docs/protocol-choices.md has a measure).
+        """
+        if not os.path.exists(self.path):
+            return base.MISSING
+        uri = pathlib.Path(self.path).absolute().as_uri() + "?mode=ro"
+        try:
+            with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)) as handle:
+                handle.text_factory = lambda text: text.decode("utf-8", "replace")  # damage is not UTF-8
+                rows = handle.execute(f"PRAGMA quick_check({REPORTED_PROBLEMS})").fetchall()
+                problems = [line for row in rows for line in row[0].splitlines() if not line.startswith("***")]
+                if problems != ["ok"]:
+                    raise DatabaseDamaged(f"the store {self.path} fails SQLite's quick_check: {'; '.join(problems)}")
+                initialised = schema.is_initialised(handle)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseDamaged(f"the store {self.path} cannot be read as an SQLite database: {exc}") from exc
+        except UnicodeDecodeError as exc:  # sqlite3 reporting a schema whose bytes were damaged
+            raise DatabaseDamaged(f"the store {self.path} has a damaged schema: {exc}") from exc
+        return base.INITIALISED if initialised else base.UNINITIALISED
 
     def stored_hash(self):
         return self._read(schema.stored_hash)
@@ -192,6 +243,9 @@ class SQLiteConnection(base.Connection):
     def get_transaction_in_block(self, tx_id, block_id):
         return self._read(blocks.transaction_in, tx_id, block_id)
 
+    def get_outputs(self, tx_id, block_id, cids):
+        return self._read(blocks.outputs, tx_id, block_id, cids)
+
     def spenders(self, txid, cid):
         return self._read(blocks.spenders, txid, cid)
 
@@ -207,8 +261,8 @@ class SQLiteConnection(base.Connection):
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
 
-    def blocks_not_voted_by(self, voter):
-        return self._read(blocks.not_voted_by, voter)
+    def blocks_not_voted_by(self, voter, counts):
+        return self._read(blocks.not_voted_by, voter, counts)
 
     # -- votes and election bookkeeping -------------------------------------
 
@@ -218,8 +272,8 @@ class SQLiteConnection(base.Connection):
     def votes_for(self, block_id):
         return self._read(votes.votes_for, block_id)
 
-    def last_vote_by(self, voter):
-        return self._read(votes.last_by, voter)
+    def last_vote_by(self, voter, counts):
+        return self._read(votes.last_by, voter, counts)
 
     def mark_requeued(self, block_id):
         return self._write(votes.mark_requeued, block_id)

@@ -14,3 +14,11 @@ def owners(owners_after):
     for owner in owners_after:
         found.update(owners(owner) if isinstance(owner, list) else (owner,))
     return found
+
+
+def conditions(tx):
+    """``(cid, condition uri, amount, asset id)`` of every output of ``tx``."""
+    body = tx["transaction"]
+    asset_id = body["asset"]["id"]
+    return [(condition["cid"], condition["condition"]["uri"], condition["amount"], asset_id)
+            for condition in body["conditions"]]

@@ -11,12 +11,13 @@ AUTOINCREMENT so a value is never reused after a delete; the change feeds
 depend on that.
 """
 
+from bigchaindb.backend.exceptions import DatabaseError
+from bigchaindb.backend.sqlite import blocks
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
-SCHEMA_VERSION = 2
-"""Kept in ``PRAGMA user_version``: 0 means not initialised.  Version 1 stores
-were made before the ``settings`` table, when every store hashed with the
-default."""
+SCHEMA_VERSION = 4
+"""Kept in ``PRAGMA user_version``: 0 means not initialised.  Earlier
+versions are brought up to this one by ``upgrade``."""
 
 TABLES = {
     # -- backlog: transactions waiting for a block ---------------------------
@@ -69,6 +70,18 @@ TABLES = {
             cid INTEGER NOT NULL,
             PRIMARY KEY (owner, block_seq, tx_id, cid)
         ) WITHOUT ROWID""",
+    # what spending an output needs, so that validation reads one row per
+    # input instead of the whole (up to body-size) transaction holding it
+    "conditions": """
+        CREATE TABLE conditions (
+            block_seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            cid INTEGER NOT NULL,
+            uri TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            asset_id TEXT NOT NULL,
+            PRIMARY KEY (block_seq, position, cid)
+        ) WITHOUT ROWID""",
     "assets": """
         CREATE TABLE assets (
             asset_id TEXT NOT NULL,
@@ -85,14 +98,18 @@ TABLES = {
             PRIMARY KEY (metadata_id, block_seq, position)
         ) WITHOUT ROWID""",
     # -- votes and election bookkeeping --------------------------------------
-    # by block id, not seq: a vote may be stored before its block is
+    # by block id, not seq: a vote may be stored before its block is.  Not
+    # unique per (block, voter): any member can write a row naming any voter,
+    # and a forged row must not keep the voter's real vote out (core counts
+    # only votes whose signature verifies).
     "votes": """
         CREATE TABLE votes (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             block_id TEXT NOT NULL,
             voter TEXT NOT NULL,
+            signature TEXT NOT NULL,
             vote BLOB NOT NULL,
-            UNIQUE (block_id, voter)
+            UNIQUE (block_id, voter, signature)
         )""",
     "requeued": """
         CREATE TABLE requeued (
@@ -119,28 +136,73 @@ INDEXES = (
 )
 
 
+def version(db):
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
 def is_initialised(db):
-    return db.execute("PRAGMA user_version").fetchone()[0] != 0
+    return version(db) != 0
+
+
+def is_outdated(db):
+    """True when the store was made by an earlier version of the schema (see ``upgrade``)."""
+    found = version(db)
+    if found > SCHEMA_VERSION:
+        raise DatabaseError(f"the store was made by a newer version of bigchaindb (schema {found}, "
+                            f"this one knows {SCHEMA_VERSION}): run that version")
+    return 0 < found < SCHEMA_VERSION
+
+
+def upgrade(db):
+    """Bring a store of an earlier schema version up to this one (inside the caller's transaction).
+
+    1 to 2: the ``conditions`` table, filled from the stored transactions.
+    2 to 3: votes unique by (block, voter, signature), no longer by (block,
+    voter): the table is made again, its rows (and their seq) kept.
+    3 to 4: the ``settings`` table, recording the hash of every id; stores
+    made before it was recorded all hashed with the default, SHA3-256.
+    """
+    if version(db) == 1:
+        db.execute(TABLES["conditions"])
+        blocks.index_stored_conditions(db)
+        db.execute("PRAGMA user_version = 2")
+    if version(db) == 2:
+        db.execute("ALTER TABLE votes RENAME TO votes_before_3")
+        db.execute(TABLES["votes"])
+        # a row whose vote is not JSON, or has no signature, keeps a signature of its own
+        db.execute("INSERT INTO votes (seq, block_id, voter, signature, vote) SELECT seq, block_id, voter,"
+                   " coalesce(CASE WHEN json_valid(vote) AND json_type(vote) = 'object'"
+                   " THEN json_extract(vote, '$.signature') END, 'row ' || seq), vote FROM votes_before_3")
+        db.execute("DROP TABLE votes_before_3")  # and its index
+        db.execute(next(index for index in INDEXES if " ON votes " in index))
+        db.execute("PRAGMA user_version = 3")
+    if version(db) == 3:
+        db.execute(TABLES["settings"])
+        _record_hash(db, DEFAULT_HASH)
+        db.execute("PRAGMA user_version = 4")
 
 
 def create(db):
     """Create every table and index, recording the hash in use (inside the caller's transaction)."""
     for statement in (*TABLES.values(), *INDEXES):
         db.execute(statement)
-    db.execute("INSERT INTO settings (name, value) VALUES ('hash', ?)", (hash_in_use(),))
+    _record_hash(db, hash_in_use())
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _record_hash(db, name):
+    db.execute("INSERT INTO settings (name, value) VALUES ('hash', ?)", (name,))
 
 
 def stored_hash(db):
     """The hash the store was made under, or None if it is not initialised."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version < 2:
-        return DEFAULT_HASH if version else None
+    if not is_initialised(db):
+        return None
     return db.execute("SELECT value FROM settings WHERE name = 'hash'").fetchone()[0]
 
 
 def drop(db):
     """Drop every table, and with them their indexes (inside the caller's transaction)."""
     for table in TABLES:
-        db.execute(f"DROP TABLE IF EXISTS {table}")  # a version 1 store has no settings
+        db.execute(f"DROP TABLE {table}")
     db.execute("PRAGMA user_version = 0")

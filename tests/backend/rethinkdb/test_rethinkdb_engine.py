@@ -12,10 +12,12 @@ import threading
 import time
 
 import pytest
+from rethinkdb import r
 from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
 
+from bigchaindb.backend.base import INITIALISED
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
@@ -23,6 +25,8 @@ from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
 from tests import engines
 from tests.backend.feeds import TIMEOUT, next_item
+from tests.helpers import same_values
+from tests.rethinkdb_server import RethinkDBServer
 
 
 def nothing_more(feed, seconds=0.5):
@@ -75,7 +79,6 @@ def test_tables_and_index_names():
                      "transaction_id", "written_at"],
         "votes": ["block_and_voter", "voter_and_time", "written_at"],
         "requeued": [],
-        "settings": [],
     }
     multi = {(table, name) for table, indexes in schema.INDEXES.items()
              for name, (_, is_multi) in indexes.items() if is_multi}
@@ -97,10 +100,13 @@ def test_input_keys_are_the_outputs_a_transaction_spends():
     assert schema.input_keys(tx) == [["a", 0], ["b", 2]]
 
 
-def test_vote_keys_are_one_per_block_and_voter():
-    assert schema.vote_key("block", "voter") == schema.vote_key("block", "voter")
-    assert schema.vote_key("block", "voter") != schema.vote_key("block", "other")
-    assert schema.vote_key("block", "voter") != schema.vote_key("other", "voter")
+def test_vote_keys_are_one_per_block_voter_and_signature():
+    def key(block_id, voter, signature="s"):
+        return schema.vote_key({"node_pubkey": voter, "signature": signature, "vote": {"voting_for_block": block_id}})
+    assert key("block", "voter") == key("block", "voter")
+    assert key("block", "voter") != key("block", "other")
+    assert key("block", "voter") != key("other", "voter")
+    assert key("block", "voter") != key("block", "voter", "forged")  # a forged row cannot take the key
 
 
 def test_what_rethinkdb_would_change_is_refused_with_a_reason():
@@ -289,6 +295,26 @@ def test_a_feed_that_cannot_open_fails_at_the_call():
         follow_blocks(open_stream)
 
 
+def test_a_feed_opened_while_its_table_is_not_ready_waits_for_it(quick_backoff):
+    """As right after a server restart: the table refuses feeds for a moment."""
+    unavailable = ReqlOpFailedError("cannot subscribe to table `bigchain.bigchain`: primary replica for shard "
+                                    "[\"\", +inf) not available")
+    open_stream, calls = scripted_opener(unavailable, unavailable, ScriptedStream([block_change("a", 100.0)]))
+    feed = changefeed.follow(open_stream, changefeed.block_event, FeedState(90.0), "test:1", poll_interval=0.01,
+                             patience=5)
+    assert calls == [(False, None)] * 3
+    assert next_item(feed)["id"] == "a"
+    feed.close()
+
+
+def test_a_feed_gives_up_opening_after_its_patience(quick_backoff):
+    open_stream, calls = scripted_opener(*[ReqlDriverError("Could not connect to test:1")] * 100)
+    started = time.monotonic()
+    with pytest.raises(DatabaseError, match="test:1"):
+        changefeed.follow(open_stream, changefeed.block_event, FeedState(90.0), "test:1", patience=0.2)
+    assert 1 < len(calls) and time.monotonic() - started < 1
+
+
 def test_admin_refuses_other_engines():
     with pytest.raises(DatabaseError, match="rethinkdb"):
         admin.set_shards(object(), 2)
@@ -344,12 +370,12 @@ def test_write_order_is_strict_even_within_a_millisecond(engine):
     assert written == sorted(written) and len(set(written)) == len(written)
 
 
-def test_a_vote_is_keyed_by_block_and_voter(engine):
+def test_a_vote_is_keyed_by_block_voter_and_signature(engine):
     vote = {"node_pubkey": "voter", "signature": "s", "vote": {
         "voting_for_block": "b", "previous_block": "g", "is_block_valid": True, "invalid_reason": None,
         "timestamp": "1"}}
     assert engine.write_vote(vote) is True
-    assert engine.run(engine.table("votes").get(schema.vote_key("b", "voter")))["node_pubkey"] == "voter"
+    assert engine.run(engine.table("votes").get(schema.vote_key(vote)))["node_pubkey"] == "voter"
     assert engine.write_vote(vote) is False
 
 
@@ -396,3 +422,38 @@ def test_backlog_feed_survives_a_dropped_connection(engine, monkeypatch):
     assert next_item(feed) == (second, 2)
     assert nothing_more(feed)
     feed.close()
+
+
+def test_a_store_checked_right_after_its_server_restarts_is_ready_once_the_check_returns(tmp_path):
+    """What ``bigchaindb start`` meets after a power cut: the server is back but
+    its tables are not ready yet; ``state`` waits until they are."""
+    server = RethinkDBServer(str(tmp_path)).start()
+    try:
+        store = RethinkDBConnection("127.0.0.1", server.driver_port, "bigchain", connection_timeout=30)
+        store.init()
+        store.write_block(a_block(1))
+        store.close()
+        server.kill()
+        server.start()
+        store = RethinkDBConnection("127.0.0.1", server.driver_port, "bigchain", connection_timeout=30)
+        assert store.state() == INITIALISED
+        assert store.get_block(a_block(1)["id"]) == a_block(1)
+        store.close()
+    finally:
+        server.remove()
+
+
+def test_a_store_made_before_the_settings_table_is_a_sha3_256_one(engine):
+    engine.run(r.db(engine.dbname).table_drop("settings"))
+    assert engine.is_initialised()
+    assert engine.stored_hash() == "sha3_256"
+
+
+def test_floats_are_stored_as_their_8_bytes_and_read_back_as_floats(engine):
+    block = a_block(1, metadata={"id": "m", "data": {"one": 1.0, "list": [2.5, -0.0], "n": 1}})
+    engine.write_block(block)
+    raw = engine.run(engine.table("bigchain").get(block["id"]))["block"]["transactions"][0]
+    assert isinstance(raw["transaction"]["metadata"]["data"]["one"], bytes)  # not the integer 1
+    assert raw["transaction"]["metadata"]["data"]["n"] == 1
+    read = engine.get_block(block["id"])
+    assert same_values(read, block)
