@@ -77,6 +77,21 @@ class RawStore:
             document = vote if isinstance(vote, dict) else {"vote": "x" if vote is NOT_JSON else vote}
             self._reql_insert("votes", {**document, "id": f"raw-{time.time_ns()}"}, written_at)
 
+    def block_of(self, block, transactions):
+        """The signed ``block`` (a dict, holding no transactions) stored with ``transactions``
+        (anything, keyed by their ``id``, if any) as its transactions, without the engine's
+        indexing of them: SQLite rows of block_transactions, a RethinkDB document."""
+        if self.engine == "sqlite":
+            self.block(block["id"], block)
+            with sqlite3.connect(self.database["path"], timeout=30) as db:
+                (seq,) = db.execute("SELECT seq FROM blocks WHERE id = ?", (block["id"],)).fetchone()
+                db.executemany("INSERT INTO block_transactions (block_seq, position, tx_id, tx) VALUES (?, ?, ?, ?)",
+                               [(seq, position, str(tx.get("id")) if isinstance(tx, dict) else "", _text(tx))
+                                for position, tx in enumerate(transactions)])
+            db.close()
+        else:
+            self.block(block["id"], {**block, "block": {**block["block"], "transactions": transactions}})
+
     def backlog(self, tx_id, tx, assignee, timestamp):
         """A backlog row ``tx_id`` holding ``tx``, assigned to ``assignee`` at ``timestamp``."""
         if self.engine == "sqlite":

@@ -472,13 +472,20 @@ def signed_bytes(canonical_length, fulfillments):
     the ``"id"`` key added: exactly the length of its message (PROTOCOL.md
     §2), times its weight (see ``MAX_SIGNED_BYTES``).
     """
+    if len(fulfillments) == 1:  # most transactions: the message is the whole of it, with its id
+        return (canonical_length + _ID_KEY_LENGTH) * _signatures(fulfillments[0])
     nulled = [len(serialize(dict(ffill, fulfillment=None))) for ffill in fulfillments]
     shared = canonical_length - sum(nulled) - (len(nulled) - 1) + _ID_KEY_LENGTH
     total = 0
     for index, (ffill, length) in enumerate(zip(fulfillments, nulled)):
         message = shared + length - len(str(index)) + 1  # its fid written as 0
-        total += message * max(1, len(ffill["fulfillment"] or "") // ED25519_URI_LENGTH)
+        total += message * _signatures(ffill)
     return total
+
+
+def _signatures(ffill):
+    """How many signatures a fulfillment dict counts for (see ``MAX_SIGNED_BYTES``)."""
+    return max(1, len(ffill["fulfillment"] or "") // ED25519_URI_LENGTH)
 
 
 def _check_signed_bytes(canonical_length, fulfillments):

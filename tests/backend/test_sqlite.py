@@ -172,11 +172,11 @@ class Ledger:
 CALLS = {
     "write_backlog": lambda c, l: c.write_backlog(l.rival, "node", 2),
     "get_backlog_transaction": lambda c, l: c.get_backlog_transaction(l.waiting["id"]),
-    "backlog_spenders": lambda c, l: c.backlog_spenders(l.created["id"], 0),
+    "backlog_spenders_of": lambda c, l: c.backlog_spenders_of(l.created["id"], [0, 1]),
     "delete_backlog": lambda c, l: c.delete_backlog([l.waiting["id"]]),
     "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),
     "stale_backlog": lambda c, l: c.stale_backlog(5),
-    "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3),
+    "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3, 2),
     "write_block": lambda c, l: c.write_block(block_of([create()[0]])),
     "get_block": lambda c, l: c.get_block(l.block["id"]),
     "get_block_header": lambda c, l: c.get_block_header(l.block["id"]),
@@ -184,7 +184,7 @@ CALLS = {
     "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
     "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
-    "spenders": lambda c, l: c.spenders(l.created["id"], 0),
+    "spenders_of": lambda c, l: c.spenders_of(l.created["id"], [0, 1]),
     "outputs_of": lambda c, l: c.outputs_of(l.owner),
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
@@ -205,7 +205,8 @@ CALLS = {
 # the votes index for each), so a pass over blocks is what it is.
 ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
                  # the list of cids asked for, passed as one JSON array: not a table
-                 "get_outputs": {"SCAN json_each VIRTUAL TABLE INDEX 1:"}}
+                 **{method: {"SCAN json_each VIRTUAL TABLE INDEX 1:"}
+                    for method in ("get_outputs", "spenders_of", "backlog_spenders_of")}}
 
 
 def test_every_method_has_its_query_plan_checked():

@@ -230,8 +230,14 @@ class RethinkDBConnection(Connection):
         entry = self.run(self.table(BACKLOG).get(tx_id), majority=True)
         return None if entry is None else binary_as_floats(entry["tx"])
 
-    def backlog_spenders(self, txid, cid):
-        return self.run(self.table(BACKLOG).get_all([txid, cid], index="spent_inputs")["id"], majority=True)
+    def backlog_spenders_of(self, txid, cids):
+        if not cids:
+            return []
+        backlog = self.table(BACKLOG)
+        found = self.run(_each_once(backlog, backlog.get_all(*_links(txid, cids), index="spent_inputs"))
+                         .concat_map(lambda row: _spent_from(row["tx"], txid).map(lambda cid: [cid, row["id"]])),
+                         majority=True)
+        return _of_cids(found, cids)
 
     def delete_backlog(self, tx_ids):
         tx_ids = list(tx_ids)
@@ -251,9 +257,12 @@ class RethinkDBConnection(Connection):
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self.run(self.table(BACKLOG).get(tx_id).update(
-            {"assignee": assignee, "assignment_timestamp": timestamp}, **HARD))
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        # One document's update is atomic: the condition and the write are one step.
+        result = self.run(self.table(BACKLOG).get(tx_id).update(lambda entry: r.branch(
+            entry["assignment_timestamp"].default(None).lt(older_than),
+            {"assignee": assignee, "assignment_timestamp": timestamp}, {}), **HARD))
+        return result["replaced"] == 1
 
     # -- blocks --------------------------------------------------------------
 
@@ -298,30 +307,38 @@ class RethinkDBConnection(Connection):
         return None if tx is None else binary_as_floats(tx)
 
     def get_outputs(self, tx_id, block_id, cids):
-        # Picked on the server: only the outputs asked for travel (nth, not a
-        # filter over every output for every cid asked).
+        # Picked on the server: only the outputs asked for travel.  Each by nth,
+        # below a count taken once (a count per cid costs outputs x cids).
         found = self.run(self.table(BIGCHAIN).get_all(block_id).concat_map(
             lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id)).limit(1)).concat_map(
-            lambda tx: r.expr(list(cids)).filter(lambda cid: cid.lt(tx["transaction"]["conditions"].count())).map(
-                lambda cid: tx["transaction"]["conditions"].nth(cid)).map(
-                lambda output: [output["cid"], output["condition"]["uri"], output["amount"],
-                                tx["transaction"]["asset"]["id"]])), majority=True)
+            lambda tx: tx["transaction"]["conditions"].count().do(
+                lambda count: r.expr(list(cids)).filter(lambda cid: cid.lt(count)).map(
+                    lambda cid: tx["transaction"]["conditions"].nth(cid)).map(
+                    lambda output: [output["cid"], output["condition"]["uri"], output["amount"],
+                                    tx["transaction"]["asset"]["id"]]))), majority=True)
         return sorted({tuple(output) for output in found})
 
-    def _in_blocks(self, key, index, select):
+    def _in_blocks(self, key, index, select, blocks=None):
         """What ``select(tx, block)`` picks from every transaction of the blocks
-        under ``key`` in ``index`` (a ReQL array of hits, empty for none), as
-        tuples in the order written: blocks by ``written_at``, transactions in
-        block order.  The picking runs on the server; only hits travel."""
-        found = self.run(self.table(BIGCHAIN).get_all(key, index=index).concat_map(
+        under ``key`` in ``index`` (or of the selection ``blocks``) (a ReQL
+        array of hits, empty for none), as tuples in the order written: blocks
+        by ``written_at``, transactions in block order.  The picking runs on
+        the server; only hits travel."""
+        blocks = self.table(BIGCHAIN).get_all(key, index=index) if blocks is None else blocks
+        found = self.run(blocks.concat_map(
             lambda block: transactions(block).concat_map(lambda tx: select(tx, block)).map(
                 lambda hit: [block[WRITTEN_AT], hit])), majority=True)
         # stable: the hits of one block stay in block order
         return [tuple(hit) for _, hit in sorted(found, key=lambda written_and_hit: written_and_hit[0])]
 
-    def spenders(self, txid, cid):
-        return self._in_blocks([txid, cid], "spent_inputs", lambda tx, block: r.branch(
-            spent_by(tx).contains([txid, cid]), [[tx["id"], block["id"]]], []))
+    def spenders_of(self, txid, cids):
+        if not cids:
+            return []
+        table = self.table(BIGCHAIN)
+        blocks = _each_once(table, table.get_all(*_links(txid, cids), index="spent_inputs"))
+        found = self._in_blocks(None, None, lambda tx, block: _spent_from(tx, txid).map(
+            lambda cid: [cid, tx["id"], block["id"]]), blocks)
+        return _of_cids(found, cids)
 
     def outputs_of(self, owner):
         return self._in_blocks(owner, "outputs", lambda tx, block: tx["transaction"]["conditions"].filter(
@@ -437,3 +454,32 @@ class RethinkDBConnection(Connection):
         except BaseException:
             connection.close(noreply_wait=False)
             raise
+
+
+# -- spent outputs, many at once ------------------------------------------------
+
+def _links(txid, cids):
+    """The ``spent_inputs`` index keys of outputs ``cids`` of ``txid``."""
+    return [[txid, cid] for cid in cids]
+
+
+def _each_once(table, documents):
+    """The documents of ``table`` that the selection ``documents`` finds, each once
+    (a multi index finds a document once per key it matches)."""
+    return documents["id"].distinct().map(lambda document_id: table.get(document_id))
+
+
+def _spent_from(tx, txid):
+    """The cids of the outputs of ``txid`` that the transaction ``tx`` spends (ReQL)."""
+    return spent_by(tx).filter(lambda link: link[0].eq(txid)).map(lambda link: link[1])
+
+
+def _of_cids(found, cids):
+    """The rows ``(cid, ...)`` of ``found`` whose cid is one of ``cids``, once each, by cid
+    (stable: rows of one cid keep their order)."""
+    wanted, seen, rows = set(cids), set(), []
+    for row in map(tuple, found):
+        if row[0] in wanted and row not in seen:
+            seen.add(row)
+            rows.append(row)
+    return sorted(rows, key=lambda row: row[0])

@@ -208,8 +208,8 @@ class SQLiteConnection(base.Connection):
     def get_backlog_transaction(self, tx_id):
         return self._read(backlog.get, tx_id)
 
-    def backlog_spenders(self, txid, cid):
-        return self._read(backlog.spenders, txid, cid)
+    def backlog_spenders_of(self, txid, cids):
+        return self._read(backlog.spenders_of, txid, cids)
 
     def delete_backlog(self, tx_ids):
         self._write(backlog.delete, list(tx_ids))
@@ -220,8 +220,8 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self._write(backlog.reassign, tx_id, assignee, timestamp)
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
     # -- blocks -------------------------------------------------------------
 
@@ -246,8 +246,8 @@ class SQLiteConnection(base.Connection):
     def get_outputs(self, tx_id, block_id, cids):
         return self._read(blocks.outputs, tx_id, block_id, cids)
 
-    def spenders(self, txid, cid):
-        return self._read(blocks.spenders, txid, cid)
+    def spenders_of(self, txid, cids):
+        return self._read(blocks.spenders_of, txid, cids)
 
     def outputs_of(self, owner):
         return self._read(blocks.outputs_of, owner)

@@ -22,7 +22,11 @@ class BlockApi(Resource):
         block = node.get_block(block_id, status)
         if block is None:
             actual = node.block_status(block_id)
-            abort(404, f"block {block_id} is {actual}, not {status}" if actual else f"no block {block_id}")
+            if actual is None:
+                abort(404, f"no block {block_id}")
+            if actual == status:  # stored, but not shaped as a block (anyone can write such a row)
+                abort(404, f"block {block_id} is {actual} and is not served: it is not shaped as a block")
+            abort(404, f"block {block_id} is {actual}, not {status}")
         return block
 
 
