@@ -1,5 +1,7 @@
 """The backlog: writing with the atomic double-spend refusal, reading, reassigning."""
 
+from bigchaindb.common.transaction import Transaction
+
 from .documents import create, transfer, valid_vectors
 
 
@@ -46,6 +48,17 @@ def test_spending_another_output_of_the_same_transaction_is_no_conflict(connecti
     tx, private = create(amounts=(1, 1))
     assert connection.write_backlog(transfer(tx, 0, private), "node", 1) is None
     assert connection.write_backlog(transfer(tx, 1, private), "node", 1) is None
+
+
+def test_backlog_spenders_of_many_outputs_come_in_one_answer_by_cid(connection):
+    tx, private = create(amounts=(1, 1, 1))
+    parsed = Transaction.from_dict(tx)
+    both = Transaction.transfer(parsed.to_inputs([2, 0]), [([parsed.conditions[0].owners_after[0]], 2)],
+                                parsed.asset.id).sign([private]).to_dict()
+    assert connection.write_backlog(both, "node", 1) is None
+    assert connection.backlog_spenders_of(tx["id"], [2, 1, 0]) == [(0, both["id"]), (2, both["id"])]
+    assert connection.backlog_spenders_of(tx["id"], [1]) == connection.backlog_spenders_of(tx["id"], []) == []
+    assert connection.backlog_spenders(tx["id"], 2) == [both["id"]]
 
 
 def test_deleting_frees_the_spent_outputs(connection):

@@ -19,6 +19,7 @@ from rethinkdb import r
 
 from bigchaindb import backend
 from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.backend.rethinkdb.schema import TABLES
 from bigchaindb.core import Bigchain
 from tests.helpers import create_tx, wait_until
 from tests.integration.cluster import DATABASE, ClusterFederation, Load, counts, log_lines, wait_for_all_valid
@@ -102,7 +103,7 @@ def every_block_has_every_vote(federation, voters):
 def test_the_cluster_is_configured_through_the_cli(cluster_federation):
     federation = cluster_federation(shards=2, nodes=False)
     configs = federation.table_configs()
-    assert set(configs) == {"backlog", "bigchain", "votes", "requeued"}
+    assert set(configs) == set(TABLES)
     servers = {server.name for server in federation.servers}
     for config in configs.values():
         assert len(config["shards"]) == 2

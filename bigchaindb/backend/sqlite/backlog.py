@@ -35,9 +35,10 @@ def get(db, tx_id):
     return load(row[0]) if row else None
 
 
-def spenders(db, txid, cid):
-    rows = db.execute("SELECT spender FROM backlog_inputs WHERE txid = ? AND cid = ?", (txid, cid))
-    return [spender for spender, in rows.fetchall()]
+def spenders_of(db, txid, cids):
+    rows = db.execute("SELECT cid, spender FROM backlog_inputs WHERE txid = ?"
+                      " AND cid IN (SELECT value FROM json_each(?)) ORDER BY cid", (txid, dumps(list(cids))))
+    return rows.fetchall()
 
 
 def delete(db, tx_ids):

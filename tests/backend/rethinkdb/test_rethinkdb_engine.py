@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from rethinkdb import r
 from rethinkdb.ast import ReQLEncoder
 from rethinkdb.errors import ReqlAvailabilityError, ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
@@ -24,6 +25,7 @@ from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
 from tests import engines
 from tests.backend.feeds import TIMEOUT, next_item
+from tests.helpers import same_values
 from tests.rethinkdb_server import RethinkDBServer
 
 
@@ -69,7 +71,7 @@ def test_missing_tables_and_races_map_to_the_backend_exceptions():
 # -- schema ------------------------------------------------------------------
 
 def test_tables_and_index_names():
-    assert schema.TABLES == ("backlog", "bigchain", "votes", "requeued")
+    assert schema.TABLES == ("backlog", "bigchain", "votes", "requeued", "settings")
     names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
@@ -439,6 +441,22 @@ def test_a_store_checked_right_after_its_server_restarts_is_ready_once_the_check
         store.close()
     finally:
         server.remove()
+
+
+def test_a_store_made_before_the_settings_table_is_a_sha3_256_one(engine):
+    engine.run(r.db(engine.dbname).table_drop("settings"))
+    assert engine.is_initialised()
+    assert engine.stored_hash() == "sha3_256"
+
+
+def test_floats_are_stored_as_their_8_bytes_and_read_back_as_floats(engine):
+    block = a_block(1, metadata={"id": "m", "data": {"one": 1.0, "list": [2.5, -0.0], "n": 1}})
+    engine.write_block(block)
+    raw = engine.run(engine.table("bigchain").get(block["id"]))["block"]["transactions"][0]
+    assert isinstance(raw["transaction"]["metadata"]["data"]["one"], bytes)  # not the integer 1
+    assert raw["transaction"]["metadata"]["data"]["n"] == 1
+    read = engine.get_block(block["id"])
+    assert same_values(read, block)
 
 
 # -- queries meeting faults -----------------------------------------------------
