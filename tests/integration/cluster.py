@@ -65,8 +65,23 @@ class ClusterFederation:
             node.stop()
         self.cluster.remove()
 
-    def server_of(self, node):
-        return self.servers[self.nodes.index(node)]
+    def follower(self):
+        """The index of a server that is the primary replica of neither the
+        blocks' nor the votes' table (or at least not of the blocks').
+
+        Killing a primary makes every node's block and vote feeds resume
+        after the failover, and they may then hand out blocks in different
+        orders: under the election rule (a majority of valid votes must name
+        the same ``previous_block``) a block can then stay UNDECIDED for
+        good.  The fault tests kill a follower; docs/federation.md says
+        more."""
+        configs = self.table_configs()
+        leading = [{shard["primary_replica"] for shard in configs[table]["shards"]} for table in ("bigchain", "votes")]
+        names = [server.name for server in self.servers]
+        for index, name in enumerate(names):
+            if not any(name in primaries for primaries in leading):
+                return index
+        return next(index for index, name in enumerate(names) if name not in leading[0])
 
     def query(self, term, server=None):
         """Run the ReQL ``term`` on ``server`` (the first running one by default)."""

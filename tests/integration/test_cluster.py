@@ -114,9 +114,11 @@ def test_the_cluster_is_configured_through_the_cli(cluster_federation):
 
 
 def test_a_server_killed_under_load(cluster_federation):
-    """SIGKILL one RethinkDB server for SERVER_DOWN seconds, then start it again."""
+    """SIGKILL one RethinkDB server (a follower: see ``ClusterFederation.follower``)
+    for SERVER_DOWN seconds, then start it again."""
     federation = cluster_federation()
-    victim_node, victim = federation.nodes[2], federation.servers[2]
+    index = federation.follower()
+    victim_node, victim = federation.nodes[index], federation.servers[index]
     load, (began, killed_at, restarted_at, _) = under_load(
         federation.nodes, (0, None), (WARM_UP, victim.kill), (SERVER_DOWN, victim.start), (AFTER, None))
     ledger = wait_for_all_valid(federation, list(load.accepted), SETTLE, load.twins)
@@ -166,7 +168,8 @@ def test_change_feeds_survive_a_server_restart(cluster_federation):
     decided block), and the rogue block's valid transaction was requeued
     once and became valid."""
     federation = cluster_federation()
-    restarted, rogue_writer = federation.servers[0], federation.nodes[1]
+    index = federation.follower()
+    restarted, rogue_writer = federation.servers[index], federation.nodes[(index + 1) % 3]
     written = []
 
     def stop_and_write_rogue_block():
