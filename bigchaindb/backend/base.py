@@ -99,6 +99,10 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
+    def backlog_held_by(self, assignee, tx_ids):
+        """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
+
+    @abc.abstractmethod
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         """Give a backlog entry assigned before ``older_than`` (a stale one) to
         ``assignee`` at ``timestamp``; its feed sees it as new.  True when

@@ -176,6 +176,7 @@ CALLS = {
     "delete_backlog": lambda c, l: c.delete_backlog([l.waiting["id"]]),
     "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),
     "stale_backlog": lambda c, l: c.stale_backlog(5),
+    "backlog_held_by": lambda c, l: c.backlog_held_by("node", [l.waiting["id"], l.rival["id"]]),
     "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3, 2),
     "write_block": lambda c, l: c.write_block(block_of([create()[0]])),
     "get_block": lambda c, l: c.get_block(l.block["id"]),

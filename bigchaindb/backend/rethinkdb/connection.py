@@ -8,7 +8,11 @@ Consistency choices, per the node's promise that a 202 means stored:
   (blocks, votes, transaction lookups, the backlog's double-spend check) use
   ``read_mode="majority"``; pipeline-internal scans of the backlog read the
   primary (``single``), which is what their change feeds see anyway
-  (changefeeds ignore ``read_mode``).
+  (changefeeds ignore ``read_mode``);
+- a query that meets a dropped connection or a replica failing over is run
+  again (``run``), so every write is idempotent: inserts refuse a taken id,
+  and those whose answer matters (a vote, a requeue) recognise their own
+  earlier attempt (``_claim``); updates and deletes set what they set.
 
 RethinkDB has no multi-document transactions, so ``write_backlog`` checks for
 a conflicting spender and then writes: two nodes accepting conflicting
@@ -24,19 +28,20 @@ its own (see ``changefeed``).
 import logging
 import os
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from rethinkdb import r
-from rethinkdb.errors import ReqlError
+from rethinkdb.errors import ReqlDriverError, ReqlError
 from rethinkdb.net import Cursor
 
 from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.schema import (
-    BACKLOG, BIGCHAIN, BLOCK_HEADER, INDEXES, REQUEUED, SETTINGS, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT, asset_keys,
-    binary_as_floats, check_storable, flattened, floats_as_binary, input_keys, metadata_id_of, spent_by, stamped,
-    stored, transactions, vote_key, written_now)
+    BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, INDEXES, REQUEUED, SETTINGS, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT,
+    asset_keys, binary_as_floats, check_storable, flattened, floats_as_binary, input_keys, metadata_id_of, spent_by,
+    stamped, stored, transactions, vote_key, written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
@@ -51,7 +56,11 @@ class RethinkDBConnection(Connection):
 
     Connects at once, retrying with back-off for up to ``connection_timeout``
     seconds, and raises ``DatabaseError`` naming ``host:port`` if the server
-    does not answer by then.
+    does not answer by then.  Later connections (another thread's, or one
+    replacing a dropped connection) are opened by the queries that need
+    them, within their retry (see ``run``): a node whose server is down
+    answers at once that its database is unavailable, and works again as
+    soon as the server is back.
     """
 
     def __init__(self, host="localhost", port=28015, dbname="bigchain", connection_timeout=30):
@@ -63,7 +72,7 @@ class RethinkDBConnection(Connection):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened = []  # (pid, driver connection), for close()
-        self._driver()
+        self._driver(connection_timeout)
 
     # -- running queries ---------------------------------------------------
 
@@ -74,35 +83,41 @@ class RethinkDBConnection(Connection):
     def run(self, query, majority=False, retry=True):
         """Run ``query`` and return its result, a cursor read out into a list.
 
-        ``majority`` reads only what a majority of replicas has on disk.  A
-        query that fails on a dropped connection (or a briefly unavailable
-        table) is run once more on a new connection, unless ``retry`` is
-        False (for writes whose answer a repeat would falsify).  Errors are
-        raised as ``DatabaseError`` (``DatabaseDoesNotExist`` for a missing
-        database or table).
+        ``majority`` reads only what a majority of replicas has on disk.
+        Unless ``retry`` is False, a transient failure does not reach the
+        caller at once (see ``driver.Retries``): a dropped connection is
+        reopened and the query run again; a table briefly unavailable (a
+        primary replica failing over) is tried again with back-off for up to
+        ``driver.RETRY_WINDOW`` seconds.  Every write of this engine is safe
+        to run again: inserts refuse a taken id, updates and deletes set
+        what they set.  Errors are raised as ``DatabaseError``
+        (``DatabaseDoesNotExist`` for a missing database or table).
         """
         options = {"read_mode": "majority"} if majority else {}
-        try:
-            return self._run_once(query, options)
-        except ReqlError as exc:
-            if not (retry and driver.is_transient(exc)):
-                raise driver.translate(exc, self.address) from None
-            logger.warning("RethinkDB at %s: %s; reconnecting to run the query again", self.address, exc)
-        self._forget_driver()
-        try:
-            return self._run_once(query, options)
-        except ReqlError as exc:
-            raise driver.translate(exc, self.address) from None
+        retries = driver.Retries(self.address)
+        while True:
+            try:
+                return self._run_once(query, options)
+            except ReqlError as exc:
+                if not (retry and retries.again(exc)):
+                    raise driver.translate(exc, self.address) from None
+                if isinstance(exc, ReqlDriverError):
+                    self._forget_driver()
 
     def _run_once(self, query, options):
         result = query.run(self._driver(), **options)
         return list(result) if isinstance(result, Cursor) else result
 
-    def _driver(self):
-        """This thread's driver connection, (re)opened when missing, closed or inherited by a fork."""
+    def _driver(self, patience=None):
+        """This thread's driver connection, (re)opened when missing, closed or
+        inherited by a fork: with back-off for ``patience`` seconds, or in
+        one attempt (whose failure a query's retry handles)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid() or not local.connection.is_open():
-            local.connection = driver.connect(self.host, self.port, self.connection_timeout)
+            if patience:
+                local.connection = driver.connect(self.host, self.port, patience)
+            else:
+                local.connection = driver.connect_once(self.host, self.port)
             local.pid = os.getpid()
             with self._lock:
                 self._opened.append((local.pid, local.connection))
@@ -140,6 +155,18 @@ class RethinkDBConnection(Connection):
         if error.startswith("Duplicate primary key"):
             return False
         raise DatabaseError(f"RethinkDB at {self.address} refused a write to {table}: {error}")
+
+    def _claim(self, table, key, document):
+        """Insert ``document(claim)`` (a row with id ``key``): True when this
+        call wrote it, False when the id was taken.
+
+        ``claim`` (``{CLAIM: random token}``) tells the two cases apart when
+        the first answer was lost with the connection and ``run`` sent the
+        insert again: the taken id is then this call's own."""
+        claim = {CLAIM: uuid.uuid4().hex}
+        if self._insert(table, document(claim)):
+            return True
+        return self.run(self.table(table).get(key)[CLAIM].default(None), majority=True) == claim[CLAIM]
 
     # -- schema ------------------------------------------------------------
 
@@ -256,6 +283,13 @@ class RethinkDBConnection(Connection):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
+
+    def backlog_held_by(self, assignee, tx_ids):
+        tx_ids = list(tx_ids)
+        if not tx_ids:
+            return []
+        # primary-key reads of the given entries only
+        return self.run(self.table(BACKLOG).get_all(*tx_ids).filter({"assignee": assignee})["id"], majority=True)
 
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         # One document's update is atomic: the condition and the write are one step.
@@ -389,7 +423,8 @@ class RethinkDBConnection(Connection):
     # -- votes ---------------------------------------------------------------
 
     def write_vote(self, vote):
-        return self._insert(VOTES, stamped(self.table(VOTES), vote, id=vote_key(vote)))
+        key = vote_key(vote)
+        return self._claim(VOTES, key, lambda claim: stamped(self.table(VOTES), vote, id=key, **claim))
 
     def votes_for(self, block_id):
         return self.run(self.table(VOTES).between(
@@ -414,8 +449,7 @@ class RethinkDBConnection(Connection):
     # -- election bookkeeping --------------------------------------------------
 
     def mark_requeued(self, block_id):
-        # Not retried, for the same reason as write_vote.
-        return self._insert(REQUEUED, {"id": block_id}, retry=False)
+        return self._claim(REQUEUED, block_id, lambda claim: {"id": block_id, **claim})
 
     def was_requeued(self, block_id):
         return self.run(self.table(REQUEUED).get(block_id).ne(None), majority=True)

@@ -8,11 +8,13 @@ Five tables in the configured database, every one keyed by ``id``:
   votes     the vote exactly as signed, plus ``id`` (``vote_key``: the same
             vote written twice is a conflict, but a row naming the same
             block and voter with another signature is not, so a forged row
-            cannot take a voter's place) and ``written_at``;
-  requeued  ``{"id": block id}`` for every INVALID block whose transactions
-            went back to the backlog;
+            cannot take a voter's place), ``written_at`` and ``claim``;
+  requeued  ``{"id": block id, "claim": ...}`` for every INVALID block
+            whose transactions went back to the backlog;
   settings  ``{"id": "hash", "value": name}``: the hash every id in the
             store is made with, recorded by ``init``.
+
+``claim`` is a random token of the write (see ``CLAIM``).
 
 A transaction's floats (only its asset's and metadata's data may hold them)
 are stored as the 8 bytes of the double, a BINARY value: RethinkDB keeps
@@ -49,7 +51,11 @@ SETTINGS = "settings"
 TABLES = (BACKLOG, BIGCHAIN, VOTES, REQUEUED, SETTINGS)
 
 WRITTEN_AT = "written_at"
-VOTE_EXTRAS = ("id", WRITTEN_AT)
+CLAIM = "claim"
+"""A random token stored with a vote or a requeue mark, by which a write run
+again after a lost answer recognises its own first attempt."""
+
+VOTE_EXTRAS = ("id", WRITTEN_AT, CLAIM)
 """Fields a stored vote has that the vote itself has not."""
 
 BLOCK_HEADER = ("id", "signature", {"block": ["timestamp", "node_pubkey", "voters"]})

@@ -220,6 +220,9 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
+    def backlog_held_by(self, assignee, tx_ids):
+        return self._read(backlog.held_by, assignee, list(tx_ids))
+
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 

@@ -14,7 +14,7 @@ import time
 import pytest
 from rethinkdb import r
 from rethinkdb.ast import ReQLEncoder
-from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
+from rethinkdb.errors import ReqlAvailabilityError, ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
 
 from bigchaindb.backend.base import INITIALISED
@@ -457,3 +457,64 @@ def test_floats_are_stored_as_their_8_bytes_and_read_back_as_floats(engine):
     assert raw["transaction"]["metadata"]["data"]["n"] == 1
     read = engine.get_block(block["id"])
     assert same_values(read, block)
+
+
+# -- queries meeting faults -----------------------------------------------------
+
+def test_retries_reconnect_once_and_wait_out_a_failover(monkeypatch):
+    monkeypatch.setattr(driver, "FIRST_DELAY", 0.01)
+    dropped, failing_over = ReqlDriverError("Connection is closed."), ReqlAvailabilityError("primary not available")
+    retries = driver.Retries("test:1")
+    assert retries.again(dropped)          # a new connection, at once
+    assert not retries.again(dropped)      # which could not be opened: the server is down
+    retries = driver.Retries("test:1", window=0.2)
+    started = time.monotonic()
+    while retries.again(failing_over):
+        pass
+    assert 0.1 < time.monotonic() - started <= 0.3  # backed off for the window, then gave up
+    assert not driver.Retries("test:1").again(ReqlOpFailedError("Table `b.t` does not exist."))
+
+
+def answer_lost_once(engine, monkeypatch):
+    """Make the next query run on the server but lose its answer, as a
+    connection dropped just after the write would."""
+    run_once = engine._run_once
+
+    def lose_answer(query, options):
+        monkeypatch.setattr(engine, "_run_once", run_once)
+        run_once(query, options)
+        raise ReqlDriverError("Connection is closed.")
+    monkeypatch.setattr(engine, "_run_once", lose_answer)
+
+
+def test_a_write_run_again_after_a_lost_answer_is_done_once_and_says_so(engine, monkeypatch):
+    vote = {"node_pubkey": "voter", "signature": "s", "vote": {
+        "voting_for_block": "b", "previous_block": "g", "is_block_valid": True, "invalid_reason": None,
+        "timestamp": "1"}}
+    answer_lost_once(engine, monkeypatch)
+    assert engine.write_vote(vote) is True
+    assert engine.votes_for("b") == [vote]
+    answer_lost_once(engine, monkeypatch)
+    assert engine.mark_requeued("b") is True
+    assert engine.mark_requeued("b") is False
+    tx = a_block(1)["block"]["transactions"][0]
+    answer_lost_once(engine, monkeypatch)
+    assert engine.write_backlog(tx, "me", 1) is None
+    assert engine.backlog_assigned_to("me") == [(tx, 1)]
+
+
+def test_a_node_whose_server_died_says_so_at_once_and_works_when_it_is_back(tmp_path):
+    server = RethinkDBServer(str(tmp_path)).start()
+    try:
+        connection = RethinkDBConnection("127.0.0.1", server.driver_port, "test", connection_timeout=5)
+        assert connection.run(schema.written_now()) > 0
+        server.kill()
+        started = time.monotonic()
+        with pytest.raises(DatabaseError, match=f"127.0.0.1:{server.driver_port}"):
+            connection.run(schema.written_now())
+        assert time.monotonic() - started < 1
+        server.start()
+        assert connection.run(schema.written_now()) > 0
+        connection.close()
+    finally:
+        server.remove()
