@@ -35,9 +35,10 @@ def get(db, tx_id):
     return load(row[0]) if row else None
 
 
-def spenders(db, txid, cid):
-    rows = db.execute("SELECT spender FROM backlog_inputs WHERE txid = ? AND cid = ?", (txid, cid))
-    return [spender for spender, in rows.fetchall()]
+def spenders_of(db, txid, cids):
+    rows = db.execute("SELECT cid, spender FROM backlog_inputs WHERE txid = ?"
+                      " AND cid IN (SELECT value FROM json_each(?)) ORDER BY cid", (txid, dumps(list(cids))))
+    return rows.fetchall()
 
 
 def delete(db, tx_ids):
@@ -55,6 +56,13 @@ def assigned_to(db, assignee):
 def stale(db, older_than):
     rows = db.execute("SELECT tx_id, assignee FROM backlog WHERE assignment_timestamp < ?", (older_than,))
     return rows.fetchall()
+
+
+def held_by(db, assignee, tx_ids):
+    placeholders = ", ".join("?" * len(tx_ids))
+    rows = db.execute(f"SELECT tx_id FROM backlog WHERE assignee = ? AND tx_id IN ({placeholders})",
+                      (assignee, *tx_ids))
+    return [tx_id for tx_id, in rows.fetchall()]
 
 
 def reassign(db, tx_id, assignee, timestamp, older_than):
