@@ -18,7 +18,6 @@ from collections import namedtuple
 import base58
 import nacl.exceptions
 import nacl.signing
-from Crypto.Hash import keccak
 
 from bigchaindb.common.exceptions import ConfigurationError
 
@@ -30,6 +29,9 @@ def _sha3_256(data):
 
 
 def _keccak_256(data):
+    # imported when first used: pycryptodome takes tens of milliseconds to
+    # load, which every process of a sha3_256 node would pay for nothing
+    from Crypto.Hash import keccak
     return keccak.new(digest_bits=256, data=data).hexdigest()
 
 
