@@ -19,13 +19,16 @@ so the node has to check every other one before it finds the bad one:
 * ``many-inputs``: a TRANSFER spending as many outputs of that CREATE as
   fit: a ledger lookup for every input, then its signature.
 
-One node (``bigchaindb start``, a one-node federation, the embedded store) is
-started in a temporary directory and the ledger set up through its API; then
+One node (``bigchaindb start``, a one-node federation) is started in a
+temporary directory, on the embedded store or (``--engine rethinkdb``) on a
+RethinkDB server of its own, and the ledger set up through its API; then
 each case is posted once.  Reported: the CPU seconds (user + system, from
 ``psutil``) every process of the node used during the POST, that of the
-busiest one (the web worker that served it), the wall time and the answer.
+busiest one (the web worker that served it), the RethinkDB server's, the
+wall time and the answer.
 
     .venv/bin/python benchmarks/worst_post.py [--case junk-transfer ...] [--max-body-size 1048576]
+                                              [--engine sqlite|rethinkdb]
 
 Building the cases signs thousands of fulfillments over large messages: that
 takes the harness a minute or so, before the node is measured.
@@ -50,6 +53,7 @@ from bigchaindb.common.transaction import (  # noqa: E402
     MAX_SIGNED_BYTES, Asset, Fulfillment, Transaction, signed_bytes)
 from bigchaindb.common.utils import serialize  # noqa: E402
 from tests.integration.node import Node  # noqa: E402
+from tests.rethinkdb_server import RethinkDBServer  # noqa: E402
 
 POST_TIMEOUT = 600
 NESTED_PAIRS = 8  # owners [[a, b], ...]: 16 signatures, the most one fulfillment may need
@@ -191,10 +195,10 @@ CASES = {
 NEEDS_LEDGER = {"junk-transfer", "quadratic-transfer", "many-inputs"}
 
 
-def cpu_seconds(node):
-    """``{pid: CPU seconds so far}`` of every process of ``node``."""
+def cpu_seconds(processes):
+    """``{pid: CPU seconds so far}`` of each of ``processes`` (psutil processes)."""
     found = {}
-    for process in node.processes():
+    for process in processes:
         try:
             times = process.cpu_times()
         except psutil.Error:
@@ -208,29 +212,42 @@ def post(node, body):
                          timeout=POST_TIMEOUT)
 
 
-def post_and_measure(node, body):
-    """POST ``body``: (status, message, wall seconds, CPU seconds of all processes, of the busiest one)."""
-    before = cpu_seconds(node)
+def post_and_measure(node, body, server):
+    """POST ``body``: (status, message, wall seconds, CPU seconds of all the node's processes, of the
+    busiest one, of the store's ``server`` process if any)."""
+    servers = [psutil.Process(server.process.pid)] if server else []
+    before, before_server = cpu_seconds(node.processes()), cpu_seconds(servers)
     start = time.monotonic()
     response = post(node, body)
     wall = time.monotonic() - start
-    after = cpu_seconds(node)
+    after, after_server = cpu_seconds(node.processes()), cpu_seconds(servers)
     used = [after[pid] - before.get(pid, 0.0) for pid in after]
+    served = sum(after_server[pid] - before_server[pid] for pid in after_server)
     answer = response.json() if response.headers.get("Content-Type") == "application/json" else {}
-    return response.status_code, answer.get("message", ""), wall, sum(used), max(used)
+    return response.status_code, answer.get("message", ""), wall, sum(used), max(used), served
+
+
+def start_store(engine, directory):
+    """``(database section, server or None)`` of a fresh store of ``engine``."""
+    if engine == "sqlite":
+        return {"backend": "sqlite", "path": os.path.join(directory, "node.sqlite")}, None
+    server = RethinkDBServer(directory).start()
+    return {**server.database_config, "name": "worst_post"}, server
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", choices=sorted(CASES), action="append", help="a case to run (default: all)")
     parser.add_argument("--max-body-size", type=int, default=1024 * 1024, help="the node's body limit, in bytes")
+    parser.add_argument("--engine", choices=("sqlite", "rethinkdb"), default="sqlite", help="the node's store")
     args = parser.parse_args()
     names = args.case or list(CASES)
     cases = Cases(crypto.generate_key_pair(), args.max_body_size)
     with tempfile.TemporaryDirectory(prefix="worst-post-") as directory:
-        node = Node(directory, "node", {"backend": "sqlite", "path": os.path.join(directory, "node.sqlite")},
-                    server={"max_body_size": args.max_body_size}).start(timeout=60)
+        database, server = start_store(args.engine, directory)
+        node = Node(directory, "node", database, server={"max_body_size": args.max_body_size})
         try:
+            node.start(timeout=60)
             if NEEDS_LEDGER & set(names):
                 create = cases.many_outputs_create()
                 response = post(node, serialize(create.to_dict()))
@@ -241,14 +258,17 @@ def main():
                       flush=True)
             bodies = {name: CASES[name](cases) for name in names}
             print(f"{'case':18} {'inputs':>6} {'bytes':>9} {'status':>6} {'wall s':>7} "
-                  f"{'CPU ms (all)':>12} {'CPU ms (worker)':>15}  message")
+                  f"{'CPU ms (all)':>12} {'CPU ms (worker)':>15} {'(store)':>8}  message")
             for name, tx in bodies.items():
                 body = serialize(tx.to_dict())
-                status, message, wall, total, busiest = post_and_measure(node, body)
+                status, message, wall, total, busiest, served = post_and_measure(node, body, server)
                 print(f"{name:18} {len(tx.fulfillments):6} {len(body):9,} {status:6} {wall:7.2f} "
-                      f"{total * 1000:12,.0f} {busiest * 1000:15,.0f}  {message[:90]}", flush=True)
+                      f"{total * 1000:12,.0f} {busiest * 1000:15,.0f} {served * 1000:8,.0f}  {message[:90]}",
+                      flush=True)
         finally:
             node.stop()
+            if server:
+                server.stop()
 
 
 if __name__ == "__main__":

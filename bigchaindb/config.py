@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import base58
 
-from bigchaindb.common.crypto import public_key_of
+from bigchaindb.common.crypto import DEFAULT_HASH, HASHES, public_key_of
 from bigchaindb.common.exceptions import ConfigurationError
 
 CONFIG_PATH_ENV = "BIGCHAINDB_CONFIG_PATH"
@@ -236,6 +236,7 @@ SETTINGS = (
     Setting("keypair.private", None, Key("private", null="set by bigchaindb configure"), secret=True),
     Setting("keyring", [], KeyList()),
     Setting("backlog_reassign_delay", 120, Integer(1)),
+    Setting("hash", DEFAULT_HASH, Choice(*HASHES)),
     Setting("log.level", "INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
 )
 """Every setting: key, default, kind.  A new setting is one line here (its

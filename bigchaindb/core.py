@@ -107,21 +107,28 @@ class Bigchain:
         raise InputDoesNotExist(f"input transaction {tx_id} does not exist")
 
     def get_spender(self, link, tx_id, block_id=None, check_backlog=True):
-        """Id of a transaction other than ``tx_id`` (in ``block_id``) spending ``link``, or None.
+        """Id of a transaction other than ``tx_id`` (in ``block_id``) spending ``link``, or None
+        (see ``get_spenders``)."""
+        return self.get_spenders(link.txid, [link.cid], tx_id, block_id, check_backlog).get(link.cid)
+
+    def get_spenders(self, txid, cids, tx_id, block_id=None, check_backlog=True):
+        """``{cid: id of a transaction other than tx_id (in block_id) spending it}`` for those of the
+        outputs ``cids`` of ``txid`` that are spent: one query for them all (two with the backlog).
 
         Spenders count in VALID or UNDECIDED blocks, and with ``check_backlog``
         in the backlog too.
         """
-        for spender, holder in self.connection.spenders(link.txid, link.cid):
-            if (spender, holder) == (tx_id, block_id):
+        found = {}
+        for cid, spender, holder in self.connection.spenders_of(txid, cids):
+            if cid in found or (spender, holder) == (tx_id, block_id):
                 continue
-            if self.block_status(holder) in LIVE and self._spends(spender, holder, link):
-                return spender
+            if self.block_status(holder) in LIVE and self._spends(spender, holder, TransactionLink(txid, cid)):
+                found[cid] = spender
         if check_backlog:
-            for spender in self.connection.backlog_spenders(link.txid, link.cid):
+            for cid, spender in self.connection.backlog_spenders_of(txid, cids):
                 if spender != tx_id:
-                    return spender
-        return None
+                    found.setdefault(cid, spender)
+        return found
 
     def _spends(self, spender, block_id, link):
         """True when transaction ``spender`` in ``block_id`` really spends ``link``.

@@ -39,20 +39,28 @@ class Block:
         self.voters = voters
         self.timestamp = block_timestamp or timestamp()
         self.signature = signature
+        self._serialized = None
         self._id = None
 
     def body(self):
         return {"timestamp": self.timestamp, "transactions": self.transactions,
                 "node_pubkey": self.node_pubkey, "voters": self.voters}
 
+    def serialized(self):
+        """The canonical bytes of the body, which the id hashes and the creator signs
+        (worked out once: a block is not changed once made)."""
+        if self._serialized is None:
+            self._serialized = serialize(self.body())
+        return self._serialized
+
     @property
     def id(self):
         if self._id is None:
-            self._id = crypto.hash_data(serialize(self.body()))
+            self._id = crypto.hash_data(self.serialized())
         return self._id
 
     def sign(self, private_key):
-        self.signature = crypto.sign(private_key, serialize(self.body()))
+        self.signature = crypto.sign(private_key, self.serialized())
         return self
 
     def to_dict(self):
@@ -72,7 +80,7 @@ class Block:
         if made.id != block["id"]:
             raise InvalidBlock(f"block id {block['id']} does not match its contents")
         if not isinstance(made.signature, str) or not crypto.verify(made.node_pubkey, made.signature,
-                                                                    serialize(made.body())):
+                                                                    made.serialized()):
             raise InvalidBlock(f"block {made.id} is not signed by its creator {made.node_pubkey}")
         return made
 
@@ -131,9 +139,10 @@ def validate_transaction(ledger, tx, block_id=None, check_backlog=True, check_si
 
     What refusing costs is bounded by the transaction's own size, whatever it
     spends: the checks that need no ledger come first; each input transaction
-    is looked up once, for the outputs spent and nothing else of it; and each
-    fulfillment is checked as soon as the condition it must meet is known,
-    so a forged one is refused after one lookup.
+    is looked up once, for the outputs spent and nothing else of it, and
+    their spenders once; and each fulfillment is checked as soon as the
+    condition it must meet is known, so a forged one is refused after one
+    lookup.
     """
     if tx.operation == GENESIS:
         raise OperationError("GENESIS transactions are made by nodes, never accepted from clients")
@@ -149,21 +158,22 @@ def validate_transaction(ledger, tx, block_id=None, check_backlog=True, check_si
         return
     input_total = 0
     for txid, indexes in spent.items():
-        outputs = ledger.get_spent_outputs(txid, [tx.fulfillments[index].tx_input.cid for index in indexes])
-        for index in indexes:
-            link = tx.fulfillments[index].tx_input
-            if link.cid not in outputs:
-                raise InputDoesNotExist(f"transaction {txid} has no output {link.cid}")
-            uri, amount, asset_id = outputs[link.cid]
+        cids = [tx.fulfillments[index].tx_input.cid for index in indexes]
+        outputs = ledger.get_spent_outputs(txid, cids)
+        for index, cid in zip(indexes, cids):
+            if cid not in outputs:
+                raise InputDoesNotExist(f"transaction {txid} has no output {cid}")
+            uri, amount, asset_id = outputs[cid]
             if asset_id != tx.asset.id:
                 raise AssetIdMismatch(f"fulfillment {index} spends an output of asset {asset_id}, "
                                       f"not of the transaction's asset {tx.asset.id}")
             if check_signatures:
                 tx.validate_fulfillment(index, uri)
-            spender = ledger.get_spender(link, tx.id, block_id, check_backlog)
-            if spender:
-                raise DoubleSpend(f"output {link.cid} of {txid} is already spent by transaction {spender}")
             input_total += amount
+        spenders = ledger.get_spenders(txid, cids, tx.id, block_id, check_backlog)
+        for cid in cids:
+            if cid in spenders:
+                raise DoubleSpend(f"output {cid} of {txid} is already spent by transaction {spenders[cid]}")
     output_total = sum(cond.amount for cond in tx.conditions)
     if output_total != input_total:
         raise AmountError(f"the outputs add up to {output_total} but the inputs to {input_total}")

@@ -75,7 +75,7 @@ def test_a_forged_many_input_transfer_is_refused_after_one_lookup(ledger, alice)
     calls = ledger.connection.calls
     assert calls["get_outputs"] == 1
     assert calls["get_transaction_in_block"] == 0 and calls["transactions_by_asset"] == 0
-    assert calls["spenders"] == calls["backlog_spenders"] == 0  # the signature comes first
+    assert calls["spenders_of"] == calls["backlog_spenders_of"] == 0  # the signature comes first
 
 
 def test_a_valid_many_input_transfer_reads_each_input_transaction_once(ledger, alice):
@@ -90,7 +90,7 @@ def test_a_valid_many_input_transfer_reads_each_input_transaction_once(ledger, a
     calls = ledger.connection.calls
     assert calls["get_outputs"] == 2  # one per input transaction, not one per input
     assert calls["get_transaction_in_block"] == 0
-    assert calls["spenders"] == calls["backlog_spenders"] == INPUTS + 2  # an index read per input
+    assert calls["spenders_of"] == calls["backlog_spenders_of"] == 2  # and their spenders once
     assert calls["blocks_with_transaction"] == 3  # the transaction itself, then each input transaction
 
 

@@ -31,7 +31,8 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def init(self):
-        """Create the tables and indexes.  Raises DatabaseAlreadyExists if present."""
+        """Create the tables and indexes, and record the hash every id in the store
+        is made with (``crypto.hash_in_use()``).  Raises DatabaseAlreadyExists if present."""
 
     @abc.abstractmethod
     def drop(self):
@@ -48,6 +49,11 @@ class Connection(abc.ABC):
         has not run on it, or not to the end) or ``INITIALISED``.  Raises
         ``DatabaseDamaged``, naming the store and what is wrong, when the
         engine's own check of its structure fails.  Changes nothing."""
+
+    @abc.abstractmethod
+    def stored_hash(self):
+        """The name of the hash ``init`` recorded ("sha3_256" for a store made before
+        it recorded one), or None when the store is not initialised."""
 
     def close(self):
         """Release the connection."""
@@ -71,8 +77,13 @@ class Connection(abc.ABC):
         """The backlog transaction ``tx_id``, or None."""
 
     @abc.abstractmethod
+    def backlog_spenders_of(self, txid, cids):
+        """``(cid, tx id)`` of every backlog transaction spending one of the
+        outputs ``cids`` of ``txid``, by cid: one query for all of them."""
+
     def backlog_spenders(self, txid, cid):
         """Ids of backlog transactions spending output ``cid`` of ``txid``."""
+        return [spender for _, spender in self.backlog_spenders_of(txid, [cid])]
 
     @abc.abstractmethod
     def delete_backlog(self, tx_ids):
@@ -88,8 +99,19 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        """Give a backlog entry to another node; its feed sees it as new."""
+    def backlog_held_by(self, assignee, tx_ids):
+        """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
+
+    @abc.abstractmethod
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        """Give a backlog entry assigned before ``older_than`` (a stale one) to
+        ``assignee`` at ``timestamp``; its feed sees it as new.  True when
+        reassigned; False when the entry is gone or no longer stale.
+
+        Checking and writing are one atomic step: every node's stale stage
+        reassigns, and when two reassign one entry at the same moment only
+        the first does, instead of both new assignees putting it in a block.
+        """
 
     # -- blocks ----------------------------------------------------------
 
@@ -127,9 +149,15 @@ class Connection(abc.ABC):
         the rest of a transaction that may hold thousands of outputs."""
 
     @abc.abstractmethod
+    def spenders_of(self, txid, cids):
+        """``(cid, spending tx id, block id)`` for every block transaction that
+        spends one of the outputs ``cids`` of ``txid``, by cid, then in the
+        order the blocks were written: one query for all of them."""
+
     def spenders(self, txid, cid):
         """``(spending tx id, block id)`` for every block transaction that spends
         output ``cid`` of ``txid``."""
+        return [(spender, block_id) for _, spender, block_id in self.spenders_of(txid, [cid])]
 
     @abc.abstractmethod
     def outputs_of(self, owner):

@@ -2,7 +2,10 @@
 
 An entry assigned more than ``backlog_reassign_delay`` seconds ago (its node
 is down, or was when it was assigned) goes to another federation member,
-whose block stage sees it as new.
+whose block stage sees it as new.  Every node runs this stage; a
+reassignment happens only if the entry is still stale, so one stage wins
+each entry, and a block stage drops from its open block whatever was taken
+from it meanwhile (see ``block``).
 """
 
 import logging
@@ -26,8 +29,10 @@ class StalePipeline:
 
     def reassign_stale(self):
         now = time.time()
-        for tx_id, assignee in self.connection.stale_backlog(now - self.delay):
+        older_than = now - self.delay
+        for tx_id, assignee in self.connection.stale_backlog(older_than):
             others = [node for node in self.bigchain.federation if node != assignee]
             new_assignee = random.choice(others or self.bigchain.federation)
-            self.connection.reassign_backlog(tx_id, new_assignee, now)
-            logger.info("reassigned stale backlog transaction %s from %s to %s", tx_id, assignee, new_assignee)
+            # False when another node's stale stage reassigned it first
+            if self.connection.reassign_backlog(tx_id, new_assignee, now, older_than):
+                logger.info("reassigned stale backlog transaction %s from %s to %s", tx_id, assignee, new_assignee)

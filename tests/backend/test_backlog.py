@@ -1,5 +1,7 @@
 """The backlog: writing with the atomic double-spend refusal, reading, reassigning."""
 
+from bigchaindb.common.transaction import Transaction
+
 from .documents import create, transfer, valid_vectors
 
 
@@ -48,6 +50,17 @@ def test_spending_another_output_of_the_same_transaction_is_no_conflict(connecti
     assert connection.write_backlog(transfer(tx, 1, private), "node", 1) is None
 
 
+def test_backlog_spenders_of_many_outputs_come_in_one_answer_by_cid(connection):
+    tx, private = create(amounts=(1, 1, 1))
+    parsed = Transaction.from_dict(tx)
+    both = Transaction.transfer(parsed.to_inputs([2, 0]), [([parsed.conditions[0].owners_after[0]], 2)],
+                                parsed.asset.id).sign([private]).to_dict()
+    assert connection.write_backlog(both, "node", 1) is None
+    assert connection.backlog_spenders_of(tx["id"], [2, 1, 0]) == [(0, both["id"]), (2, both["id"])]
+    assert connection.backlog_spenders_of(tx["id"], [1]) == connection.backlog_spenders_of(tx["id"], []) == []
+    assert connection.backlog_spenders(tx["id"], 2) == [both["id"]]
+
+
 def test_deleting_frees_the_spent_outputs(connection):
     create_tx, first, second = spending_pair()
     connection.write_backlog(first, "node", 1)
@@ -78,7 +91,7 @@ def test_stale_entries_are_those_assigned_before_the_limit(connection):
 def test_reassigning_moves_an_entry_to_another_node(connection):
     create_tx, first, second = spending_pair()
     connection.write_backlog(first, "node", 1)
-    connection.reassign_backlog(first["id"], "other", 5)
+    assert connection.reassign_backlog(first["id"], "other", 5, 2) is True
     assert connection.backlog_assigned_to("node") == []
     assert connection.backlog_assigned_to("other") == [(first, 5)]
     assert connection.stale_backlog(3) == []
@@ -88,5 +101,29 @@ def test_reassigning_moves_an_entry_to_another_node(connection):
 
 
 def test_reassigning_an_unknown_entry_does_nothing(connection):
-    connection.reassign_backlog("0" * 64, "other", 5)
+    assert connection.reassign_backlog("0" * 64, "other", 5, 2) is False
     assert connection.backlog_assigned_to("other") == []
+
+
+def test_held_by_names_the_entries_still_assigned_to_a_node(connection):
+    mine, moved = create()[0], create()[0]
+    connection.write_backlog(mine, "node", 1)
+    connection.write_backlog(moved, "node", 1)
+    connection.reassign_backlog(moved["id"], "other", 2, 5)
+    held = connection.backlog_held_by("node", [mine["id"], moved["id"], "0" * 64])
+    assert held == [mine["id"]]
+    assert connection.backlog_held_by("node", []) == []
+
+
+def test_an_entry_is_reassigned_only_while_it_is_stale(connection):
+    """Two stale stages that saw the same stale entry: the second finds it
+    reassigned already and leaves it where the first put it."""
+    tx = create()[0]
+    connection.write_backlog(tx, "dead", 1)
+    assert connection.reassign_backlog(tx["id"], "first", 10, 5) is True
+    assert connection.reassign_backlog(tx["id"], "second", 10.5, 5) is False
+    assert connection.backlog_assigned_to("first") == [(tx, 10)]
+    assert connection.backlog_assigned_to("second") == []
+    assert connection.reassign_backlog(tx["id"], "second", 20, 15) is True  # stale again later
+    assert connection.backlog_assigned_to("second") == [(tx, 20)]
+

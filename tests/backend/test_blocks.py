@@ -1,6 +1,7 @@
 """Blocks: the round trip, and every lookup over the transactions inside them."""
 
 from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.transaction import Transaction
 
 from .documents import (any_vote, block_of, create, genesis_block, header_of, transfer, unless_forged, valid_vectors,
                         vote)
@@ -77,6 +78,21 @@ def test_spenders_name_the_spending_transaction_and_its_block(connection):
     connection.write_block(second)
     assert connection.spenders(tx["id"], 0) == [(spend["id"], first["id"]), (rival["id"], second["id"])]
     assert connection.spenders(tx["id"], 1) == []
+
+
+def test_spenders_of_many_outputs_come_in_one_answer_by_cid(connection):
+    tx, private = create(amounts=(1, 1, 1, 1))
+    parsed = Transaction.from_dict(tx)
+    both = Transaction.transfer(parsed.to_inputs([3, 1]), [([parsed.conditions[0].owners_after[0]], 2)],
+                                parsed.asset.id).sign([private]).to_dict()
+    rival = transfer(tx, 1, private)
+    first, second = block_of([tx, both]), block_of([rival])
+    connection.write_block(first)
+    connection.write_block(second)
+    assert connection.spenders_of(tx["id"], [3, 2, 1, 9]) == [
+        (1, both["id"], first["id"]), (1, rival["id"], second["id"]), (3, both["id"], first["id"])]
+    assert connection.spenders_of(tx["id"], [0, 2]) == connection.spenders_of(tx["id"], []) == []
+    assert connection.spenders(tx["id"], 1) == [(both["id"], first["id"]), (rival["id"], second["id"])]
 
 
 def test_outputs_are_found_by_every_owner_nested_ones_included(connection):

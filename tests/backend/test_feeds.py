@@ -34,7 +34,7 @@ def test_backlog_feed_sees_an_entry_reassigned_to_its_node(connection):
     tx = create()[0]
     connection.write_backlog(tx, "other", 1)
     feed = connection.backlog_feed("node")
-    connection.reassign_backlog(tx["id"], "node", 7)
+    connection.reassign_backlog(tx["id"], "node", 7, 2)
     assert next_item(feed) == (tx, 7)
 
 

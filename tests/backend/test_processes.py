@@ -53,6 +53,17 @@ def test_of_many_processes_spending_one_output_exactly_one_wins(connection, stor
     assert [entry["id"] for entry, _ in connection.backlog_assigned_to("node")] == winners
 
 
+def test_of_many_processes_reassigning_one_stale_entry_exactly_one_does(connection, store_config):
+    """Every node's stale stage reassigns: only one may move an entry, or
+    two block stages would put it in two blocks."""
+    tx, _ = create()
+    connection.write_backlog(tx, "dead", 1)
+    rivals = [f"node{n}" for n in range(WRITERS)]
+    answers = race(store_config, "reassign_backlog", [(tx["id"], rival, 10, 5) for rival in rivals])
+    assert answers.count(True) == 1
+    assert sum(len(connection.backlog_assigned_to(rival)) for rival in rivals) == 1
+
+
 def test_a_block_written_by_many_processes_at_once_is_stored_once(connection, store_config):
     tx, private = create()
     spend = transfer(tx, 0, private)

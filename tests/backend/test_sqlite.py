@@ -99,9 +99,12 @@ def test_a_closed_connection_opens_again_on_use(sqlite_connection):
 
 
 def _set_version(path, version, statement=None):
+    """Make the store at ``path`` look as schema ``version`` made it (schema 4 added settings)."""
     with closing(sqlite3.connect(path)) as raw:
         if statement:
             raw.execute(statement)
+        if version < 4:
+            raw.execute("DROP TABLE settings")
         raw.execute(f"PRAGMA user_version = {version}")
         raw.commit()
 
@@ -178,11 +181,12 @@ class Ledger:
 CALLS = {
     "write_backlog": lambda c, l: c.write_backlog(l.rival, "node", 2),
     "get_backlog_transaction": lambda c, l: c.get_backlog_transaction(l.waiting["id"]),
-    "backlog_spenders": lambda c, l: c.backlog_spenders(l.created["id"], 0),
+    "backlog_spenders_of": lambda c, l: c.backlog_spenders_of(l.created["id"], [0, 1]),
     "delete_backlog": lambda c, l: c.delete_backlog([l.waiting["id"]]),
     "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),
     "stale_backlog": lambda c, l: c.stale_backlog(5),
-    "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3),
+    "backlog_held_by": lambda c, l: c.backlog_held_by("node", [l.waiting["id"], l.rival["id"]]),
+    "reassign_backlog": lambda c, l: c.reassign_backlog(l.waiting["id"], "other", 3, 2),
     "write_block": lambda c, l: c.write_block(block_of([create()[0]])),
     "get_block": lambda c, l: c.get_block(l.block["id"]),
     "get_block_header": lambda c, l: c.get_block_header(l.block["id"]),
@@ -190,7 +194,7 @@ CALLS = {
     "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
     "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
-    "spenders": lambda c, l: c.spenders(l.created["id"], 0),
+    "spenders_of": lambda c, l: c.spenders_of(l.created["id"], [0, 1]),
     "outputs_of": lambda c, l: c.outputs_of(l.owner),
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
@@ -211,11 +215,12 @@ CALLS = {
 # the votes index for each), so a pass over blocks is what it is.
 ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
                  # the list of cids asked for, passed as one JSON array: not a table
-                 "get_outputs": {"SCAN json_each VIRTUAL TABLE INDEX 1:"}}
+                 **{method: {"SCAN json_each VIRTUAL TABLE INDEX 1:"}
+                    for method in ("get_outputs", "spenders_of", "backlog_spenders_of")}}
 
 
 def test_every_method_has_its_query_plan_checked():
-    schema_methods = {"init", "drop", "is_initialised", "state"}
+    schema_methods = {"init", "drop", "is_initialised", "state", "stored_hash"}
     assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
 
 
@@ -241,3 +246,16 @@ def test_no_method_scans_a_table(sqlite_connection, method):
             plan = [row[3] for row in handle.execute(f"EXPLAIN QUERY PLAN {statement}")]
             scans = {step for step in plan if step.startswith("SCAN")} - ALLOWED_SCANS.get(method, set())
             assert not scans, f"{method} runs {statement!r}, planned as {plan}"
+
+def test_a_store_made_before_settings_were_recorded_is_upgraded_to_a_sha3_256_one(tmp_path):
+    """Schema version 3 stores had no settings table: every one hashed with SHA3-256."""
+    path = str(tmp_path / "store.sqlite")
+    made = backend.connect({"backend": "sqlite", "path": path})
+    made.init()
+    made.close()
+    _set_version(path, 3)
+    upgraded = backend.connect({"backend": "sqlite", "path": path})
+    try:
+        assert upgraded.stored_hash() == "sha3_256"
+    finally:
+        upgraded.close()

@@ -9,7 +9,10 @@ from tests.integration.node import Node, federation
 
 @pytest.fixture(params=ENGINES)
 def store(request, tmp_path):
-    """The ``database`` section of a fresh store (see ``tests.engines``), on each engine in turn."""
+    """The ``database`` section of a fresh store (see ``tests.engines``), on each engine in turn.
+
+    A test about one engine only names it, saying why, rather than skipping
+    the other: ``@pytest.mark.parametrize("store", ["sqlite"], indirect=True)``."""
     with fresh_store(request.param, tmp_path, request) as database:
         yield database
 

@@ -278,10 +278,10 @@ def test_a_block_of_transactions_that_are_no_transactions_is_voted_out_and_read_
         assert "died" not in node.log(), node.log()
 
 
+# on SQLite only: RethinkDB computes its indexes from the documents, there is no index row to write
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_an_index_row_claiming_an_output_spent_does_not_refuse_its_owners_spend(members):
     a, b, m = members
-    if a.config["database"]["backend"] != "sqlite":
-        pytest.skip("RethinkDB computes its indexes from the documents: there is no index row to write")
     owner, other = generate_key_pair(), generate_key_pair()
     owned = valid_tx(a, owner, {"owned": True})
     bystander = valid_tx(a, other, {"in a VALID block": True})

@@ -8,7 +8,11 @@ Consistency choices, per the node's promise that a 202 means stored:
   (blocks, votes, transaction lookups, the backlog's double-spend check) use
   ``read_mode="majority"``; pipeline-internal scans of the backlog read the
   primary (``single``), which is what their change feeds see anyway
-  (changefeeds ignore ``read_mode``).
+  (changefeeds ignore ``read_mode``);
+- a query that meets a dropped connection or a replica failing over is run
+  again (``run``), so every write is idempotent: inserts refuse a taken id,
+  and those whose answer matters (a vote, a requeue) recognise their own
+  earlier attempt (``_claim``); updates and deletes set what they set.
 
 RethinkDB has no multi-document transactions, so ``write_backlog`` checks for
 a conflicting spender and then writes: two nodes accepting conflicting
@@ -23,10 +27,11 @@ connection of its own (see ``changefeed``).
 """
 
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from rethinkdb import r
-from rethinkdb.errors import ReqlError
+from rethinkdb.errors import ReqlDriverError, ReqlError
 from rethinkdb.net import Cursor
 
 from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
@@ -34,9 +39,10 @@ from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNot
 from bigchaindb.backend.pool import Pool
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.schema import (
-    BACKLOG, BIGCHAIN, BLOCK_HEADER, INDEXES, REQUEUED, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT, asset_keys,
-    check_storable, flattened, input_keys, metadata_id_of, spent_by, stamped, stored, transactions, vote_key,
-    written_now)
+    BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, INDEXES, REQUEUED, SETTINGS, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT,
+    asset_keys, binary_as_floats, check_storable, flattened, floats_as_binary, input_keys, metadata_id_of, spent_by,
+    stamped, stored, transactions, vote_key, written_now)
+from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +56,11 @@ class RethinkDBConnection(Connection):
 
     Connects at once, retrying with back-off for up to ``connection_timeout``
     seconds, and raises ``DatabaseError`` naming ``host:port`` if the server
-    does not answer by then.
+    does not answer by then.  Later connections (for queries at the same
+    time, or replacing a dropped connection) are opened by the queries that need
+    them, within their retry (see ``run``): a node whose server is down
+    answers at once that its database is unavailable, and works again as
+    soon as the server is back.
     """
 
     def __init__(self, host="localhost", port=28015, dbname="bigchain", connection_timeout=30):
@@ -59,6 +69,7 @@ class RethinkDBConnection(Connection):
         self.dbname = dbname
         self.connection_timeout = connection_timeout
         self.address = f"{host}:{port}"
+        self._patience = connection_timeout  # for the first connection only
         self._pool = Pool(self._connect, self._close_driver, usable=lambda connection: connection.is_open())
         with self._pool.taken():
             pass  # connected at once: a server that does not answer is named at start
@@ -72,24 +83,27 @@ class RethinkDBConnection(Connection):
     def run(self, query, majority=False, retry=True):
         """Run ``query`` and return its result, a cursor read out into a list.
 
-        ``majority`` reads only what a majority of replicas has on disk.  A
-        query that fails on a dropped connection (or a briefly unavailable
-        table) is run once more on a new connection, unless ``retry`` is
-        False (for writes whose answer a repeat would falsify).  Errors are
-        raised as ``DatabaseError`` (``DatabaseDoesNotExist`` for a missing
-        database or table).
+        ``majority`` reads only what a majority of replicas has on disk.
+        Unless ``retry`` is False, a transient failure does not reach the
+        caller at once (see ``driver.Retries``): a dropped connection is
+        reopened and the query run again; a table briefly unavailable (a
+        primary replica failing over) is tried again with back-off for up to
+        ``driver.RETRY_WINDOW`` seconds.  Every write of this engine is safe
+        to run again: inserts refuse a taken id, updates and deletes set
+        what they set.  Errors are raised as ``DatabaseError``
+        (``DatabaseDoesNotExist`` for a missing database or table).
         """
         options = {"read_mode": "majority"} if majority else {}
-        try:
-            return self._run_once(query, options)
-        except ReqlError as exc:
-            if not (retry and driver.is_transient(exc)):
-                raise driver.translate(exc, self.address) from None
-            logger.warning("RethinkDB at %s: %s; reconnecting to run the query again", self.address, exc)
-        try:
-            return self._run_once(query, options, new_connection=True)
-        except ReqlError as exc:
-            raise driver.translate(exc, self.address) from None
+        retries = driver.Retries(self.address)
+        new_connection = False
+        while True:
+            try:
+                return self._run_once(query, options, new_connection)
+            except ReqlError as exc:
+                if not (retry and retries.again(exc)):
+                    raise driver.translate(exc, self.address) from None
+                # the connections waiting in the pool may have dropped with this one
+                new_connection = isinstance(exc, ReqlDriverError)
 
     def _run_once(self, query, options, new_connection=False):
         """``query`` on a pooled driver connection; one that failed in transit is closed, not given back."""
@@ -98,7 +112,7 @@ class RethinkDBConnection(Connection):
                 result = query.run(connection, **options)
                 return list(result) if isinstance(result, Cursor) else result
             except ReqlError as exc:
-                if driver.is_transient(exc):
+                if isinstance(exc, ReqlDriverError):
                     self._pool.discard(connection)
                 raise
             except BaseException:
@@ -107,7 +121,13 @@ class RethinkDBConnection(Connection):
                 raise
 
     def _connect(self):
-        return driver.connect(self.host, self.port, self.connection_timeout)
+        """A new driver connection: the first with back-off for ``connection_timeout``
+        seconds, later ones in one attempt (whose failure a query's retry handles)."""
+        if self._patience:
+            connection = driver.connect(self.host, self.port, self._patience)
+            self._patience = None
+            return connection
+        return driver.connect_once(self.host, self.port)
 
     @staticmethod
     def _close_driver(connection):
@@ -131,6 +151,18 @@ class RethinkDBConnection(Connection):
             return False
         raise DatabaseError(f"RethinkDB at {self.address} refused a write to {table}: {error}")
 
+    def _claim(self, table, key, document):
+        """Insert ``document(claim)`` (a row with id ``key``): True when this
+        call wrote it, False when the id was taken.
+
+        ``claim`` (``{CLAIM: random token}``) tells the two cases apart when
+        the first answer was lost with the connection and ``run`` sent the
+        insert again: the taken id is then this call's own."""
+        claim = {CLAIM: uuid.uuid4().hex}
+        if self._insert(table, document(claim)):
+            return True
+        return self.run(self.table(table).get(key)[CLAIM].default(None), majority=True) == claim[CLAIM]
+
     # -- schema ------------------------------------------------------------
 
     def init(self):
@@ -147,6 +179,7 @@ class RethinkDBConnection(Connection):
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
             self.run(self.table(name).index_wait())
+        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
 
     def _create_tables(self, names):
         """Create the tables ``names`` all at once, each on a driver connection
@@ -179,7 +212,8 @@ class RethinkDBConnection(Connection):
         present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
         if present is None:
             return MISSING
-        complete = set(TABLES) <= set(present) and all(
+        # a store made before the settings table existed is complete without it
+        complete = set(TABLES) - {SETTINGS} <= set(present) and all(
             set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
         if not complete:
             return UNINITIALISED
@@ -187,6 +221,14 @@ class RethinkDBConnection(Connection):
         # they are ready, for a second or two: a node about to start waits.
         self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout), retry=False)
         return INITIALISED
+
+    def stored_hash(self):
+        if not self.is_initialised():  # which waits for the tables to be ready
+            return None
+        if SETTINGS not in self.run(r.db(self.dbname).table_list()):
+            return DEFAULT_HASH  # a store made before the setting was recorded
+        record = self.run(self.table(SETTINGS).get("hash"), majority=True)
+        return DEFAULT_HASH if record is None else record["value"]
 
     # -- backlog -------------------------------------------------------------
 
@@ -203,15 +245,21 @@ class RethinkDBConnection(Connection):
         if others:
             return others[0]
         self._insert(BACKLOG, stored(
-            {"id": tx["id"], "tx": tx, "assignee": assignee, "assignment_timestamp": timestamp}))
+            {"id": tx["id"], "tx": floats_as_binary(tx), "assignee": assignee, "assignment_timestamp": timestamp}))
         return None
 
     def get_backlog_transaction(self, tx_id):
         entry = self.run(self.table(BACKLOG).get(tx_id), majority=True)
-        return None if entry is None else entry["tx"]
+        return None if entry is None else binary_as_floats(entry["tx"])
 
-    def backlog_spenders(self, txid, cid):
-        return self.run(self.table(BACKLOG).get_all([txid, cid], index="spent_inputs")["id"], majority=True)
+    def backlog_spenders_of(self, txid, cids):
+        if not cids:
+            return []
+        backlog = self.table(BACKLOG)
+        found = self.run(_each_once(backlog, backlog.get_all(*_links(txid, cids), index="spent_inputs"))
+                         .concat_map(lambda row: _spent_from(row["tx"], txid).map(lambda cid: [cid, row["id"]])),
+                         majority=True)
+        return _of_cids(found, cids)
 
     def delete_backlog(self, tx_ids):
         tx_ids = list(tx_ids)
@@ -224,21 +272,42 @@ class RethinkDBConnection(Connection):
 
     def backlog_assigned_to(self, assignee):
         entries = self.run(self._assigned(assignee).order_by(index="assignee_and_time"))
-        return [(entry["tx"], entry["assignment_timestamp"]) for entry in entries]
+        return [(binary_as_floats(entry["tx"]), entry["assignment_timestamp"]) for entry in entries]
 
     def stale_backlog(self, older_than):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self.run(self.table(BACKLOG).get(tx_id).update(
-            {"assignee": assignee, "assignment_timestamp": timestamp}, **HARD))
+    def backlog_held_by(self, assignee, tx_ids):
+        tx_ids = list(tx_ids)
+        if not tx_ids:
+            return []
+        # primary-key reads of the given entries only
+        return self.run(self.table(BACKLOG).get_all(*tx_ids).filter({"assignee": assignee})["id"], majority=True)
+
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        # One document's update is atomic: the condition and the write are one step.
+        result = self.run(self.table(BACKLOG).get(tx_id).update(lambda entry: r.branch(
+            entry["assignment_timestamp"].default(None).lt(older_than),
+            {"assignee": assignee, "assignment_timestamp": timestamp}, {}), **HARD))
+        return result["replaced"] == 1
 
     # -- blocks --------------------------------------------------------------
 
     def write_block(self, block):
-        self._insert(BIGCHAIN, stamped(self.table(BIGCHAIN), block))
+        body = block["block"]
+        kept = dict(block, block=dict(body, transactions=[floats_as_binary(tx) for tx in body["transactions"]]))
+        self._insert(BIGCHAIN, stamped(self.table(BIGCHAIN), kept))
+
+    @staticmethod
+    def _block_as_written(block):
+        """``block`` as read, with the floats of its transactions back (see ``write_block``)."""
+        body = block.get("block") if isinstance(block, dict) else None
+        if isinstance(body, dict) and isinstance(body.get("transactions"), list):
+            for tx in body["transactions"]:
+                binary_as_floats(tx)
+        return block
 
     def _first(self, query):
         """The first result of a sequence ``query`` (read by majority), or None."""
@@ -247,14 +316,14 @@ class RethinkDBConnection(Connection):
 
     def get_block(self, block_id):
         # get_all, not get: `without` on a missing block is an empty sequence, not an error
-        return self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT))
+        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT)))
 
     def get_block_header(self, block_id):
         return self._first(self.table(BIGCHAIN).get_all(block_id).pluck(*BLOCK_HEADER))
 
     def get_genesis_block(self):
-        return self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
-                           .order_by(WRITTEN_AT).without(WRITTEN_AT))
+        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
+                                                  .order_by(WRITTEN_AT).without(WRITTEN_AT)))
 
     def blocks_with_transaction(self, tx_id):
         blocks = self.run(self.table(BIGCHAIN).get_all(tx_id, index="transaction_id").pluck("id", WRITTEN_AT),
@@ -262,34 +331,43 @@ class RethinkDBConnection(Connection):
         return [block["id"] for block in sorted(blocks, key=lambda block: block[WRITTEN_AT])]
 
     def get_transaction_in_block(self, tx_id, block_id):
-        return self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
+        tx = self._first(self.table(BIGCHAIN).get_all(block_id).concat_map(
             lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id))))
+        return None if tx is None else binary_as_floats(tx)
 
     def get_outputs(self, tx_id, block_id, cids):
-        # Picked on the server: only the outputs asked for travel (nth, not a
-        # filter over every output for every cid asked).
+        # Picked on the server: only the outputs asked for travel.  Each by nth,
+        # below a count taken once (a count per cid costs outputs x cids).
         found = self.run(self.table(BIGCHAIN).get_all(block_id).concat_map(
             lambda block: transactions(block).filter(lambda tx: tx["id"].eq(tx_id)).limit(1)).concat_map(
-            lambda tx: r.expr(list(cids)).filter(lambda cid: cid.lt(tx["transaction"]["conditions"].count())).map(
-                lambda cid: tx["transaction"]["conditions"].nth(cid)).map(
-                lambda output: [output["cid"], output["condition"]["uri"], output["amount"],
-                                tx["transaction"]["asset"]["id"]])), majority=True)
+            lambda tx: tx["transaction"]["conditions"].count().do(
+                lambda count: r.expr(list(cids)).filter(lambda cid: cid.lt(count)).map(
+                    lambda cid: tx["transaction"]["conditions"].nth(cid)).map(
+                    lambda output: [output["cid"], output["condition"]["uri"], output["amount"],
+                                    tx["transaction"]["asset"]["id"]]))), majority=True)
         return sorted({tuple(output) for output in found})
 
-    def _in_blocks(self, key, index, select):
+    def _in_blocks(self, key, index, select, blocks=None):
         """What ``select(tx, block)`` picks from every transaction of the blocks
-        under ``key`` in ``index`` (a ReQL array of hits, empty for none), as
-        tuples in the order written: blocks by ``written_at``, transactions in
-        block order.  The picking runs on the server; only hits travel."""
-        found = self.run(self.table(BIGCHAIN).get_all(key, index=index).concat_map(
+        under ``key`` in ``index`` (or of the selection ``blocks``) (a ReQL
+        array of hits, empty for none), as tuples in the order written: blocks
+        by ``written_at``, transactions in block order.  The picking runs on
+        the server; only hits travel."""
+        blocks = self.table(BIGCHAIN).get_all(key, index=index) if blocks is None else blocks
+        found = self.run(blocks.concat_map(
             lambda block: transactions(block).concat_map(lambda tx: select(tx, block)).map(
                 lambda hit: [block[WRITTEN_AT], hit])), majority=True)
         # stable: the hits of one block stay in block order
         return [tuple(hit) for _, hit in sorted(found, key=lambda written_and_hit: written_and_hit[0])]
 
-    def spenders(self, txid, cid):
-        return self._in_blocks([txid, cid], "spent_inputs", lambda tx, block: r.branch(
-            spent_by(tx).contains([txid, cid]), [[tx["id"], block["id"]]], []))
+    def spenders_of(self, txid, cids):
+        if not cids:
+            return []
+        table = self.table(BIGCHAIN)
+        blocks = _each_once(table, table.get_all(*_links(txid, cids), index="spent_inputs"))
+        found = self._in_blocks(None, None, lambda tx, block: _spent_from(tx, txid).map(
+            lambda cid: [cid, tx["id"], block["id"]]), blocks)
+        return _of_cids(found, cids)
 
     def outputs_of(self, owner):
         return self._in_blocks(owner, "outputs", lambda tx, block: tx["transaction"]["conditions"].filter(
@@ -298,12 +376,13 @@ class RethinkDBConnection(Connection):
 
     def transactions_by_asset(self, asset_id, operation=None):
         key = [asset_id] if operation is None else [asset_id, operation]
-        return self._in_blocks(key, "asset", lambda tx, block: r.branch(
-            r.expr(asset_keys(tx)).contains(key), [[tx, block["id"]]], []))
+        return [(binary_as_floats(tx), block_id) for tx, block_id in self._in_blocks(
+            key, "asset", lambda tx, block: r.branch(r.expr(asset_keys(tx)).contains(key), [[tx, block["id"]]], []))]
 
     def transactions_by_metadata(self, metadata_id):
-        return self._in_blocks(metadata_id, "metadata", lambda tx, block: r.branch(
-            metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))
+        return [(binary_as_floats(tx), block_id) for tx, block_id in self._in_blocks(
+            metadata_id, "metadata", lambda tx, block: r.branch(
+                metadata_id_of(tx).eq(metadata_id), [[tx, block["id"]]], []))]
 
     def blocks_after(self, position, limit):
         # ``written_at`` is strictly increasing for one writer, but two nodes
@@ -320,7 +399,7 @@ class RethinkDBConnection(Connection):
             written_at = row.pop(WRITTEN_AT)
             seen = (*seen, row["id"]) if written_at == at else (row["id"],)
             at = written_at
-            found.append(((at, seen), row))
+            found.append(((at, seen), self._block_as_written(row)))
         return found[:limit]
 
     def blocks_not_voted_by(self, voter, counts):
@@ -339,7 +418,8 @@ class RethinkDBConnection(Connection):
     # -- votes ---------------------------------------------------------------
 
     def write_vote(self, vote):
-        return self._insert(VOTES, stamped(self.table(VOTES), vote, id=vote_key(vote)))
+        key = vote_key(vote)
+        return self._claim(VOTES, key, lambda claim: stamped(self.table(VOTES), vote, id=key, **claim))
 
     def votes_for(self, block_id):
         return self.run(self.table(VOTES).between(
@@ -364,8 +444,7 @@ class RethinkDBConnection(Connection):
     # -- election bookkeeping --------------------------------------------------
 
     def mark_requeued(self, block_id):
-        # Not retried, for the same reason as write_vote.
-        return self._insert(REQUEUED, {"id": block_id}, retry=False)
+        return self._claim(REQUEUED, block_id, lambda claim: {"id": block_id, **claim})
 
     def was_requeued(self, block_id):
         return self.run(self.table(REQUEUED).get(block_id).ne(None), majority=True)
@@ -404,3 +483,32 @@ class RethinkDBConnection(Connection):
         except BaseException:
             connection.close(noreply_wait=False)
             raise
+
+
+# -- spent outputs, many at once ------------------------------------------------
+
+def _links(txid, cids):
+    """The ``spent_inputs`` index keys of outputs ``cids`` of ``txid``."""
+    return [[txid, cid] for cid in cids]
+
+
+def _each_once(table, documents):
+    """The documents of ``table`` that the selection ``documents`` finds, each once
+    (a multi index finds a document once per key it matches)."""
+    return documents["id"].distinct().map(lambda document_id: table.get(document_id))
+
+
+def _spent_from(tx, txid):
+    """The cids of the outputs of ``txid`` that the transaction ``tx`` spends (ReQL)."""
+    return spent_by(tx).filter(lambda link: link[0].eq(txid)).map(lambda link: link[1])
+
+
+def _of_cids(found, cids):
+    """The rows ``(cid, ...)`` of ``found`` whose cid is one of ``cids``, once each, by cid
+    (stable: rows of one cid keep their order)."""
+    wanted, seen, rows = set(cids), set(), []
+    for row in map(tuple, found):
+        if row[0] in wanted and row not in seen:
+            seen.add(row)
+            rows.append(row)
+    return sorted(rows, key=lambda row: row[0])

@@ -35,9 +35,10 @@ def get(db, tx_id):
     return load(row[0]) if row else None
 
 
-def spenders(db, txid, cid):
-    rows = db.execute("SELECT spender FROM backlog_inputs WHERE txid = ? AND cid = ?", (txid, cid))
-    return [spender for spender, in rows.fetchall()]
+def spenders_of(db, txid, cids):
+    rows = db.execute("SELECT cid, spender FROM backlog_inputs WHERE txid = ?"
+                      " AND cid IN (SELECT value FROM json_each(?)) ORDER BY cid", (txid, dumps(list(cids))))
+    return rows.fetchall()
 
 
 def delete(db, tx_ids):
@@ -57,13 +58,24 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
-def reassign(db, tx_id, assignee, timestamp):
-    """Delete and re-insert the entry, so it gets a new ``seq`` and the new
-    assignee's feed (which follows ``seq``) sees it.  Its inputs stay."""
+def held_by(db, assignee, tx_ids):
+    placeholders = ", ".join("?" * len(tx_ids))
+    rows = db.execute(f"SELECT tx_id FROM backlog WHERE assignee = ? AND tx_id IN ({placeholders})",
+                      (assignee, *tx_ids))
+    return [tx_id for tx_id, in rows.fetchall()]
+
+
+def reassign(db, tx_id, assignee, timestamp, older_than):
+    """Delete and re-insert the entry if it is still assigned before
+    ``older_than``, so it gets a new ``seq`` and the new assignee's feed
+    (which follows ``seq``) sees it.  Its inputs stay.  True when reassigned."""
     # fetchall: a RETURNING statement left half-read would keep the transaction busy
-    for tx, in db.execute("DELETE FROM backlog WHERE tx_id = ? RETURNING tx", (tx_id,)).fetchall():
+    found = db.execute("DELETE FROM backlog WHERE tx_id = ? AND assignment_timestamp < ? RETURNING tx",
+                       (tx_id, older_than)).fetchall()
+    for tx, in found:
         db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
                    (tx_id, tx, assignee, timestamp))
+    return bool(found)
 
 
 def entries_after(db, assignee, seq, limit):

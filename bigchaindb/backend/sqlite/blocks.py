@@ -100,9 +100,10 @@ def transaction_in(db, tx_id, block_id):
     return load(row[0]) if row else None
 
 
-def spenders(db, txid, cid):
-    rows = db.execute("SELECT s.spender, b.id FROM spends s JOIN blocks b ON b.seq = s.block_seq"
-                      " WHERE s.txid = ? AND s.cid = ? ORDER BY s.block_seq", (txid, cid))
+def spenders_of(db, txid, cids):
+    rows = db.execute("SELECT s.cid, s.spender, b.id FROM spends s JOIN blocks b ON b.seq = s.block_seq"
+                      " WHERE s.txid = ? AND s.cid IN (SELECT value FROM json_each(?))"
+                      " ORDER BY s.cid, s.block_seq", (txid, dumps(list(cids))))
     return rows.fetchall()
 
 

@@ -170,6 +170,9 @@ class SQLiteConnection(base.Connection):
             raise DatabaseDamaged(f"the store {self.path} has a damaged schema: {exc}") from exc
         return base.INITIALISED if initialised else base.UNINITIALISED
 
+    def stored_hash(self):
+        return self._read(schema.stored_hash)
+
     # -- backlog ------------------------------------------------------------
 
     def write_backlog(self, tx, assignee, timestamp):
@@ -178,8 +181,8 @@ class SQLiteConnection(base.Connection):
     def get_backlog_transaction(self, tx_id):
         return self._read(backlog.get, tx_id)
 
-    def backlog_spenders(self, txid, cid):
-        return self._read(backlog.spenders, txid, cid)
+    def backlog_spenders_of(self, txid, cids):
+        return self._read(backlog.spenders_of, txid, cids)
 
     def delete_backlog(self, tx_ids):
         self._write(backlog.delete, list(tx_ids))
@@ -190,8 +193,11 @@ class SQLiteConnection(base.Connection):
     def stale_backlog(self, older_than):
         return self._read(backlog.stale, older_than)
 
-    def reassign_backlog(self, tx_id, assignee, timestamp):
-        self._write(backlog.reassign, tx_id, assignee, timestamp)
+    def backlog_held_by(self, assignee, tx_ids):
+        return self._read(backlog.held_by, assignee, list(tx_ids))
+
+    def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
+        return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
     # -- blocks -------------------------------------------------------------
 
@@ -216,8 +222,8 @@ class SQLiteConnection(base.Connection):
     def get_outputs(self, tx_id, block_id, cids):
         return self._read(blocks.outputs, tx_id, block_id, cids)
 
-    def spenders(self, txid, cid):
-        return self._read(blocks.spenders, txid, cid)
+    def spenders_of(self, txid, cids):
+        return self._read(blocks.spenders_of, txid, cids)
 
     def outputs_of(self, owner):
         return self._read(blocks.outputs_of, owner)
