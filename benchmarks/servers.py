@@ -26,7 +26,7 @@ from tests.integration.node import Node, wait_until
 from tests.rethinkdb_server import Cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECORDED = ("worker_class", "workers", "threads", "worker_connections", "keepalive")
+RECORDED = ("worker_class", "workers", "worker_connections", "keepalive")
 
 __all__ = ["Ceiling", "Node", "RethinkDBStore", "code_version", "gunicorn_settings"]
 

@@ -39,20 +39,28 @@ class Block:
         self.voters = voters
         self.timestamp = block_timestamp or timestamp()
         self.signature = signature
+        self._serialized = None
         self._id = None
 
     def body(self):
         return {"timestamp": self.timestamp, "transactions": self.transactions,
                 "node_pubkey": self.node_pubkey, "voters": self.voters}
 
+    def serialized(self):
+        """The canonical bytes of the body, which the id hashes and the creator signs
+        (worked out once: a block is not changed once made)."""
+        if self._serialized is None:
+            self._serialized = serialize(self.body())
+        return self._serialized
+
     @property
     def id(self):
         if self._id is None:
-            self._id = crypto.hash_data(serialize(self.body()))
+            self._id = crypto.hash_data(self.serialized())
         return self._id
 
     def sign(self, private_key):
-        self.signature = crypto.sign(private_key, serialize(self.body()))
+        self.signature = crypto.sign(private_key, self.serialized())
         return self
 
     def to_dict(self):
@@ -72,7 +80,7 @@ class Block:
         if made.id != block["id"]:
             raise InvalidBlock(f"block id {block['id']} does not match its contents")
         if not isinstance(made.signature, str) or not crypto.verify(made.node_pubkey, made.signature,
-                                                                    serialize(made.body())):
+                                                                    made.serialized()):
             raise InvalidBlock(f"block {made.id} is not signed by its creator {made.node_pubkey}")
         return made
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bigchaindb.common.crypto import use_hash
 from tests.engines import ENGINES, fresh_store
 from tests.helpers import WebNode
 from tests.rethinkdb_server import RethinkDBServer
@@ -24,3 +25,12 @@ def rethinkdb_server(tmp_path_factory):
     server = RethinkDBServer(str(tmp_path_factory.mktemp("rethinkdb"))).start()
     yield server
     server.remove()
+
+
+@pytest.fixture
+def keccak():
+    """This test process makes its ids with Keccak-256 (the ``hash`` setting
+    ``keccak_256``), as a client of such a node does; the default comes back after."""
+    previous = use_hash("keccak_256")
+    yield
+    use_hash(previous)

@@ -8,6 +8,7 @@ on them directly in the store, as the block and vote pipelines would.
 
 import collections
 import copy
+import math
 import os
 import signal
 import socket
@@ -218,3 +219,17 @@ def process_tree_cpu_seconds(process):
             continue
         total += times.user + times.system
     return total
+
+
+def same_values(a, b):
+    """``a == b`` with every number of the same type too, and zeros of the same sign:
+    ``1.0`` is not ``1`` to a transaction's id, nor ``-0.0`` ``0.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_values(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return a == b

@@ -49,12 +49,22 @@ def condition(service, dependency):
     return service["depends_on"][dependency]["condition"]
 
 
-def test_rethinkdb_service(services):
-    rethinkdb = services["rethinkdb"]
-    assert rethinkdb["image"].startswith("rethinkdb:2.4")
-    assert "/data" in volume_targets(rethinkdb)
-    assert rethinkdb["healthcheck"]["test"][0] == "CMD"
-    assert "28015" in " ".join(rethinkdb["healthcheck"]["test"])
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_rethinkdb_servers_form_one_cluster(services, number):
+    server = services[f"rethinkdb{number}"]
+    assert server["image"].startswith("rethinkdb:2.4")
+    assert volume_targets(server)["/data"] == (f"rethinkdb{number}-data", False)
+    assert server["healthcheck"]["test"][0] == "CMD"
+    assert "28015" in " ".join(server["healthcheck"]["test"])
+    command = server["command"]
+    assert command[:3] == ["rethinkdb", "--bind", "all"]
+    assert command[command.index("--server-name") + 1] == f"rethinkdb{number}"
+    assert "ports" not in server, "the servers are reached over the compose network only"
+    if number == 1:
+        assert "--join" not in command
+    else:
+        assert command[command.index("--join") + 1] == "rethinkdb1:29015"
+        assert condition(server, "rethinkdb1") == "service_healthy"
 
 
 def test_every_node_image_service_builds_the_same_image(services):
@@ -79,7 +89,7 @@ def test_init_one_shot_runs_once_with_node1s_keys(services):
     assert f"bigchaindb -c {CONFIG_DIR}/node1.json init" in init["command"][0]
     assert init["environment"]["BIGCHAINDB_DATABASE_BACKEND"] == "rethinkdb"
     assert volume_targets(init)[CONFIG_DIR] == ("federation-config", True)
-    assert condition(init, "rethinkdb") == "service_healthy"
+    assert all(condition(init, f"rethinkdb{n}") == "service_healthy" for n in (1, 2, 3))
     assert condition(init, "federation") == "service_completed_successfully"
     assert init["restart"] == "no"
 
@@ -90,7 +100,7 @@ def test_node_service(services, number):
     assert node["command"] == ["-c", f"{CONFIG_DIR}/node{number}.json", "start"]
     environment = node["environment"]
     assert environment["BIGCHAINDB_DATABASE_BACKEND"] == "rethinkdb"
-    assert environment["BIGCHAINDB_DATABASE_HOST"] == "rethinkdb"
+    assert environment["BIGCHAINDB_DATABASE_HOST"] == f"rethinkdb{number}"  # each node on its own server
     assert environment["BIGCHAINDB_SERVER_TRUSTED_PROXIES"] == "1"
     assert volume_targets(node)[CONFIG_DIR] == ("federation-config", True)
     assert condition(node, "init") == "service_completed_successfully"
@@ -118,31 +128,42 @@ def test_every_volume_is_declared(services):
 
 
 def _run_init_script(services, tmp_path, output, status):
-    """Run the init one-shot's script with a `bigchaindb` that prints ``output`` and exits ``status``."""
+    """Run the init one-shot's script with a `bigchaindb` whose `init` prints
+    ``output`` and exits ``status`` (every other command succeeds); also the
+    commands it was given."""
+    calls = tmp_path / "calls"
     fake = tmp_path / "bigchaindb"
-    fake.write_text(f"#!/bin/sh\necho '{output}'\nexit {status}\n")
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n'
+                    f'if [ "$3" = init ]; then echo \'{output}\'; exit {status}; fi\n')
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     script = services["init"]["command"][0].replace("$$", "$")  # compose's escape for a literal $
     environ = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run(["sh", "-c", script], env=environ, capture_output=True, text=True)
+    result = subprocess.run(["sh", "-c", script], env=environ, capture_output=True, text=True)
+    return result, calls.read_text().splitlines()
 
 
-def test_init_script_succeeds_on_a_fresh_database(services, tmp_path):
-    result = _run_init_script(services, tmp_path, "Created the database", 0)
+SET_REPLICAS = f"-c {CONFIG_DIR}/node1.json set-replicas 3"
+
+
+def test_init_script_succeeds_on_a_fresh_database_and_sets_three_replicas(services, tmp_path):
+    result, calls = _run_init_script(services, tmp_path, "Created the database", 0)
     assert result.returncode == 0
     assert "Created the database" in result.stdout
+    assert calls == [f"-c {CONFIG_DIR}/node1.json init", SET_REPLICAS]
 
 
 def test_init_script_tolerates_an_initialised_database(services, tmp_path):
-    result = _run_init_script(services, tmp_path, "The database bigchain already exists", 1)
+    result, calls = _run_init_script(services, tmp_path, "The database bigchain already exists", 1)
     assert result.returncode == 0
     assert "nothing to do" in result.stdout
+    assert calls[-1] == SET_REPLICAS
 
 
 def test_init_script_fails_on_other_errors(services, tmp_path):
-    result = _run_init_script(services, tmp_path, "Cannot connect to rethinkdb:28015", 1)
+    result, calls = _run_init_script(services, tmp_path, "Cannot connect to rethinkdb1:28015", 1)
     assert result.returncode == 1
     assert "Cannot connect" in result.stderr
+    assert SET_REPLICAS not in calls
 
 
 def test_make_federation_keyrings_name_exactly_the_other_nodes(tmp_path):

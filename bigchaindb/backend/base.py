@@ -31,7 +31,8 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def init(self):
-        """Create the tables and indexes.  Raises DatabaseAlreadyExists if present."""
+        """Create the tables and indexes, and record the hash every id in the store
+        is made with (``crypto.hash_in_use()``).  Raises DatabaseAlreadyExists if present."""
 
     @abc.abstractmethod
     def drop(self):
@@ -48,6 +49,11 @@ class Connection(abc.ABC):
         has not run on it, or not to the end) or ``INITIALISED``.  Raises
         ``DatabaseDamaged``, naming the store and what is wrong, when the
         engine's own check of its structure fails.  Changes nothing."""
+
+    @abc.abstractmethod
+    def stored_hash(self):
+        """The name of the hash ``init`` recorded ("sha3_256" for a store made before
+        it recorded one), or None when the store is not initialised."""
 
     def close(self):
         """Release the connection."""
@@ -115,6 +121,10 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def stale_backlog(self, older_than):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
+
+    @abc.abstractmethod
+    def backlog_held_by(self, assignee, tx_ids):
+        """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
 
     @abc.abstractmethod
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):

@@ -17,7 +17,7 @@ from bigchaindb import __version__, backend, config as node_config
 from bigchaindb.backend.base import MISSING, UNINITIALISED
 from bigchaindb.backend.exceptions import (
     DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError)
-from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.common.crypto import generate_key_pair, use_hash
 from bigchaindb.common.exceptions import BigchainDBError
 from bigchaindb.core import Bigchain
 
@@ -39,7 +39,9 @@ class Context:
             raise click.ClickException(
                 f"the config file {self.config_path} does not exist; make it with "
                 f"`bigchaindb -c {self.config_path} configure`, or name another")
-        return node_config.load(self.config_path)
+        config = node_config.load(self.config_path)
+        use_hash(config["hash"])  # the hash this process makes ids with from now on
+        return config
 
 
 CONFIG_HELP = "Config file (default: $BIGCHAINDB_CONFIG_PATH or ~/.bigchaindb)."
@@ -255,6 +257,12 @@ def open_ledger(config):
             raise click.ClickException(
                 f"the store {where} has its tables but no genesis block: its `bigchaindb init` did not finish. "
                 "`bigchaindb drop` then `bigchaindb init` make a new ledger in it")
+        stored_hash = connection.stored_hash()
+        if stored_hash != config["hash"]:
+            raise click.ClickException(
+                f"the store {where} was made with hash {stored_hash}, but this node's hash setting is "
+                f"{config['hash']}: every id in it is a {stored_hash} hash. Set hash to {stored_hash} to run "
+                "on it, or use another store")
     finally:
         connection.close()
 

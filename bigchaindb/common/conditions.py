@@ -84,9 +84,11 @@ def details_describe_owners(details, owners):
 
     Compared as canonical JSON, not with ``==``, for which ``true == 1`` and
     ``1.0 == 1``: the id hashes the bytes, so the bytes must be the ones meant.
+    Details never hold floats, so none are looked for: a float written any
+    way differs from the details of every condition all the same.
     """
     try:
-        return serialize(details) == _described(_freeze(owners))[1]
+        return serialize(details, floats=False) == _described(_freeze(owners))[1]
     except TypeError:  # not writable as canonical JSON, so certainly not those details
         return False
 
@@ -96,7 +98,7 @@ def _described(frozen_owners):
     """(uri, canonical JSON of the details) of frozen owners: small to keep, and immutable."""
     condition = condition_for(frozen_owners)
     try:
-        return condition.condition_uri, serialize(condition.to_dict())
+        return condition.condition_uri, serialize(condition.to_dict(), floats=False)
     except ValueError:
         # The package writes variable-length integers of at most one byte, so
         # a nested group whose fulfillment may exceed 255 bytes (more than

@@ -1,4 +1,16 @@
-"""Keys, hashes and signatures: Ed25519 keys as base58, SHA3-256 hashes."""
+"""Keys, hashes and signatures: Ed25519 keys as base58, SHA3-256 (or Keccak-256) hashes.
+
+Every id (of a transaction, a block, a stored vote) is ``hash_data`` of
+canonical bytes.  The hash is FIPS-202 SHA3-256 unless the process chose
+the original Keccak-256 with ``use_hash("keccak_256")``: the very first
+BigchainDB 0.8.0 installs hashed with it (through pysha3 0.3, before the
+FIPS padding was settled), so a federation of such installs can keep its
+ledger.  The choice is one per process, like the library those installs
+had: a node makes it at start from its ``hash`` setting, and a client of
+such a node makes it before building transactions.  Keccak-256 comes from
+pycryptodome, a maintained library with wheels for every platform (pysha3
+no longer builds on current Python, and hashlib has only the FIPS variant).
+"""
 
 import hashlib
 from collections import namedtuple
@@ -7,14 +19,50 @@ import base58
 import nacl.exceptions
 import nacl.signing
 
+from bigchaindb.common.exceptions import ConfigurationError
+
 CryptoKeypair = namedtuple("CryptoKeypair", ("private_key", "public_key"))
 
 
+def _sha3_256(data):
+    return hashlib.sha3_256(data).hexdigest()
+
+
+def _keccak_256(data):
+    # imported when first used: pycryptodome takes tens of milliseconds to
+    # load, which every process of a sha3_256 node would pay for nothing
+    from Crypto.Hash import keccak
+    return keccak.new(digest_bits=256, data=data).hexdigest()
+
+
+HASHES = {"sha3_256": _sha3_256, "keccak_256": _keccak_256}
+"""The ``hash`` setting's choices; the first is the default."""
+DEFAULT_HASH = "sha3_256"
+
+_hash_name = DEFAULT_HASH
+_hash = _sha3_256
+
+
+def use_hash(name):
+    """Hash every id of this process with ``name`` (a key of ``HASHES``); returns the previous name."""
+    global _hash_name, _hash
+    if name not in HASHES:
+        raise ConfigurationError(f"unknown hash {name!r}; choose one of {', '.join(HASHES)}")
+    previous = _hash_name
+    _hash_name, _hash = name, HASHES[name]
+    return previous
+
+
+def hash_in_use():
+    """The name of the hash ids are made with (see ``use_hash``)."""
+    return _hash_name
+
+
 def hash_data(data):
-    """SHA3-256 (FIPS-202) of ``data`` (bytes or str) as lowercase hex."""
+    """The hash in use (SHA3-256 by default) of ``data`` (bytes or str), as lowercase hex."""
     if isinstance(data, str):
         data = data.encode()
-    return hashlib.sha3_256(data).hexdigest()
+    return _hash(data)
 
 
 def generate_key_pair():

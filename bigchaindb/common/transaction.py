@@ -36,7 +36,7 @@ from bigchaindb.common.exceptions import (
     ValidationError,
 )
 from bigchaindb.common.schema import validate_transaction_schema
-from bigchaindb.common.utils import serialize
+from bigchaindb.common.utils import holds_float, serialize
 from bigchaindb.common.values import check_values
 
 VERSION = 1
@@ -219,6 +219,7 @@ class Transaction:
         self.version = version
         self._id = None
         self._signed_body = None  # _body(), kept while fulfillments are checked
+        self._floats = None  # known once parsed: check_values tells; else looked for in the data
 
     # builders
 
@@ -259,9 +260,10 @@ class Transaction:
         """Sign every fulfillment with the keys of its owners_before; returns self."""
         keys = {crypto.public_key_of(sk): sk for sk in private_keys}
         body = self._body()
+        floats = self.holds_floats()
         for index, ffill in enumerate(self.fulfillments):
             condition_uri_for(ffill.owners_before)  # NotSupported for owners the package cannot encode
-            message = _fulfillment_message(body, index)
+            message = _fulfillment_message(body, index, floats=floats)
             condition = condition_for(ffill.owners_before)
             _sign_condition(condition, message, keys)
             ffill.uri = condition.serialize_uri()
@@ -283,10 +285,16 @@ class Transaction:
             },
         }
 
+    def holds_floats(self):
+        """True when the asset's or the metadata's data holds a float (nothing else may)."""
+        if self._floats is not None:
+            return self._floats
+        return holds_float(self.asset.data) or (self.metadata is not None and holds_float(self.metadata.data))
+
     @property
     def id(self):
         if self._id is None:
-            self._id = hash_body(self._body())
+            self._id = hash_body(self._body(), self.holds_floats())
         return self._id
 
     def to_dict(self):
@@ -303,7 +311,7 @@ class Transaction:
         Raises a ValidationError subclass naming the problem.  Signatures are
         checked by ``validate_fulfillments``, which needs the spent outputs.
         """
-        check_values(tx)
+        floats = check_values(tx)
         validate_transaction_schema(tx)
         body = tx["transaction"]
         _check_indexes(body)
@@ -313,8 +321,9 @@ class Transaction:
             _owners_condition_uri(ffill.owners_before, f"fulfillment {fid}: owners_before")
         made = cls(body["operation"], Asset.from_dict(body["asset"]), fulfillments, conditions,
                    Metadata.from_dict(body["metadata"]), tx["version"])
+        made._floats = floats
         nulled = _nulled_body(tx)
-        canonical = _canonical(nulled)
+        canonical = _canonical(nulled, floats)
         expected_id = crypto.hash_data(canonical)
         if tx["id"] != expected_id:
             raise InvalidHash(f"transaction id {tx['id']} does not match its contents (expected {expected_id})")
@@ -367,7 +376,7 @@ class Transaction:
         """
         if self._signed_body is None:
             self._signed_body = self._body()
-        message = _fulfillment_message(self._signed_body, index, self.id)
+        message = _fulfillment_message(self._signed_body, index, self.id, self.holds_floats())
         check_fulfillment(self.fulfillments[index].signed_uri(index), expected_uri, message, f"fulfillment {index}")
 
     def check_fulfillment_forms(self):
@@ -388,9 +397,10 @@ class Transaction:
 
 # -- helpers ---------------------------------------------------------------
 
-def hash_body(body):
-    """The id of a transaction dict that has no id and nulled fulfillments."""
-    return crypto.hash_data(serialize(body))
+def hash_body(body, floats=None):
+    """The id of a transaction dict that has no id and nulled fulfillments
+    (``floats``: whether it holds a float, if known)."""
+    return crypto.hash_data(serialize(body, floats))
 
 
 def _nulled_body(tx):
@@ -402,21 +412,22 @@ def _nulled_body(tx):
     }
 
 
-def _fulfillment_message(body, index, tx_id=None):
+def _fulfillment_message(body, index, tx_id=None, floats=None):
     """The bytes fulfillment ``index`` signs (see PROTOCOL.md §2).
 
-    ``body`` is the nulled transaction without id.  With one fulfillment the
-    partial transaction is the transaction itself, so its id is reused.
+    ``body`` is the nulled transaction without id, ``floats`` whether it
+    holds a float.  With one fulfillment the partial transaction is the
+    transaction itself, so its id is reused.
     """
     transaction = body["transaction"]
     if len(transaction["fulfillments"]) == 1:
         partial = dict(body)
-        partial["id"] = tx_id or hash_body(body)
-        return serialize(partial)
+        partial["id"] = tx_id or hash_body(body, floats)
+        return serialize(partial, floats)
     only = dict(transaction["fulfillments"][index], fid=0)
     partial = {"version": body["version"], "transaction": dict(transaction, fulfillments=[only])}
-    partial["id"] = hash_body(partial)
-    return serialize(partial)
+    partial["id"] = hash_body(partial, floats)
+    return serialize(partial, floats)
 
 
 def _as_metadata(metadata):
@@ -437,15 +448,16 @@ def _sign_condition(condition, message, keys):
         _sign_condition(sub["body"], message, keys)
 
 
-def _canonical(body):
-    """The canonical JSON of ``body``.  Raises SchemaValidationError if it has none.
+def _canonical(body, floats):
+    """The canonical JSON of ``body`` (holding floats or not).  Raises SchemaValidationError
+    if it has none.
 
     orjson refuses strings with lone surrogates and non-string keys (TypeError);
     neither comes out of a JSON parser that follows the standard, but a dict
     can come from anywhere.
     """
     try:
-        return serialize(body)
+        return serialize(body, floats)
     except TypeError as exc:
         raise SchemaValidationError(f"the transaction cannot be written as canonical JSON: {exc}") from None
 

@@ -6,7 +6,11 @@ first.  Every transaction is validated again as it is taken (the ledger
 may have moved since it was accepted); invalid ones are dropped from the
 backlog, not blocked.  The block is written before its transactions leave
 the backlog, so a crash in between loses nothing: on restart they are
-found already blocked and dropped.
+found already blocked and dropped.  Just before the block is written, the
+transactions in it that were reassigned to another node meanwhile (this
+stage was slower than ``backlog_reassign_delay``) are left out: their new
+assignee blocks them, and one transaction in two blocks would get both
+voted down.
 """
 
 import itertools
@@ -121,6 +125,15 @@ class BlockPipeline:
             return
         if len(self.transactions) < self.max_size and time.monotonic() - self.opened_at < self.max_wait:
             return
+        held = set(self.connection.backlog_held_by(self.bigchain.me, self.ids))
+        if held != self.ids:
+            # reassigned by a stale stage (this stage was slow), or blocked by their new assignee
+            logger.info("%d transactions left this node's backlog before their block closed", len(self.ids - held))
+            self.transactions = [tx for tx in self.transactions if tx["id"] in held]
+            self.ids = held
+            if not self.transactions:
+                self._reset()
+                return
         block = self.bigchain.create_block(self.transactions)
         self.bigchain.write_block(block)
         self.connection.delete_backlog(list(self.ids), blocked=True)

@@ -2,7 +2,10 @@
 
 An entry assigned more than ``backlog_reassign_delay`` seconds ago (its node
 is down, or was when it was assigned) goes to another federation member,
-whose block stage sees it as new.
+whose block stage sees it as new.  Every node runs this stage; a
+reassignment happens only if the entry is still stale, so one stage wins
+each entry, and a block stage drops from its open block whatever was taken
+from it meanwhile (see ``block``).
 """
 
 import logging

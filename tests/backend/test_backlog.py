@@ -105,6 +105,16 @@ def test_reassigning_an_unknown_entry_does_nothing(connection):
     assert connection.backlog_assigned_to("other") == []
 
 
+def test_held_by_names_the_entries_still_assigned_to_a_node(connection):
+    mine, moved = create()[0], create()[0]
+    connection.write_backlog(mine, "node", 1)
+    connection.write_backlog(moved, "node", 1)
+    connection.reassign_backlog(moved["id"], "other", 2, 5)
+    held = connection.backlog_held_by("node", [mine["id"], moved["id"], "0" * 64])
+    assert held == [mine["id"]]
+    assert connection.backlog_held_by("node", []) == []
+
+
 def test_an_entry_is_reassigned_only_while_it_is_stale(connection):
     """Two stale stages that saw the same stale entry: the second finds it
     reassigned already and leaves it where the first put it."""

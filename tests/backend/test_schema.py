@@ -61,3 +61,23 @@ def test_drop_twice_raises(connection):
     connection.drop()
     with pytest.raises(DatabaseDoesNotExist):
         connection.drop()
+
+
+def test_init_records_the_hash_in_use(fresh_connection):
+    assert fresh_connection.stored_hash() is None
+    fresh_connection.init()
+    assert fresh_connection.stored_hash() == "sha3_256"
+
+
+def test_init_under_keccak_records_keccak(fresh_connection, store_config, keccak):
+    fresh_connection.init()
+    other = backend.connect(store_config)
+    try:
+        assert other.stored_hash() == "keccak_256"
+    finally:
+        other.close()
+
+
+def test_drop_forgets_the_hash(connection):
+    connection.drop()
+    assert connection.stored_hash() is None

@@ -54,6 +54,7 @@ def test_block_stage_closes_a_full_block_at_once(bigchain, make_create):
     stage = BlockPipeline(bigchain, max_size=2, max_wait=3600)
     txs = [make_create({"i": i}) for i in range(2)]
     for tx in txs:
+        bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, time.time())
         stage.add(tx.to_dict())
     stage.close_if_due()
     assert stage.transactions == []
@@ -181,6 +182,20 @@ def test_election_requeues_an_invalid_block_once(bigchain, make_create):
 
     ElectionPipeline(bigchain).on_vote(vote)  # a second election stage: no second requeue
     assert backlog_ids(bigchain) == set()
+
+
+def test_block_stage_leaves_out_what_was_reassigned_before_the_block_closed(bigchain, make_create):
+    stage = BlockPipeline(bigchain, max_wait=3600)
+    kept, taken = make_create({"kept": 1}), make_create({"taken": 1})
+    for tx in (kept, taken):
+        bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, time.time() - 10)
+        stage.add(tx.to_dict())
+    assert bigchain.connection.reassign_backlog(taken.id, "other node", time.time(), time.time() - 5)
+    stage.max_wait = 0
+    stage.close_if_due()
+    assert len(bigchain.connection.blocks_with_transaction(kept.id)) == 1
+    assert bigchain.connection.blocks_with_transaction(taken.id) == []
+    assert [tx["id"] for tx, _ in bigchain.connection.backlog_assigned_to("other node")] == [taken.id]
 
 
 def test_stale_stage_reassigns_old_entries(bigchain, make_create):

@@ -34,7 +34,7 @@ from rethinkdb.errors import ReqlCursorEmpty, ReqlError, ReqlTimeoutError
 
 from bigchaindb.backend.base import POLL_INTERVAL
 from bigchaindb.backend.rethinkdb import driver
-from bigchaindb.backend.rethinkdb.schema import VOTE_EXTRAS, WRITTEN_AT, without
+from bigchaindb.backend.rethinkdb.schema import VOTE_EXTRAS, WRITTEN_AT, binary_as_floats, without
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def backlog_event(assignee):
         if entry is None or entry.get("assignee") != assignee:
             return None
         timestamp = entry.get("assignment_timestamp")
-        return Event((entry["id"], str(timestamp)), None, (entry.get("tx"), timestamp))
+        return Event((entry["id"], str(timestamp)), None, (binary_as_floats(entry.get("tx")), timestamp))
     return event
 
 

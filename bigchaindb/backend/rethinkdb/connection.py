@@ -8,7 +8,11 @@ Consistency choices, per the node's promise that a 202 means stored:
   (blocks, votes, transaction lookups, the backlog's double-spend check) use
   ``read_mode="majority"``; pipeline-internal scans of the backlog read the
   primary (``single``), which is what their change feeds see anyway
-  (changefeeds ignore ``read_mode``).
+  (changefeeds ignore ``read_mode``);
+- a query that meets a dropped connection or a replica failing over is run
+  again (``run``), so every write is idempotent: inserts refuse a taken id,
+  and those whose answer matters (a vote, a requeue) recognise their own
+  earlier attempt (``_claim``); updates and deletes set what they set.
 
 RethinkDB has no multi-document transactions, but every single-document
 write is atomic.  ``write_backlog`` builds exact double-spend protection on
@@ -26,30 +30,32 @@ read or a hard-durability write), so there are few: ``read_many`` answers
 every lookup a validation needs in one query, and the backlog writes of
 concurrent requests go to the server together (``groupcommit``).
 
-One ``RethinkDBConnection`` serves a whole process: each thread (and each
-forked child) gets its own driver connection, opened on first use, since a
-driver connection must not be shared.  Each change feed has a connection of
-its own (see ``changefeed``).
+One ``RethinkDBConnection`` serves a whole process and its threads (or the
+web server's greenlets): each query takes a driver connection from the
+process's pool (``backend.pool``) and gives it back when done, since a driver
+connection must not run two queries at once.  Each change feed has a
+connection of its own (see ``changefeed``).
 """
 
 import functools
 import logging
-import os
-import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from rethinkdb import r
-from rethinkdb.errors import ReqlError
+from rethinkdb.errors import ReqlDriverError, ReqlError
 from rethinkdb.net import Cursor
 
 from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.pool import Pool
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
-    BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIMS, INDEXES, REQUEUED, TABLES, TRANSACTIONS, VOTE_EXTRAS, VOTES, WRITTEN_AT,
-    asset_keys, check_storable, flattened, input_keys, metadata_id_of, next_written_at, row_key, row_keys, spent_by,
-    stamped, stored, vote_key, written_now)
+    BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
+    VOTES, WRITTEN_AT, asset_keys, binary_as_floats, check_storable, flattened, floats_as_binary, input_keys,
+    metadata_id_of, next_written_at, row_key, row_keys, spent_by, stamped, stored, vote_key, written_now)
+from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +99,11 @@ class RethinkDBConnection(Connection):
 
     Connects at once, retrying with back-off for up to ``connection_timeout``
     seconds, and raises ``DatabaseError`` naming ``host:port`` if the server
-    does not answer by then.
+    does not answer by then.  Later connections (for queries at the same
+    time, or replacing a dropped connection) are opened by the queries that need
+    them, within their retry (see ``run``): a node whose server is down
+    answers at once that its database is unavailable, and works again as
+    soon as the server is back.
     """
 
     READS_IN_BATCHES = True
@@ -104,11 +114,11 @@ class RethinkDBConnection(Connection):
         self.dbname = dbname
         self.connection_timeout = connection_timeout
         self.address = f"{host}:{port}"
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._opened = []  # (pid, driver connection), for close()
+        self._patience = connection_timeout  # for the first connection only
+        self._pool = Pool(self._connect, self._close_driver, usable=lambda connection: connection.is_open())
+        with self._pool.taken():
+            pass  # connected at once: a server that does not answer is named at start
         self._backlog_writer = GroupCommit(self._write_backlog_batch)
-        self._driver()
 
     # -- running queries ---------------------------------------------------
 
@@ -119,49 +129,54 @@ class RethinkDBConnection(Connection):
     def run(self, query, majority=False, retry=True):
         """Run ``query`` and return its result, a cursor read out into a list.
 
-        ``majority`` reads only what a majority of replicas has on disk.  A
-        query that fails on a dropped connection (or a briefly unavailable
-        table) is run once more on a new connection, unless ``retry`` is
-        False (for writes whose answer a repeat would falsify).  Errors are
-        raised as ``DatabaseError`` (``DatabaseDoesNotExist`` for a missing
-        database or table).
+        ``majority`` reads only what a majority of replicas has on disk.
+        Unless ``retry`` is False, a transient failure does not reach the
+        caller at once (see ``driver.Retries``): a dropped connection is
+        reopened and the query run again; a table briefly unavailable (a
+        primary replica failing over) is tried again with back-off for up to
+        ``driver.RETRY_WINDOW`` seconds.  Every write of this engine is safe
+        to run again: inserts refuse a taken id, updates and deletes set
+        what they set.  Errors are raised as ``DatabaseError``
+        (``DatabaseDoesNotExist`` for a missing database or table).
         """
         options = {"read_mode": "majority"} if majority else {}
-        try:
-            return self._run_once(query, options)
-        except ReqlError as exc:
-            if not (retry and driver.is_transient(exc)):
-                raise driver.translate(exc, self.address) from None
-            logger.warning("RethinkDB at %s: %s; reconnecting to run the query again", self.address, exc)
-        self._forget_driver()
-        try:
-            return self._run_once(query, options)
-        except ReqlError as exc:
-            raise driver.translate(exc, self.address) from None
+        retries = driver.Retries(self.address)
+        new_connection = False
+        while True:
+            try:
+                return self._run_once(query, options, new_connection)
+            except ReqlError as exc:
+                if not (retry and retries.again(exc)):
+                    raise driver.translate(exc, self.address) from None
+                # the connections waiting in the pool may have dropped with this one
+                new_connection = isinstance(exc, ReqlDriverError)
 
-    def _run_once(self, query, options):
-        result = query.run(self._driver(), **options)
-        return list(result) if isinstance(result, Cursor) else result
+    def _run_once(self, query, options, new_connection=False):
+        """``query`` on a pooled driver connection; one that failed in transit is closed, not given back."""
+        with self._pool.taken(new=new_connection) as connection:
+            try:
+                result = query.run(connection, **options)
+                return list(result) if isinstance(result, Cursor) else result
+            except ReqlError as exc:
+                if isinstance(exc, ReqlDriverError):
+                    self._pool.discard(connection)
+                raise
+            except BaseException:
+                # interrupted (a greenlet killed, a timeout): an answer may still be on its way
+                self._pool.discard(connection)
+                raise
 
-    def _driver(self):
-        """This thread's driver connection, (re)opened when missing, closed or inherited by a fork."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid() or not local.connection.is_open():
-            local.connection = driver.connect(self.host, self.port, self.connection_timeout)
-            local.pid = os.getpid()
-            with self._lock:
-                self._opened.append((local.pid, local.connection))
-        return local.connection
+    def _connect(self):
+        """A new driver connection: the first with back-off for ``connection_timeout``
+        seconds, later ones in one attempt (whose failure a query's retry handles)."""
+        if self._patience:
+            connection = driver.connect(self.host, self.port, self._patience)
+            self._patience = None
+            return connection
+        return driver.connect_once(self.host, self.port)
 
-    def _forget_driver(self):
-        connection = getattr(self._local, "connection", None)
-        self._local.pid = None
-        if connection is not None:
-            self._close_driver(connection)
-
-    def _close_driver(self, connection):
-        with self._lock:
-            self._opened = [(pid, c) for pid, c in self._opened if c is not connection]
+    @staticmethod
+    def _close_driver(connection):
         try:
             connection.close(noreply_wait=False)
         except (ReqlError, OSError):
@@ -169,11 +184,7 @@ class RethinkDBConnection(Connection):
 
     def close(self):
         """Close every driver connection this process opened (not a parent's, after a fork)."""
-        with self._lock:
-            mine = [c for pid, c in self._opened if pid == os.getpid()]
-        for connection in mine:
-            self._close_driver(connection)
-        self._local.pid = None
+        self._pool.close()
 
     def _insert(self, table, document, retry=True):
         """Insert ``document`` (a ReQL value) unless its id is taken: True when
@@ -185,6 +196,18 @@ class RethinkDBConnection(Connection):
         if error.startswith("Duplicate primary key"):
             return False
         raise DatabaseError(f"RethinkDB at {self.address} refused a write to {table}: {error}")
+
+    def _claim(self, table, key, document):
+        """Insert ``document(claim)`` (a row with id ``key``): True when this
+        call wrote it, False when the id was taken.
+
+        ``claim`` (``{CLAIM: random token}``) tells the two cases apart when
+        the first answer was lost with the connection and ``run`` sent the
+        insert again: the taken id is then this call's own."""
+        claim = {CLAIM: uuid.uuid4().hex}
+        if self._insert(table, document(claim)):
+            return True
+        return self.run(self.table(table).get(key)[CLAIM].default(None), majority=True) == claim[CLAIM]
 
     # -- schema ------------------------------------------------------------
 
@@ -202,6 +225,7 @@ class RethinkDBConnection(Connection):
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
             self.run(self.table(name).index_wait())
+        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
 
     def _create_tables(self, names):
         """Create the tables ``names`` all at once, each on a driver connection
@@ -236,7 +260,8 @@ class RethinkDBConnection(Connection):
         present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
         if present is None:
             return MISSING
-        complete = set(TABLES) <= set(present) and all(
+        # a store made before the settings table existed is complete without it
+        complete = set(TABLES) - {SETTINGS} <= set(present) and all(
             set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
         if not complete:
             return UNINITIALISED
@@ -244,6 +269,14 @@ class RethinkDBConnection(Connection):
         # they are ready, for a second or two: a node about to start waits.
         self.run(r.db(self.dbname).wait(wait_for="ready_for_writes", timeout=self.connection_timeout), retry=False)
         return INITIALISED
+
+    def stored_hash(self):
+        if not self.is_initialised():  # which waits for the tables to be ready
+            return None
+        if SETTINGS not in self.run(r.db(self.dbname).table_list()):
+            return DEFAULT_HASH  # a store made before the setting was recorded
+        record = self.run(self.table(SETTINGS).get("hash"), majority=True)
+        return DEFAULT_HASH if record is None else record["value"]
 
     # -- reading several things at once -----------------------------------
 
@@ -321,14 +354,14 @@ class RethinkDBConnection(Connection):
         return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale)))
 
     def _write_backlog_batch(self, entries):
-        holders = self._claim([(key, tx["id"], stale) for tx, _, _, stale in entries for key in input_keys(tx)])
+        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale in entries for key in input_keys(tx)])
         answers, written, losers = [], [], {}
         for tx, assignee, timestamp, _ in entries:
             keys = input_keys(tx)
             holder = next((holders[tuple(key)] for key in keys if holders[tuple(key)] != tx["id"]), None)
             answers.append(holder)
             if holder is None:
-                written.append(stored({"id": tx["id"], "tx": tx, "assignee": assignee,
+                written.append(stored({"id": tx["id"], "tx": floats_as_binary(tx), "assignee": assignee,
                                        "assignment_timestamp": timestamp}))
             else:
                 losers[tx["id"]] = keys
@@ -343,7 +376,7 @@ class RethinkDBConnection(Connection):
             self._check_writes(self.run(r.expr(writes)))
         return answers
 
-    def _claim(self, claims):
+    def _claim_outputs(self, claims):
         """Insert the claims ``(key, spender, stale spenders)``; ``{key: spender holding it}``.
 
         A claim already there is kept, unless the caller named its spender
@@ -392,7 +425,7 @@ class RethinkDBConnection(Connection):
     def get_backlog_transaction(self, args_list):
         term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
                                    lambda entry: [entry["id"]], lambda entry: [entry["tx"]])
-        return term, lambda found: [first(txs) for txs in split(found)]
+        return term, lambda found: [binary_as_floats(first(txs)) for txs in split(found)]
 
     @batched
     def backlog_spenders(self, args_list):
@@ -420,12 +453,19 @@ class RethinkDBConnection(Connection):
 
     def backlog_assigned_to(self, assignee):
         entries = self.run(self._assigned(assignee).order_by(index="assignee_and_time"))
-        return [(entry["tx"], entry["assignment_timestamp"]) for entry in entries]
+        return [(binary_as_floats(entry["tx"]), entry["assignment_timestamp"]) for entry in entries]
 
     def stale_backlog(self, older_than):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
+
+    def backlog_held_by(self, assignee, tx_ids):
+        tx_ids = list(tx_ids)
+        if not tx_ids:
+            return []
+        # primary-key reads of the given entries only
+        return self.run(self.table(BACKLOG).get_all(*tx_ids).filter({"assignee": assignee})["id"], majority=True)
 
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         # One document's update is atomic: the condition and the write are one step.
@@ -443,6 +483,9 @@ class RethinkDBConnection(Connection):
         transactions cannot be found."""
         keys = row_keys(block)
         bigchain = self.table(BIGCHAIN)
+        if keys:  # floats kept as their bytes (see schema)
+            block = dict(block, block=dict(block["block"], transactions=[
+                floats_as_binary(tx) for tx in block["block"]["transactions"]]))
 
         def rows_then_block(document, written_at):
             write = bigchain.insert(document.merge({WRITTEN_AT: written_at}), conflict="error", **HARD)
@@ -459,6 +502,15 @@ class RethinkDBConnection(Connection):
         if not result["inserted"] and not result.get("first_error", "").startswith("Duplicate primary key"):
             self._check_writes(result)
 
+    @staticmethod
+    def _block_as_written(block):
+        """``block`` as read, with the floats of its transactions back (see ``write_block``)."""
+        body = block.get("block") if isinstance(block, dict) else None
+        if isinstance(body, dict) and isinstance(body.get("transactions"), list):
+            for tx in body["transactions"]:
+                binary_as_floats(tx)
+        return block
+
     def _first(self, query):
         """The first result of a sequence ``query`` (read by majority), or None."""
         found = self.run(query.limit(1), majority=True)
@@ -466,7 +518,7 @@ class RethinkDBConnection(Connection):
 
     def get_block(self, block_id):
         # get_all, not get: `without` on a missing block is an empty sequence, not an error
-        return self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT))
+        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT)))
 
     @batched
     def get_block_header(self, args_list):
@@ -475,8 +527,8 @@ class RethinkDBConnection(Connection):
         return term, lambda found: [first(headers) for headers in split(found)]
 
     def get_genesis_block(self):
-        return self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
-                           .order_by(WRITTEN_AT).without(WRITTEN_AT))
+        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(True, index="genesis")
+                                                  .order_by(WRITTEN_AT).without(WRITTEN_AT)))
 
     @batched
     def blocks_with_transaction(self, args_list):
@@ -487,7 +539,7 @@ class RethinkDBConnection(Connection):
     def get_transaction_in_block(self, args_list):
         term, split = self._by_key(self.table(TRANSACTIONS), [row_key(*args) for args in args_list], "id",
                                    lambda row: [row["id"]], lambda row: [row["tx"]])
-        return term, lambda found: [first(txs) for txs in split(found)]
+        return term, lambda found: [binary_as_floats(first(txs)) for txs in split(found)]
 
     @batched
     def spenders_of(self, args_list):
@@ -528,13 +580,15 @@ class RethinkDBConnection(Connection):
         keys = [[args[0]] if args[1:] in ((), (None,)) else list(args) for args in args_list]
         term, split = self._rows(keys, "asset", lambda row: asset_keys(row["tx"]),
                                  lambda row: [[row["tx"], row["block_id"]]])
-        return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
+        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits]
+                                    for hits in split(found)]
 
     @batched
     def transactions_by_metadata(self, args_list):
         term, split = self._rows([metadata_id for metadata_id, in args_list], "metadata",
                                  lambda row: [metadata_id_of(row["tx"])], lambda row: [[row["tx"], row["block_id"]]])
-        return term, lambda found: [[tuple(hit) for hit in hits] for hits in split(found)]
+        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits]
+                                    for hits in split(found)]
 
     def blocks_after(self, position, limit):
         # ``written_at`` is strictly increasing for one writer, but two nodes
@@ -551,7 +605,7 @@ class RethinkDBConnection(Connection):
             written_at = row.pop(WRITTEN_AT)
             seen = (*seen, row["id"]) if written_at == at else (row["id"],)
             at = written_at
-            found.append(((at, seen), row))
+            found.append(((at, seen), self._block_as_written(row)))
         return found[:limit]
 
     def blocks_not_voted_by(self, voter, counts):
@@ -570,7 +624,8 @@ class RethinkDBConnection(Connection):
     # -- votes ---------------------------------------------------------------
 
     def write_vote(self, vote):
-        return self._insert(VOTES, stamped(self.table(VOTES), vote, id=vote_key(vote)))
+        key = vote_key(vote)
+        return self._claim(VOTES, key, lambda claim: stamped(self.table(VOTES), vote, id=key, **claim))
 
     @batched
     def votes_for(self, args_list):
@@ -596,8 +651,7 @@ class RethinkDBConnection(Connection):
     # -- election bookkeeping --------------------------------------------------
 
     def mark_requeued(self, block_id):
-        # Not retried, for the same reason as write_vote.
-        return self._insert(REQUEUED, {"id": block_id}, retry=False)
+        return self._claim(REQUEUED, block_id, lambda claim: {"id": block_id, **claim})
 
     def was_requeued(self, block_id):
         return self.run(self.table(REQUEUED).get(block_id).ne(None), majority=True)

@@ -16,6 +16,8 @@ from rethinkdb.errors import ReqlAuthError, ReqlAvailabilityError, ReqlDriverErr
 
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 
+logger = logging.getLogger(__name__)
+
 FIRST_DELAY = 0.1
 """Seconds to wait after the first failed attempt; doubled after each further one."""
 
@@ -24,6 +26,11 @@ LONGEST_DELAY = 2.0
 
 ATTEMPT_TIMEOUT = 5.0
 """Seconds one connection attempt (TCP connect plus handshake) may take."""
+
+RETRY_WINDOW = 10.0
+"""Seconds a query keeps retrying while its table is unavailable: a primary
+replica that died is replaced by the others within a few seconds (longer
+when the server was SIGKILLed and the others wait for its heartbeat)."""
 
 
 def backoff():
@@ -56,6 +63,45 @@ def connect(host, port, timeout):
                 raise DatabaseError(
                     f"cannot connect to RethinkDB at {host}:{port} (gave up after {timeout} s): {exc}") from None
             time.sleep(min(delay, remaining))
+
+
+class Retries:
+    """Whether, and when, a query that failed is run again (``RethinkDBConnection.run``).
+
+    - A dropped connection is reopened and the query sent again at once;
+      when the new connection cannot be opened either (a driver error right
+      after another), the server is down and waiting would only keep the
+      client waiting: no more retries.
+    - A table briefly unavailable (a primary replica failing over) is tried
+      again with back-off until ``window`` seconds after the first failure.
+    - Anything else is not transient: no retry.
+    """
+
+    def __init__(self, address, window=RETRY_WINDOW):
+        self.address = address
+        self.window = window
+        self.deadline = None
+        self.delays = backoff()
+        self.dropped = False
+
+    def again(self, exc):
+        """True, after the pause it calls for, when the query should run again after ``exc``."""
+        if not is_transient(exc):
+            return False
+        dropped = isinstance(exc, ReqlDriverError)
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.window
+            logger.warning("RethinkDB at %s: %s; running the query again", self.address, exc)
+        elif dropped and self.dropped:
+            return False
+        self.dropped = dropped
+        if dropped:
+            return True
+        delay = next(self.delays)
+        if time.monotonic() + delay > self.deadline:
+            return False
+        time.sleep(delay)
+        return True
 
 
 def is_transient(exc):

@@ -1,6 +1,6 @@
 """The RethinkDB schema: tables, secondary indexes, and how documents are stored.
 
-Six tables in the configured database, every one keyed by ``id``:
+Seven tables in the configured database, every one keyed by ``id``:
 
   backlog       ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t}``
                 (the transaction is wrapped, so it comes back exactly as posted);
@@ -14,13 +14,23 @@ Six tables in the configured database, every one keyed by ``id``:
   votes         the vote exactly as signed, plus ``id`` (``vote_key``: the same
                 vote written twice is a conflict, but a row naming the same
                 block and voter with another signature is not, so a forged row
-                cannot take a voter's place) and ``written_at``;
-  requeued      ``{"id": block id}`` for every INVALID block whose transactions
-                went back to the backlog;
+                cannot take a voter's place), ``written_at`` and ``claim``;
+  requeued      ``{"id": block id, "claim": ...}`` for every INVALID block
+                whose transactions went back to the backlog;
   claims        ``{"id": [txid, cid], "spender": tx id, "claimed_at": t}``: the
                 one transaction that may spend an output, decided by an insert
                 whose primary key is the output (RethinkDB writes one document
-                atomically, so of several spenders exactly one gets it).
+                atomically, so of several spenders exactly one gets it);
+  settings      ``{"id": "hash", "value": name}``: the hash every id in the
+                store is made with, recorded by ``init``.
+
+``claim`` is a random token of the write (see ``CLAIM``).
+
+A transaction's floats (only its asset's and metadata's data may hold them)
+are stored as the 8 bytes of the double, a BINARY value: RethinkDB keeps
+every number as a double and hands an integral one back as an integer
+(``1.0`` comes back as ``1``), and the id hashes ``1.0``, not ``1``
+(``floats_as_binary``, undone by ``binary_as_floats`` on every read).
 
 ``written_at`` is the server's clock (epoch seconds) when the write arrived,
 nudged to be later than anything already in the table (``next_written_at``).
@@ -34,11 +44,14 @@ Every lookup of the storage interface is an index read.  The index functions
 run on the server over the stored documents, so nothing is duplicated.
 """
 
+import base64
+import struct
+
 from rethinkdb import r
 
 from bigchaindb.common.crypto import hash_data
 from bigchaindb.common.exceptions import NotSupported
-from bigchaindb.common.utils import dumps
+from bigchaindb.common.utils import dumps, holds_float, map_floats
 
 BACKLOG = "backlog"
 BIGCHAIN = "bigchain"
@@ -46,10 +59,15 @@ TRANSACTIONS = "transactions"
 VOTES = "votes"
 REQUEUED = "requeued"
 CLAIMS = "claims"
-TABLES = (BACKLOG, BIGCHAIN, TRANSACTIONS, VOTES, REQUEUED, CLAIMS)
+SETTINGS = "settings"
+TABLES = (BACKLOG, BIGCHAIN, TRANSACTIONS, VOTES, REQUEUED, CLAIMS, SETTINGS)
 
 WRITTEN_AT = "written_at"
-VOTE_EXTRAS = ("id", WRITTEN_AT)
+CLAIM = "claim"
+"""A random token stored with a vote or a requeue mark, by which a write run
+again after a lost answer recognises its own first attempt."""
+
+VOTE_EXTRAS = ("id", WRITTEN_AT, CLAIM)
 """Fields a stored vote has that the vote itself has not."""
 
 BLOCK_HEADER = ("id", "signature", {"block": ["timestamp", "node_pubkey", "voters"]})
@@ -127,6 +145,53 @@ def check_storable(tx):
                 raise NotSupported(f"an array of {len(value)} items is longer than this node's storage engine "
                                    f"(RethinkDB) takes ({LONGEST_ARRAY})")
             pending.extend(value)
+
+
+DATA_PARTS = ("asset", "metadata")
+"""The parts of a transaction whose ``data`` may hold floats."""
+
+_DOUBLE = struct.Struct(">d")
+
+
+def floats_as_binary(tx):
+    """``tx``, or a copy of it with every float in its data as a BINARY value of its 8 bytes."""
+    body = tx.get("transaction") if isinstance(tx, dict) else None
+    if not isinstance(body, dict):  # not a transaction: stored as it is
+        return tx
+    parts = {name: body[name] for name in DATA_PARTS
+             if isinstance(body.get(name), dict) and holds_float(body[name].get("data"))}
+    if not parts:
+        return tx
+    encoded = {name: dict(part, data=map_floats(part["data"], _binary)) for name, part in parts.items()}
+    return dict(tx, transaction=dict(body, **encoded))
+
+
+def _binary(value):
+    """The BINARY value (as JSON for ``r.json``) of the 8 bytes of the double ``value``."""
+    return {RESERVED_KEY: "BINARY", "data": base64.b64encode(_DOUBLE.pack(value)).decode()}
+
+
+def binary_as_floats(tx):
+    """Undo ``floats_as_binary`` in ``tx`` as read back (in place); returns it."""
+    body = tx.get("transaction") if isinstance(tx, dict) else None
+    if not isinstance(body, dict):
+        return tx
+    for name in DATA_PARTS:
+        part = body.get(name)
+        if isinstance(part, dict) and "data" in part:
+            part["data"] = _floats_from_binary(part["data"])
+    return tx
+
+
+def _floats_from_binary(value):
+    kind = type(value)
+    if kind is dict or kind is list:
+        for key, item in value.items() if kind is dict else enumerate(value):
+            if type(item) in (dict, list) or isinstance(item, bytes):
+                value[key] = _floats_from_binary(item)
+    elif isinstance(value, bytes):  # the driver reads a BINARY value as bytes
+        return _DOUBLE.unpack(value)[0]
+    return value
 
 
 def vote_key(vote):
@@ -242,4 +307,4 @@ INDEXES = {
         "spender": (lambda claim: claim["spender"], False),
     },
 }
-"""``{table: {index name: (index function, multi)}}``."""
+"""``{table: {index name: (index function, multi)}}`` (the settings table has none)."""

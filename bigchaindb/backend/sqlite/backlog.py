@@ -58,6 +58,13 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
+def held_by(db, assignee, tx_ids):
+    placeholders = ", ".join("?" * len(tx_ids))
+    rows = db.execute(f"SELECT tx_id FROM backlog WHERE assignee = ? AND tx_id IN ({placeholders})",
+                      (assignee, *tx_ids))
+    return [tx_id for tx_id, in rows.fetchall()]
+
+
 def reassign(db, tx_id, assignee, timestamp, older_than):
     """Delete and re-insert the entry if it is still assigned before
     ``older_than``, so it gets a new ``seq`` and the new assignee's feed

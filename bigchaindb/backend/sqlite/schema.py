@@ -13,8 +13,9 @@ depend on that.
 
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.backend.sqlite import blocks
+from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Kept in ``PRAGMA user_version``: 0 means not initialised.  Earlier
 versions are brought up to this one by ``upgrade``."""
 
@@ -114,6 +115,12 @@ TABLES = {
         CREATE TABLE requeued (
             block_id TEXT PRIMARY KEY
         ) WITHOUT ROWID""",
+    # -- what the store was made under: the ``hash`` of every id in it --------
+    "settings": """
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID""",
 }
 
 INDEXES = (
@@ -152,6 +159,8 @@ def upgrade(db):
     1 to 2: the ``conditions`` table, filled from the stored transactions.
     2 to 3: votes unique by (block, voter, signature), no longer by (block,
     voter): the table is made again, its rows (and their seq) kept.
+    3 to 4: the ``settings`` table, recording the hash of every id; stores
+    made before it was recorded all hashed with the default, SHA3-256.
     """
     if version(db) == 1:
         db.execute(TABLES["conditions"])
@@ -167,13 +176,29 @@ def upgrade(db):
         db.execute("DROP TABLE votes_before_3")  # and its index
         db.execute(next(index for index in INDEXES if " ON votes " in index))
         db.execute("PRAGMA user_version = 3")
+    if version(db) == 3:
+        db.execute(TABLES["settings"])
+        _record_hash(db, DEFAULT_HASH)
+        db.execute("PRAGMA user_version = 4")
 
 
 def create(db):
-    """Create every table and index (inside the caller's transaction)."""
+    """Create every table and index, recording the hash in use (inside the caller's transaction)."""
     for statement in (*TABLES.values(), *INDEXES):
         db.execute(statement)
+    _record_hash(db, hash_in_use())
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _record_hash(db, name):
+    db.execute("INSERT INTO settings (name, value) VALUES ('hash', ?)", (name,))
+
+
+def stored_hash(db):
+    """The hash the store was made under, or None if it is not initialised."""
+    if not is_initialised(db):
+        return None
+    return db.execute("SELECT value FROM settings WHERE name = 'hash'").fetchone()[0]
 
 
 def drop(db):

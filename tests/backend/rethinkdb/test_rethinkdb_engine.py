@@ -12,8 +12,9 @@ import threading
 import time
 
 import pytest
+from rethinkdb import r
 from rethinkdb.ast import ReQLEncoder
-from rethinkdb.errors import ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
+from rethinkdb.errors import ReqlAvailabilityError, ReqlDriverError, ReqlOpFailedError, ReqlTimeoutError
 from rethinkdb.net import DefaultCursorEmpty
 
 from bigchaindb.backend.base import INITIALISED
@@ -23,6 +24,7 @@ from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
 from tests.backend.feeds import TIMEOUT, next_item
+from tests.helpers import same_values
 from tests.rethinkdb_server import RethinkDBServer
 
 
@@ -68,7 +70,7 @@ def test_missing_tables_and_races_map_to_the_backend_exceptions():
 # -- schema ------------------------------------------------------------------
 
 def test_tables_and_index_names():
-    assert schema.TABLES == ("backlog", "bigchain", "transactions", "votes", "requeued", "claims")
+    assert schema.TABLES == ("backlog", "bigchain", "transactions", "votes", "requeued", "claims", "settings")
     names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
@@ -428,5 +430,82 @@ def test_a_store_checked_right_after_its_server_restarts_is_ready_once_the_check
         assert store.state() == INITIALISED
         assert store.get_block(a_block(1)["id"]) == a_block(1)
         store.close()
+    finally:
+        server.remove()
+
+
+def test_a_store_made_before_the_settings_table_is_a_sha3_256_one(engine):
+    engine.run(r.db(engine.dbname).table_drop("settings"))
+    assert engine.is_initialised()
+    assert engine.stored_hash() == "sha3_256"
+
+
+def test_floats_are_stored_as_their_8_bytes_and_read_back_as_floats(engine):
+    block = a_block(1, metadata={"id": "m", "data": {"one": 1.0, "list": [2.5, -0.0], "n": 1}})
+    engine.write_block(block)
+    raw = engine.run(engine.table("bigchain").get(block["id"]))["block"]["transactions"][0]
+    assert isinstance(raw["transaction"]["metadata"]["data"]["one"], bytes)  # not the integer 1
+    assert raw["transaction"]["metadata"]["data"]["n"] == 1
+    read = engine.get_block(block["id"])
+    assert same_values(read, block)
+
+
+# -- queries meeting faults -----------------------------------------------------
+
+def test_retries_reconnect_once_and_wait_out_a_failover(monkeypatch):
+    monkeypatch.setattr(driver, "FIRST_DELAY", 0.01)
+    dropped, failing_over = ReqlDriverError("Connection is closed."), ReqlAvailabilityError("primary not available")
+    retries = driver.Retries("test:1")
+    assert retries.again(dropped)          # a new connection, at once
+    assert not retries.again(dropped)      # which could not be opened: the server is down
+    retries = driver.Retries("test:1", window=0.2)
+    started = time.monotonic()
+    while retries.again(failing_over):
+        pass
+    assert 0.1 < time.monotonic() - started <= 0.3  # backed off for the window, then gave up
+    assert not driver.Retries("test:1").again(ReqlOpFailedError("Table `b.t` does not exist."))
+
+
+def answer_lost_once(engine, monkeypatch):
+    """Make the next query run on the server but lose its answer, as a
+    connection dropped just after the write would."""
+    run_once = engine._run_once
+
+    def lose_answer(query, options, *connection_choice):
+        monkeypatch.setattr(engine, "_run_once", run_once)
+        run_once(query, options, *connection_choice)
+        raise ReqlDriverError("Connection is closed.")
+    monkeypatch.setattr(engine, "_run_once", lose_answer)
+
+
+def test_a_write_run_again_after_a_lost_answer_is_done_once_and_says_so(engine, monkeypatch):
+    vote = {"node_pubkey": "voter", "signature": "s", "vote": {
+        "voting_for_block": "b", "previous_block": "g", "is_block_valid": True, "invalid_reason": None,
+        "timestamp": "1"}}
+    answer_lost_once(engine, monkeypatch)
+    assert engine.write_vote(vote) is True
+    assert engine.votes_for("b") == [vote]
+    answer_lost_once(engine, monkeypatch)
+    assert engine.mark_requeued("b") is True
+    assert engine.mark_requeued("b") is False
+    tx = a_block(1)["block"]["transactions"][0]
+    answer_lost_once(engine, monkeypatch)
+    assert engine.write_backlog(tx, "me", 1) is None
+    assert engine.backlog_assigned_to("me") == [(tx, 1)]
+
+
+def test_a_node_whose_server_died_says_so_at_once_and_works_when_it_is_back(tmp_path):
+    server = RethinkDBServer(str(tmp_path)).start()
+    try:
+        connection = RethinkDBConnection("127.0.0.1", server.driver_port, "test", connection_timeout=5)
+        assert connection.run(schema.written_now()) > 0
+        server.kill()
+        started = time.monotonic()
+        with pytest.raises(DatabaseError, match=f"127.0.0.1:{server.driver_port}"):
+            connection.run(schema.written_now())
+        assert time.monotonic() - started < 1
+        server.start()
+        assert connection.run(schema.written_now()) > 0
+        connection.close()
     finally:
         server.remove()
