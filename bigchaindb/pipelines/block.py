@@ -10,7 +10,8 @@ found already blocked and dropped.  Just before the block is written, the
 transactions in it that were reassigned to another node meanwhile (this
 stage was slower than ``backlog_reassign_delay``) are left out: their new
 assignee blocks them, and one transaction in two blocks would get both
-voted down.
+voted down.  So that this does not happen to every block when
+``backlog_reassign_delay`` is short, a block closes at half of it at most.
 """
 
 import itertools
@@ -30,7 +31,8 @@ class BlockPipeline:
         self.bigchain = bigchain
         self.connection = bigchain.connection
         self.max_size = max_size
-        self.max_wait = max_wait
+        # a block must close before its transactions turn stale and go to another node
+        self.max_wait = min(max_wait, bigchain.backlog_reassign_delay / 2)
         self._reset()
 
     def _reset(self):
