@@ -41,7 +41,7 @@ def root():
 
 def serve(config):
     """Serve ``app`` exactly as ``bigchaindb start`` would serve the node with ``config``."""
-    Server(app, create_server(config).options).run()
+    Server(lambda: app, create_server(config).options).run()
 
 
 if __name__ == "__main__":

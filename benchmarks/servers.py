@@ -15,7 +15,7 @@ from bigchaindb.web.server import create_server
 from tests.integration.node import Node, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECORDED = ("worker_class", "workers", "threads", "worker_connections", "keepalive")
+RECORDED = ("worker_class", "workers", "worker_connections", "keepalive")
 
 __all__ = ["Ceiling", "Node", "code_version", "gunicorn_settings"]
 

@@ -19,6 +19,7 @@ import json
 import os
 import re
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import base58
 
@@ -176,6 +177,37 @@ class KeyList:
         return [key for key in text.split(":") if key]
 
 
+class PublicURL:
+    """Where clients reach the API: an http(s) URL with an optional port and path prefix; or null."""
+
+    allowed = ('an http:// or https:// URL such as "https://example.com/bigchaindb" (no user, query or '
+               "fragment), or null (links follow the request's Host)")
+
+    def check(self, value):
+        if value is not None:
+            public_url_parts(value)
+        return value
+
+    def parse(self, text):
+        return text or None
+
+
+def public_url_parts(url):
+    """``(scheme, host[:port], path prefix)`` of a ``server.public_url``, or Invalid saying why not."""
+    if not isinstance(url, str):
+        raise Invalid("not a string")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise Invalid("not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("not an http:// or https:// URL with a host")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise Invalid("it has a user, a query or a fragment")
+    return parts.scheme, parts.netloc, parts.path.rstrip("/")
+
+
 class Setting(NamedTuple):
     key: str       # dotted: "server.bind" is {"server": {"bind": ...}} in the file
     default: Any
@@ -190,9 +222,10 @@ class Setting(NamedTuple):
 SETTINGS = (
     Setting("server.bind", "localhost:9984", HostPort("localhost:9984")),
     Setting("server.workers", None, Integer(1, null="one per core")),
-    Setting("server.threads", 4, Integer(1)),
+    Setting("server.connections", 1000, Integer(1)),
     Setting("server.max_body_size", 1024 * 1024, Integer(1024)),
     Setting("server.trusted_proxies", 0, Integer(0)),
+    Setting("server.public_url", None, PublicURL()),
     Setting("database.backend", "sqlite", Choice("sqlite", "rethinkdb")),
     Setting("database.path", DEFAULT_DATA_PATH, Text("the path of the store's file")),
     Setting("database.host", "localhost", Text("a host name or address")),

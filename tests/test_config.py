@@ -87,7 +87,7 @@ def refusal(tmp_path, data, environ=None):
     ({"server": {"bind": "::1:9984"}}, "an IPv6 host must be in brackets"),
     ({"server": {"workers": 0}}, "server.workers: 0 (in {path}): out of range; "
                                  "allowed: an integer of at least 1, or null (one per core)"),
-    ({"server": {"threads": "4"}}, 'server.threads: "4" (in {path}): not an integer'),
+    ({"server": {"connections": "4"}}, 'server.connections: "4" (in {path}): not an integer'),
     ({"server": {"max_body_size": True}}, "server.max_body_size: true (in {path}): not an integer"),
     ({"database": {"backend": "mongodb"}}, 'database.backend: "mongodb" (in {path}): not allowed; '
                                            "allowed: one of sqlite, rethinkdb"),
@@ -98,7 +98,7 @@ def refusal(tmp_path, data, environ=None):
     ({"keyring": "abc"}, 'keyring: "abc" (in {path}): not a list'),
     ({"keyring": ["3x"]}, 'item 0 ("3x"): decodes to 1 bytes, not 32'),
     ({"server": "localhost:9984"}, 'server: "localhost:9984" (in {path}): not an object; '
-                                   "allowed: an object of bind, max_body_size"),
+                                   "allowed: an object of bind, connections, max_body_size"),
     ({"server": {"bnd": "localhost:9984"}}, "server.bnd (in {path}): not a setting; did you mean server.bind?"),
     ({"sever": {"bind": "localhost:9984"}}, "sever (in {path}): not a setting; did you mean server?"),
     ({"backlog_reasign_delay": 60}, "did you mean backlog_reassign_delay?"),
@@ -162,3 +162,24 @@ def test_every_setting_has_a_valid_default_and_a_line_in_the_readme():
         assert setting.kind.check(setting.default) == setting.default or setting.default is None, setting.key
         assert f"`{setting.key}`" in readme or f"`{setting.key.rpartition('.')[0]}.public`" in readme, setting.key
         assert setting.env in readme or setting.key.startswith("keypair."), setting.key
+
+
+def test_the_public_url_comes_from_the_environment_too(tmp_path):
+    url = "https://example.com:8443/bigchaindb"
+    loaded = config.load(str(tmp_path / "none"), environ={"BIGCHAINDB_SERVER_PUBLIC_URL": url})
+    assert loaded["server"]["public_url"] == url
+    assert config.public_url_parts(url) == ("https", "example.com:8443", "/bigchaindb")
+    assert config.load(str(tmp_path / "none"), environ={"BIGCHAINDB_SERVER_PUBLIC_URL": ""})["server"][
+        "public_url"] is None
+
+
+@pytest.mark.parametrize("url, why", [
+    ("example.com", "not an http:// or https:// URL"), ("ftp://example.com", "not an http:// or https:// URL"),
+    ("https://", "not an http:// or https:// URL"), ("https://user@example.com", "a user, a query or a fragment"),
+    ("https://example.com:port", "not a URL"), ("https://example.com/?q=1", "a user, a query or a fragment"),
+    ("https://example.com/#x", "a user, a query or a fragment"), (42, "not a string"),
+])
+def test_a_public_url_that_is_not_one_is_refused_saying_why(tmp_path, url, why):
+    message = refusal(tmp_path, {"server": {"public_url": url}})
+    assert message.startswith(f"server.public_url: {json.dumps(url)} (in ")
+    assert why in message and "allowed: an http:// or https:// URL" in message

@@ -7,8 +7,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bigchaindb.backend import connect
+from bigchaindb.config import public_url_parts
 from bigchaindb.core import Bigchain
 from bigchaindb.web.errors import register_error_handlers
+from bigchaindb.web.responses import json_response
 from bigchaindb.web.views import API_PREFIX, blocks, info, statuses, transactions, votes
 
 
@@ -21,7 +23,7 @@ class PerProcess:
 
     def __init__(self, build):
         self._build = build
-        self._lock = threading.Lock()  # threaded workers must not build it twice
+        self._lock = threading.Lock()  # two requests at once must not build it twice
         self._pid = None
         self._value = None
 
@@ -34,9 +36,17 @@ class PerProcess:
         return self._value
 
 
+class NodeFlask(Flask):
+    """Flask, answering OPTIONS in JSON like every other request."""
+
+    def make_default_options_response(self):
+        allowed = sorted(super().make_default_options_response().allow)
+        return json_response({"allow": allowed}, headers={"Allow": ", ".join(allowed)})
+
+
 def create_app(config):
     """The WSGI app of a node with configuration ``config`` (see bigchaindb.config)."""
-    app = Flask(__name__, static_folder=None)
+    app = NodeFlask(__name__, static_folder=None)
     # A body above the limit is a 413 (see inputs.json_body).  Werkzeug
     # refuses a larger Content-Length unread, but cuts a chunked body at
     # MAX_CONTENT_LENGTH silently: one byte more lets the view see it is over.
@@ -49,6 +59,10 @@ def create_app(config):
     app.register_blueprint(info.blueprint)
     for view in (transactions, statuses, blocks, votes):
         app.register_blueprint(view.blueprint, url_prefix=API_PREFIX)
+    public_url = config["server"].get("public_url")
+    if public_url:
+        # inside ProxyFix (which runs first), so it wins over forwarded headers too
+        app.wsgi_app = PublicURL(app.wsgi_app, public_url)
     proxies = config["server"]["trusted_proxies"]
     if proxies:
         # Links and Location headers then name the scheme, host, port and path
@@ -56,3 +70,24 @@ def create_app(config):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
                                 x_port=proxies, x_prefix=proxies)
     return app
+
+
+class PublicURL:
+    """WSGI middleware: links and Location headers start with ``server.public_url``.
+
+    Without it the node builds them from the request: its ``Host`` header
+    (which any client chooses) or, behind trusted proxies, their
+    ``X-Forwarded-*`` headers.  With it, the scheme, host, port and path
+    prefix of every absolute URL are the configured ones.  Routing is
+    untouched: the path prefix only goes into the URLs written.
+    """
+
+    def __init__(self, app, url):
+        self.app = app
+        self.scheme, self.host, self.prefix = public_url_parts(url)
+
+    def __call__(self, environ, start_response):
+        environ["wsgi.url_scheme"] = self.scheme
+        environ["HTTP_HOST"] = self.host
+        environ["SCRIPT_NAME"] = self.prefix
+        return self.app(environ, start_response)

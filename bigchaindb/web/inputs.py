@@ -11,7 +11,7 @@ from flask import abort, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bigchaindb.common.schema import TX_SCHEMA
-from bigchaindb.common.utils import deserialize
+from bigchaindb.common.utils import deserialize_unique
 
 _SHOWN = 80  # characters of a bad value echoed back in a message
 
@@ -81,9 +81,10 @@ def boolean(value, name):
 def json_body():
     """The request body, which must be a JSON object.
 
-    The raw bytes go to the node's own codec (orjson, through ``deserialize``)
-    rather than to ``request.get_json``: one parser everywhere, and its exact
-    complaint in the 400.  A missing Content-Type is taken as JSON, since
+    The raw bytes go to the node's own codec (orjson, through
+    ``deserialize_unique``, which also refuses a repeated key) rather than to
+    ``request.get_json``: one parser everywhere, and its exact complaint in
+    the 400.  A missing Content-Type is taken as JSON, since
     many clients send none.
     """
     if request.mimetype not in ("", "application/json"):
@@ -101,7 +102,8 @@ def json_body():
         too_large = True
     if too_large:
         abort(413, f"request body is larger than the limit of {limit} bytes")
-    body = deserialize(raw)  # InvalidJSON is a ValidationError: a 400 with orjson's reason
+    # InvalidJSON is a ValidationError: a 400 with orjson's reason, or naming a repeated key
+    body = deserialize_unique(raw)
     if not isinstance(body, dict):
         abort(400, f"request body must be a JSON object (a transaction), not {_json_type(body)}")
     return body

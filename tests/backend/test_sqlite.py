@@ -33,9 +33,9 @@ def test_the_store_is_one_file_in_wal_mode_created_with_its_directory(sqlite_con
 
 
 def test_each_handle_syncs_at_commit_in_normal_mode_and_waits_for_locks(sqlite_connection):
-    handle = sqlite_connection._handle()
-    assert handle.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
-    assert handle.execute("PRAGMA busy_timeout").fetchone()[0] >= 30_000
+    with sqlite_connection._pool.taken() as handle:
+        assert handle.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert handle.execute("PRAGMA busy_timeout").fetchone()[0] >= 30_000
 
 
 def test_a_store_not_initialised_says_so(tmp_path):
@@ -61,26 +61,33 @@ def test_a_connection_made_before_a_fork_works_on_both_sides(sqlite_connection):
     sqlite_connection.write_backlog(create()[0], "parent", 2)  # the child left the parent's handle alone
 
 
-def test_threads_that_end_leave_no_open_handles(sqlite_connection):
-    # Counted on the engine's own table of handles: open files say little,
+def test_handles_are_as_many_as_the_calls_that_ran_at_once(sqlite_connection):
+    # Counted on the engine's own set of handles: open files say little,
     # since SQLite keeps a closed handle's file open for the next one.
-    sqlite_connection.get_block("0" * 64)
-    have_read, done = threading.Barrier(21), threading.Event()
+    for _ in range(20):  # one after another, each in a new thread: one handle serves them all
+        thread = threading.Thread(target=sqlite_connection.get_block, args=("0" * 64,))
+        thread.start()
+        thread.join()
+    assert sqlite_connection._pool.counts() == (1, 1)
+    in_use, release = threading.Barrier(21), threading.Event()
 
-    def read_and_wait():  # all alive at once, so none inherits another's handle
-        sqlite_connection.get_block("0" * 64)
-        have_read.wait()
-        done.wait()
+    def read_while_the_others_do(handle):
+        in_use.wait()
+        release.wait()
+        return handle
 
-    threads = [threading.Thread(target=read_and_wait) for _ in range(20)]
+    threads = [threading.Thread(target=sqlite_connection._read, args=(read_while_the_others_do,))
+               for _ in range(20)]
     for thread in threads:
         thread.start()
-    have_read.wait()
-    assert len(sqlite_connection._handles) == 21
-    done.set()
+    in_use.wait()
+    assert sqlite_connection._pool.counts() == (20, 0)  # each call at the same time has its own
+    release.set()
     for thread in threads:
         thread.join()
-    assert len(sqlite_connection._handles) == 1  # this thread's
+    assert sqlite_connection._pool.counts() == (20, 20)  # all back in the pool, for the next calls
+    sqlite_connection.get_block("0" * 64)
+    assert sqlite_connection._pool.counts() == (20, 20)
 
 
 def test_a_closed_connection_opens_again_on_use(sqlite_connection):
@@ -115,7 +122,8 @@ def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
     asset_id = tx["transaction"]["asset"]["id"]
     assert conn.get_outputs(tx["id"], block["id"], [0, 1]) == [
         (cid, c["condition"]["uri"], c["amount"], asset_id) for cid, c in enumerate(tx["transaction"]["conditions"])]
-    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    with conn._pool.taken() as handle:
+        assert handle.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
     conn.close()
 
 
@@ -137,7 +145,8 @@ def test_a_store_of_schema_2_gets_votes_keyed_by_signature_when_opened(tmp_path)
     other = vote("block", "voter", signature="another")
     assert conn.write_vote(other) is True and conn.write_vote(kept) is False
     assert conn.last_vote_by("voter", any_vote) == other
-    assert conn._handle().execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    with conn._pool.taken() as handle:
+        assert handle.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
     conn.close()
 
 
@@ -216,10 +225,10 @@ def test_every_method_has_its_query_plan_checked():
 
 
 def _statements_run_by(conn, call):
-    """The SQL, with its values filled in, that ``call`` runs on this thread's handle."""
+    """The SQL, with its values filled in, that ``call`` runs (on one thread, so on the pool's top handle)."""
     statements = []
-    handle = conn._handle()
-    handle.set_trace_callback(statements.append)
+    with conn._pool.taken() as handle:  # given back: the pool's next handle, so the one ``call`` takes
+        handle.set_trace_callback(statements.append)
     try:
         call()
     finally:
@@ -232,12 +241,11 @@ def test_no_method_scans_a_table(sqlite_connection, method):
     ledger = Ledger(sqlite_connection)
     statements = _statements_run_by(sqlite_connection, lambda: CALLS[method](sqlite_connection, ledger))
     assert statements
-    handle = sqlite_connection._handle()
-    for statement in statements:
-        plan = [row[3] for row in handle.execute(f"EXPLAIN QUERY PLAN {statement}")]
-        scans = {step for step in plan if step.startswith("SCAN")} - ALLOWED_SCANS.get(method, set())
-        assert not scans, f"{method} runs {statement!r}, planned as {plan}"
-
+    with sqlite_connection._pool.taken() as handle:
+        for statement in statements:
+            plan = [row[3] for row in handle.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            scans = {step for step in plan if step.startswith("SCAN")} - ALLOWED_SCANS.get(method, set())
+            assert not scans, f"{method} runs {statement!r}, planned as {plan}"
 
 def test_a_store_made_before_settings_were_recorded_is_upgraded_to_a_sha3_256_one(tmp_path):
     """Schema version 3 stores had no settings table: every one hashed with SHA3-256."""

@@ -192,15 +192,18 @@ def test_the_body_size_limit_is_exact(web_node, send):
     assert_serves_normally(web_node)
 
 
-def raw_request(node, head):
-    """Send ``head`` (request line and headers) alone; the bytes of the final response.
+def raw_request(node, head, then_end=False):
+    """Send ``head`` (request line and headers, and any body) alone; the bytes of the final response.
 
+    ``then_end``: end the sending side, as a client that sent all it had.
     Reading stops once a response with a body of its Content-Length has
     arrived (a 100 Continue comes before it), or when the server closes.
     """
     host, port = node.config["server"]["bind"].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head)
+        if then_end:
+            sock.shutdown(socket.SHUT_WR)
         received = b""
         while not _complete_response(received) and (chunk := sock.recv(65536)):
             received += chunk
@@ -246,3 +249,91 @@ def test_a_request_the_http_server_cannot_parse_is_a_json_error_too(web_node, he
     body = json.loads(rest.split(b"\r\n\r\n", 1)[1])
     assert body["status"] == status and named.lower() in body["message"].lower(), body
     assert_serves_normally(web_node)
+
+
+def json_answer(response):
+    """``(status, body)`` of the raw bytes of a JSON response."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/json" in head, response
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+POST_HEAD = b"POST /api/v1/transactions HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n"
+CHUNKED = POST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
+
+# (request bytes, whether the client then ends its side, words the 400's message must contain)
+FRAMINGS = {
+    "chunk size not hex": (CHUNKED + b"zz\r\n{}\r\n0\r\n\r\n", False, ["chunk size", "zz"]),
+    "chunk longer than its size": (CHUNKED + b"2\r\n{}}}\r\n0\r\n\r\n", False, ["chunk terminator"]),
+    "chunk size line with no end": (CHUNKED + b"2" * 10000, False, ["chunk size", "no terminator"]),
+    "bad chunk extension": (CHUNKED + b"2;\x01\r\n{}\r\n0\r\n\r\n", False, ["chunk extension"]),
+    "trailer line without a colon": (CHUNKED + b"2\r\n{}\r\n0\r\nno colon\r\n\r\n", False, ["no colon"]),
+    "trailer cut short": (CHUNKED + b"2\r\n{}\r\n0\r\nxx", True, ["chunk terminator"]),
+    "connection ends inside a chunk": (CHUNKED + b"10\r\n{}", True, ["before the last chunk"]),
+    "body shorter than its Content-Length": (POST_HEAD + b"Content-Length: 10\r\n\r\n{}", True,
+                                             ["2 of the 10 bytes", "Content-Length"]),
+    "bad chunk size on a GET": (b"GET / HTTP/1.1\r\nHost: node\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                                False, ["chunk size"]),
+}
+
+
+@pytest.mark.parametrize("name", FRAMINGS)
+def test_a_body_that_breaks_http_framing_is_a_400_naming_the_problem(web_node, name):
+    request, then_end, words = FRAMINGS[name]
+    status, body = json_answer(raw_request(web_node, request, then_end))
+    assert status == body["status"] == 400, body
+    for word in words:
+        assert word in body["message"], (name, body)
+    assert_serves_normally(web_node)
+
+
+def test_a_body_past_a_content_length_is_read_as_the_next_request(web_node):
+    # The framing a proxy in front would see too: the extra bytes are a request of their own, refused.
+    host, port = web_node.config["server"]["bind"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(POST_HEAD + b"Content-Length: 2\r\n\r\n{}GARBAGE\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        response = sock.makefile("rb").read()  # both answers, until the server closes
+    first, _, second = response.partition(b"HTTP/1.1 400 Bad Request\r\nConnection: close")
+    assert json_answer(first)[1]["status"] == 400  # {} is no transaction
+    assert b'"status":400' in second and b"GARBAGE" in second
+    assert_serves_normally(web_node)
+
+
+@pytest.mark.parametrize("codings", [b"gzip, chunked", b"deflate, chunked", b"compress, chunked",
+                                     b"x-custom, chunked", b"gzip", b"chunked, chunked"])
+def test_a_transfer_coding_the_node_does_not_decode_is_refused(web_node, codings):
+    request = POST_HEAD + b"Transfer-Encoding: " + codings + b"\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    status, body = json_answer(raw_request(web_node, request))
+    assert status == body["status"] == 400, body
+    assert "Transfer-Encoding" in body["message"] or "TRANSFER-ENCODING" in body["message"] \
+        or "transfer coding" in body["message"], body
+    if codings.endswith(b", chunked") and not codings.startswith(b"chunked"):  # the coding is named
+        assert codings.split(b",")[0].decode() in body["message"], body
+    assert_serves_normally(web_node)
+
+
+@pytest.mark.parametrize("body, key", [
+    (b'{"id": "a", "id": "b"}', "id"),
+    (b'{"transaction": {"conditions": [{"amount": 1, "amount": 2}]}}', "amount"),
+    (json.dumps(VALID).encode()[:-1] + b', "version": 1}', "version"),  # the same value twice, still refused
+])
+def test_a_key_repeated_in_one_object_is_a_400_naming_it(web_node, body, key):
+    response = requests.post(f"{web_node.api}/transactions", data=body, headers={"Content-Type": "application/json"})
+    message = json_error(response, 400)
+    assert f"repeats the key '{key}'" in message
+    assert_serves_normally(web_node)
+
+
+@pytest.mark.parametrize("path, allowed", [
+    ("/", "GET, HEAD, OPTIONS"),
+    ("/api/v1/transactions", "GET, HEAD, OPTIONS, POST"),
+    (f"/api/v1/transactions/{ZERO_ID}", "GET, HEAD, OPTIONS"),
+    (f"/api/v1/statuses/{ZERO_ID}", "GET, HEAD, OPTIONS"),
+])
+def test_options_answers_json_with_the_allowed_methods(web_node, path, allowed):
+    response = requests.options(web_node.url + path)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Allow"] == allowed
+    assert response.json() == {"allow": allowed.split(", ")}

@@ -1,4 +1,5 @@
-"""Behind a reverse proxy: links and Location headers name the public URL, if the proxy is trusted."""
+"""Behind a reverse proxy: links and Location headers name the public URL, if the proxy is trusted
+or ``server.public_url`` says what it is."""
 
 import pytest
 import requests
@@ -9,16 +10,21 @@ from tests.helpers import WebNode, create_tx
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "example.com", "X-Forwarded-Port": "443",
              "X-Forwarded-Prefix": "/bigchaindb", "X-Forwarded-For": "203.0.113.7"}
 PUBLIC = "https://example.com/bigchaindb"
+CONFIGURED = "https://ledger.example.org:8443/api-gateway/bigchaindb"
 
 
-@pytest.fixture(scope="module", params=[1, 0], ids=["trusted", "untrusted"])
+@pytest.fixture(scope="module", params=[(1, None), (0, None), (1, CONFIGURED + "/")],
+                ids=["trusted", "untrusted", "public_url"])
 def proxied(request, tmp_path_factory):
-    """A node trusting one proxy, then one trusting none; and the URL its links should use.
+    """A node trusting one proxy, one trusting none, one with a public URL configured (which wins
+    over the proxy's headers); and the URL its links should use.
 
     On the embedded store only: what is tested is how the web layer reads
     request headers, which knows nothing of the engine."""
-    node = WebNode(str(tmp_path_factory.mktemp("proxied")), server={"trusted_proxies": request.param}).start()
-    yield node, PUBLIC if request.param else node.url
+    proxies, public_url = request.param
+    node = WebNode(str(tmp_path_factory.mktemp("proxied")),
+                   server={"trusted_proxies": proxies, "public_url": public_url}).start()
+    yield node, CONFIGURED if public_url else PUBLIC if proxies else node.url
     node.stop()
 
 
@@ -49,5 +55,18 @@ def test_the_location_of_a_status_redirect(proxied):
 def test_a_trusted_proxy_on_another_port_keeps_the_port(proxied):
     node, public = proxied
     headers = dict(FORWARDED, **{"X-Forwarded-Proto": "http", "X-Forwarded-Port": "8080"})
-    expected = "http://example.com:8080/bigchaindb" if public == PUBLIC else node.url
+    expected = "http://example.com:8080/bigchaindb" if public == PUBLIC else public
     assert requests.get(node.url, headers=headers).json()["_links"]["api_v1"] == f"{expected}/api/v1/"
+
+
+def test_the_host_header_is_echoed_only_without_a_public_url(proxied):
+    node, public = proxied
+    tx = create_tx(generate_key_pair())
+    posted = requests.post(f"{node.api}/transactions", json=tx.to_dict(), headers={"Host": "evil.example"})
+    root = requests.get(node.url, headers={"Host": "evil.example"}).json()["_links"]["api_v1"]
+    if public == CONFIGURED:
+        assert posted.headers["Location"] == f"{CONFIGURED}/api/v1/statuses/{tx.id}"
+        assert root == f"{CONFIGURED}/api/v1/"
+    else:  # what any client can do to links without a public URL: docs/reverse-proxy.md says so
+        assert posted.headers["Location"] == f"http://evil.example/api/v1/statuses/{tx.id}"
+        assert root == "http://evil.example/api/v1/"

@@ -19,15 +19,14 @@ a conflicting spender and then writes: two nodes accepting conflicting
 transactions at the same moment can both succeed.  The block and vote
 pipelines re-validate every transaction and catch what slips through.
 
-One ``RethinkDBConnection`` serves a whole process: each thread (and each
-forked child) gets its own driver connection, opened on first use, since a
-driver connection must not be shared.  Each change feed has a connection of
-its own (see ``changefeed``).
+One ``RethinkDBConnection`` serves a whole process and its threads (or the
+web server's greenlets): each query takes a driver connection from the
+process's pool (``backend.pool``) and gives it back when done, since a driver
+connection must not run two queries at once.  Each change feed has a
+connection of its own (see ``changefeed``).
 """
 
 import logging
-import os
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,6 +36,7 @@ from rethinkdb.net import Cursor
 
 from bigchaindb.backend.base import INITIALISED, MISSING, UNINITIALISED, Connection
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.pool import Pool
 from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, INDEXES, REQUEUED, SETTINGS, TABLES, VOTE_EXTRAS, VOTES, WRITTEN_AT,
@@ -56,8 +56,8 @@ class RethinkDBConnection(Connection):
 
     Connects at once, retrying with back-off for up to ``connection_timeout``
     seconds, and raises ``DatabaseError`` naming ``host:port`` if the server
-    does not answer by then.  Later connections (another thread's, or one
-    replacing a dropped connection) are opened by the queries that need
+    does not answer by then.  Later connections (for queries at the same
+    time, or replacing a dropped connection) are opened by the queries that need
     them, within their retry (see ``run``): a node whose server is down
     answers at once that its database is unavailable, and works again as
     soon as the server is back.
@@ -69,10 +69,10 @@ class RethinkDBConnection(Connection):
         self.dbname = dbname
         self.connection_timeout = connection_timeout
         self.address = f"{host}:{port}"
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._opened = []  # (pid, driver connection), for close()
-        self._driver(connection_timeout)
+        self._patience = connection_timeout  # for the first connection only
+        self._pool = Pool(self._connect, self._close_driver, usable=lambda connection: connection.is_open())
+        with self._pool.taken():
+            pass  # connected at once: a server that does not answer is named at start
 
     # -- running queries ---------------------------------------------------
 
@@ -95,43 +95,42 @@ class RethinkDBConnection(Connection):
         """
         options = {"read_mode": "majority"} if majority else {}
         retries = driver.Retries(self.address)
+        new_connection = False
         while True:
             try:
-                return self._run_once(query, options)
+                return self._run_once(query, options, new_connection)
             except ReqlError as exc:
                 if not (retry and retries.again(exc)):
                     raise driver.translate(exc, self.address) from None
+                # the connections waiting in the pool may have dropped with this one
+                new_connection = isinstance(exc, ReqlDriverError)
+
+    def _run_once(self, query, options, new_connection=False):
+        """``query`` on a pooled driver connection; one that failed in transit is closed, not given back."""
+        with self._pool.taken(new=new_connection) as connection:
+            try:
+                result = query.run(connection, **options)
+                return list(result) if isinstance(result, Cursor) else result
+            except ReqlError as exc:
                 if isinstance(exc, ReqlDriverError):
-                    self._forget_driver()
+                    self._pool.discard(connection)
+                raise
+            except BaseException:
+                # interrupted (a greenlet killed, a timeout): an answer may still be on its way
+                self._pool.discard(connection)
+                raise
 
-    def _run_once(self, query, options):
-        result = query.run(self._driver(), **options)
-        return list(result) if isinstance(result, Cursor) else result
+    def _connect(self):
+        """A new driver connection: the first with back-off for ``connection_timeout``
+        seconds, later ones in one attempt (whose failure a query's retry handles)."""
+        if self._patience:
+            connection = driver.connect(self.host, self.port, self._patience)
+            self._patience = None
+            return connection
+        return driver.connect_once(self.host, self.port)
 
-    def _driver(self, patience=None):
-        """This thread's driver connection, (re)opened when missing, closed or
-        inherited by a fork: with back-off for ``patience`` seconds, or in
-        one attempt (whose failure a query's retry handles)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid() or not local.connection.is_open():
-            if patience:
-                local.connection = driver.connect(self.host, self.port, patience)
-            else:
-                local.connection = driver.connect_once(self.host, self.port)
-            local.pid = os.getpid()
-            with self._lock:
-                self._opened.append((local.pid, local.connection))
-        return local.connection
-
-    def _forget_driver(self):
-        connection = getattr(self._local, "connection", None)
-        self._local.pid = None
-        if connection is not None:
-            self._close_driver(connection)
-
-    def _close_driver(self, connection):
-        with self._lock:
-            self._opened = [(pid, c) for pid, c in self._opened if c is not connection]
+    @staticmethod
+    def _close_driver(connection):
         try:
             connection.close(noreply_wait=False)
         except (ReqlError, OSError):
@@ -139,11 +138,7 @@ class RethinkDBConnection(Connection):
 
     def close(self):
         """Close every driver connection this process opened (not a parent's, after a fork)."""
-        with self._lock:
-            mine = [c for pid, c in self._opened if pid == os.getpid()]
-        for connection in mine:
-            self._close_driver(connection)
-        self._local.pid = None
+        self._pool.close()
 
     def _insert(self, table, document, retry=True):
         """Insert ``document`` (a ReQL value) unless its id is taken: True when

@@ -10,13 +10,12 @@ import logging
 import os
 import pathlib
 import sqlite3
-import threading
-import weakref
 from contextlib import closing, contextmanager
 from functools import partial
 
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
+from bigchaindb.backend.pool import Pool
 from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
 
 logger = logging.getLogger(__name__)
@@ -34,11 +33,13 @@ REPORTED_PROBLEMS = 3
 class SQLiteConnection(base.Connection):
     """The store at ``path`` (created, with its directory, on first use).
 
-    Each process, and each thread in it, gets its own ``sqlite3`` handle,
-    opened lazily on first use and closed when its thread ends: SQLite handles
-    must not cross a fork, and a transaction on a handle shared by two threads
-    would mix their statements.  So one object may be made before forking and
-    used on both sides, and by any number of threads.
+    Each process keeps a pool of ``sqlite3`` handles (``backend.pool``): a
+    read or a transaction takes one and gives it back when done, so two
+    threads never mix their statements in one transaction.  Under the web
+    server's gevent workers one handle serves a whole worker, since SQLite's
+    calls never yield to another greenlet.  Handles do not cross a fork, so
+    one object may be made before forking and used on both sides, and by any
+    number of threads.
 
     Writes run in ``BEGIN IMMEDIATE`` transactions, which take the file's write
     lock up front: a check and the write it guards (the double-spend check of
@@ -50,32 +51,18 @@ class SQLiteConnection(base.Connection):
 
     def __init__(self, path):
         self.path = path
-        self._handles = {}  # (pid, thread id) -> sqlite3.Connection
-        self._lock = threading.Lock()
-        self._threads = threading.local()
+        self._pool = Pool(self._open, sqlite3.Connection.close)
 
     def __repr__(self):
         return f"SQLiteConnection({self.path!r})"
 
     # -- handles and transactions -----------------------------------------
 
-    def _handle(self):
-        key = (os.getpid(), threading.get_ident())
-        handle = self._handles.get(key)
-        if handle is None:
-            handle = self._open()
-            with self._lock:
-                self._handles[key] = handle
-            # thread-local values die with their thread: close the handle then
-            self._threads.marker = marker = _Marker()
-            weakref.finalize(marker, self._release, key, handle)
-        return handle
-
     def _open(self):
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         # isolation_level=None: no implicit transactions; _write says BEGIN itself.
-        # check_same_thread=False only so a handle can be closed from another thread.
+        # check_same_thread=False: a handle serves whichever thread takes it from the pool.
         handle = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
                                  check_same_thread=False)
         handle.execute("PRAGMA journal_mode = WAL")
@@ -96,23 +83,9 @@ class SQLiteConnection(base.Connection):
             schema.upgrade(handle)
             logger.warning("upgraded the store %s to schema version %d", self.path, schema.SCHEMA_VERSION)
 
-    def _release(self, key, handle):
-        """Close ``handle``, the one of ``key``, unless it was inherited through
-        a fork: closing the parent's handle in a child can break the parent's
-        locks, so the child keeps it, unused, for good."""
-        if key[0] != os.getpid():
-            return
-        with self._lock:
-            if self._handles.get(key) is handle:
-                del self._handles[key]
-        handle.close()
-
     def close(self):
         """Close this process's handles; the next call opens new ones."""
-        with self._lock:
-            mine = [(key, handle) for key, handle in self._handles.items() if key[0] == os.getpid()]
-        for key, handle in mine:
-            self._release(key, handle)
+        self._pool.close()
 
     @contextmanager
     def _translated(self):
@@ -127,13 +100,12 @@ class SQLiteConnection(base.Connection):
 
     def _read(self, query, *args):
         """``query(handle, *args)`` in autocommit mode (each statement sees the latest commit)."""
-        with self._translated():
-            return query(self._handle(), *args)
+        with self._translated(), self._pool.taken() as handle:
+            return query(handle, *args)
 
     def _write(self, operation, *args):
         """``operation(handle, *args)`` as one transaction holding the write lock."""
-        with self._translated():
-            handle = self._handle()
+        with self._translated(), self._pool.taken() as handle:
             return self._in_transaction(handle, operation, handle, *args)
 
     @staticmethod
@@ -142,11 +114,12 @@ class SQLiteConnection(base.Connection):
         handle.execute("BEGIN IMMEDIATE")
         try:
             result = operation(*args)
+            handle.execute("COMMIT")
         except BaseException:
-            if handle.in_transaction:  # some errors end the transaction themselves
+            # some errors end the transaction themselves; the handle goes back to its pool clean
+            if handle.in_transaction:
                 handle.execute("ROLLBACK")
             raise
-        handle.execute("COMMIT")
         return result
 
     # -- schema -------------------------------------------------------------
@@ -300,7 +273,3 @@ class SQLiteConnection(base.Connection):
     def _follow(self, table, query, *args):
         """Follow ``table`` with ``query(handle, *args, after_seq, limit)``."""
         return feeds.follow(partial(self._read, query, *args), self._read(feeds.newest, table))
-
-
-class _Marker:
-    """Hangs in a thread's local storage; its finalizer closes the thread's handle."""

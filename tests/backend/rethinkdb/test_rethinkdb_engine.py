@@ -480,9 +480,9 @@ def answer_lost_once(engine, monkeypatch):
     connection dropped just after the write would."""
     run_once = engine._run_once
 
-    def lose_answer(query, options):
+    def lose_answer(query, options, *connection_choice):
         monkeypatch.setattr(engine, "_run_once", run_once)
-        run_once(query, options)
+        run_once(query, options, *connection_choice)
         raise ReqlDriverError("Connection is closed.")
     monkeypatch.setattr(engine, "_run_once", lose_answer)
 
