@@ -17,6 +17,7 @@ import time
 
 import requests
 from rethinkdb import r
+from rethinkdb.errors import ReqlAvailabilityError
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.consensus import VALID, block_election_status
@@ -83,12 +84,21 @@ class ClusterFederation:
                 return index
         return next(index for index, name in enumerate(names) if name not in leading[0])
 
-    def query(self, term, server=None):
-        """Run the ReQL ``term`` on ``server`` (the first running one by default)."""
+    def query(self, term, server=None, patience=30):
+        """Run the ReQL ``term`` on ``server`` (the first running one by default),
+        again for up to ``patience`` seconds while a table is unavailable (the
+        cluster reconfigures itself around a server that died or came back)."""
         server = server or next(s for s in self.servers if s.running)
+        deadline = time.monotonic() + patience
         connection = r.connect("127.0.0.1", server.driver_port, timeout=10)
         try:
-            return term.run(connection)
+            while True:
+                try:
+                    return term.run(connection)
+                except ReqlAvailabilityError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
         finally:
             connection.close()
 
