@@ -301,7 +301,7 @@ class Bigchain:
         return status
 
     def get_transaction_status(self, tx_id):
-        """valid, undecided, backlog or invalid (see PROTOCOL.md §7); None if unknown."""
+        """valid, undecided, backlog or invalid (see docs/protocol.md §7); None if unknown."""
         # The backlog is read first: the block stage writes a block before it deletes
         # the block's transactions from the backlog, so one that left it is in a block.
         view = self._view([("get_backlog_transaction", (tx_id,)), ("blocks_with_transaction", (tx_id,))])

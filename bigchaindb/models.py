@@ -1,7 +1,7 @@
 """Blocks, votes, and the rules a transaction must meet against the ledger.
 
 ``Block`` and ``make_vote`` build and check the signed documents of
-PROTOCOL.md §5-6.  ``validate_transaction`` applies §4 items 5-6: the rules
+docs/protocol.md §5-6.  ``validate_transaction`` applies §4 items 5-6: the rules
 that need to know what is already on the ledger, asked through a ``ledger``
 object (``bigchaindb.core.Bigchain``) so that this module does no I/O.
 """
@@ -87,7 +87,7 @@ class Block:
 
 def header_is_readable(block_id, header):
     """True when a stored block header (``Connection.get_block_header``) is
-    shaped as PROTOCOL.md §5 says, and is stored under its own id.
+    shaped as docs/protocol.md §5 says, and is stored under its own id.
 
     Anyone who can write to the store can write a row that is not: such a
     block can never be shown valid, whatever votes it gets.
@@ -117,7 +117,7 @@ def transactions_of(block):
 
 def make_vote(block_id, previous_block_id, is_valid, invalid_reason, private_key, public_key,
               vote_timestamp=None):
-    """A signed vote on ``block_id`` (PROTOCOL.md §6)."""
+    """A signed vote on ``block_id`` (docs/protocol.md §6)."""
     body = {
         "voting_for_block": block_id,
         "previous_block": previous_block_id,

@@ -1,4 +1,4 @@
-"""The election rule of PROTOCOL.md §6, case by case."""
+"""The election rule of docs/protocol.md §6, case by case."""
 
 import pytest
 

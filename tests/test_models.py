@@ -1,4 +1,4 @@
-"""Blocks and votes: PROTOCOL.md §8 vectors V5 and V6, and block checks."""
+"""Blocks and votes: docs/protocol.md §8 vectors V5 and V6, and block checks."""
 
 import pytest
 

@@ -3,7 +3,7 @@
 Everything above ``backend`` (core, pipelines, the web layer through core)
 talks to storage only through these methods, so a new engine is one new
 subclass and nothing else changes.  Documents are plain dicts in the wire
-format of PROTOCOL.md: transactions, blocks and votes exactly as signed.
+format of docs/protocol.md: transactions, blocks and votes exactly as signed.
 
 Three tables, as in every BigchainDB-style node:
   backlog   transactions accepted but not yet in a block, each assigned to

@@ -1,7 +1,7 @@
 """Threshold fulfillments of owners, read without the cryptoconditions package.
 
 Several owners ``[a, b, ...]`` stand for an n-of-n threshold of weight-1
-subconditions, a nested list for a nested threshold (PROTOCOL.md §3).  A
+subconditions, a nested list for a nested threshold (docs/protocol.md §3).  A
 fulfillment of one holds every subfulfillment, so it has one form only.
 Checking it through the package costs about 0.3 ms of Python per signature,
 most of it spent sizing and re-serialising the structure; a POST of 1 MiB of

@@ -46,7 +46,7 @@ MAX_SIGNED_BYTES = 16 * 1024 * 1024
 """How many bytes the signatures of one transaction may cover in all.
 
 Each fulfillment signs the whole transaction but the other fulfillments
-(PROTOCOL.md §2), so checking them hashes about inputs x size bytes: a
+(docs/protocol.md §2), so checking them hashes about inputs x size bytes: a
 1 MiB transaction with 1,700 inputs would make a node hash 900 MB, for
 seconds of CPU, before it could refuse it.  Every signature counts: a
 fulfillment counts once per ``ED25519_URI_LENGTH`` characters of its URI
@@ -413,7 +413,7 @@ def _nulled_body(tx):
 
 
 def _fulfillment_message(body, index, tx_id=None, floats=None):
-    """The bytes fulfillment ``index`` signs (see PROTOCOL.md §2).
+    """The bytes fulfillment ``index`` signs (see docs/protocol.md §2).
 
     ``body`` is the nulled transaction without id, ``floats`` whether it
     holds a float.  With one fulfillment the partial transaction is the
@@ -469,7 +469,7 @@ def signed_bytes(canonical_length, fulfillments):
     without id and with every fulfillment nulled; ``fulfillments`` are its
     fulfillment dicts.  Fulfillment i signs that JSON with the other
     fulfillments (and their commas) left out, its own ``fid`` set to 0, and
-    the ``"id"`` key added: exactly the length of its message (PROTOCOL.md
+    the ``"id"`` key added: exactly the length of its message (docs/protocol.md
     §2), times its weight (see ``MAX_SIGNED_BYTES``).
     """
     if len(fulfillments) == 1:  # most transactions: the message is the whole of it, with its id

@@ -1,6 +1,6 @@
 """Every error answered as JSON ``{"status": <code>, "message": <text>}``.
 
-PROTOCOL.md §4: anything a client sends gets a 4xx whose message names the
+docs/protocol.md §4: anything a client sends gets a 4xx whose message names the
 problem.  Trouble with the store is a 503 (try again later).  Anything else
 is a bug in the node: logged with its traceback, answered with a 500.
 """

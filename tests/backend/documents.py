@@ -1,4 +1,4 @@
-"""Test documents: real transactions, and blocks and votes shaped as in PROTOCOL.md.
+"""Test documents: real transactions, and blocks and votes shaped as in docs/protocol.md.
 
 Storage tests need well-formed documents, not valid ones: block signatures
 are placeholders, ids are real hashes so that round trips are meaningful.

@@ -9,7 +9,7 @@ from bigchaindb.common.crypto import CryptoKeypair
 from bigchaindb.common.transaction import condition_uri_for
 from tests.vectors import load_meta, load_vectors
 
-# PROTOCOL.md §8
+# docs/protocol.md §8
 U1 = CryptoKeypair("8eJ8q9ZQpReWyQT5aFCiwtZ5wDZC4eDnCen88p3tQ6ie", "JEAkEJqLbbgDRAtMm8YAjGp759Aq2qTn9eaEHUj2XePE")
 U2 = CryptoKeypair("F86PQPiqMTwM2Qi2Sda3U4Vdh3AgadMdX3KNVsu5wNJr", "GDxwMFbwdATkQELZbMfW8bd9hbNYMZLyVXA3nur2aNbE")
 

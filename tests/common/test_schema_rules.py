@@ -1,4 +1,4 @@
-"""Every shape rule of PROTOCOL.md §2, with the message a client reads.
+"""Every shape rule of docs/protocol.md §2, with the message a client reads.
 
 Each case breaks one rule of a valid vector and says which ValidationError
 subclass ``Transaction.from_dict`` must raise and what its message must say.
@@ -35,7 +35,7 @@ ASSET = TX + ("asset",)
 
 
 def rehash(tx):
-    """Give ``tx`` the id PROTOCOL.md §2 defines for its contents."""
+    """Give ``tx`` the id docs/protocol.md §2 defines for its contents."""
     body = {"version": tx["version"], "transaction": dict(
         tx["transaction"], fulfillments=[dict(f, fulfillment=None) for f in tx["transaction"]["fulfillments"]])}
     tx["id"] = hashlib.sha3_256(

@@ -1,4 +1,4 @@
-"""What each fulfillment signs (PROTOCOL.md §2), checked against an independent reading of the spec.
+"""What each fulfillment signs (docs/protocol.md §2), checked against an independent reading of the spec.
 
 ``spec_message`` below is written from the protocol text with the standard
 library only, so a change in the library's message construction that the
@@ -26,7 +26,7 @@ def spec_canonical(value):
 
 
 def spec_message(tx_dict, index):
-    """The bytes fulfillment ``index`` signs, straight from PROTOCOL.md §2."""
+    """The bytes fulfillment ``index`` signs, straight from docs/protocol.md §2."""
     body = copy.deepcopy(tx_dict["transaction"])
     only = dict(body["fulfillments"][index], fid=0, fulfillment=None)
     partial = {"version": tx_dict["version"], "transaction": dict(body, fulfillments=[only])}

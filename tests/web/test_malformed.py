@@ -1,6 +1,6 @@
 """Malformed requests: each is a 4xx JSON error naming the problem, and the node serves on.
 
-PROTOCOL.md §4: never a 500 for anything a client sent.
+docs/protocol.md §4: never a 500 for anything a client sent.
 """
 
 import copy

@@ -1,4 +1,4 @@
-"""The fields of a transaction (PROTOCOL.md §2) the engine indexes."""
+"""The fields of a transaction (docs/protocol.md §2) the engine indexes."""
 
 
 def spent_inputs(tx):

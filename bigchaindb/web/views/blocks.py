@@ -34,7 +34,7 @@ class BlockListApi(Resource):
     def get(self):
         """The blocks holding ``?tx_id=``, optionally only those of ``?status=``.
 
-        http-api.rst gives both 404 and 400 for /blocks without tx_id; a 400
+        the 0.8 API reference gives both 404 and 400 for /blocks without tx_id; a 400
         saying tx_id is required tells the client what to do.
         """
         args = query("tx_id", "status")

@@ -42,7 +42,7 @@ class TransactionListApi(Resource):
     def get(self):
         args = query(*QUERIES, *filter(None, QUERIES.values()))
         if not args:
-            # http-api.rst: the bare collection is not exposed (it changes by the second).
+            # the 0.8 API reference: the bare collection is not exposed (it changes by the second).
             abort(404, "GET /transactions lists nothing without a query: "
                        "give owners_after, asset_id or metadata_id")
         for key, refinement in QUERIES.items():
