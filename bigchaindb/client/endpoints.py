@@ -1,6 +1,7 @@
 """The resources of a node's API, one class each, as the client exposes them."""
 
 from bigchaindb.client.offchain import fulfill_transaction, inputs_of, prepare_transaction
+from bigchaindb.common.utils import flatten
 
 API = "/api/v1"
 
@@ -57,7 +58,7 @@ class OutputsEndpoint(Endpoint):
             owners_after=public_key, fulfilled=None if unspent is None else not unspent)
         return [{"transaction_id": tx["id"], "output_index": condition["cid"], "amount": condition["amount"]}
                 for tx in transactions for condition in tx["transaction"]["conditions"]
-                if public_key in _flattened(condition["owners_after"])]
+                if public_key in flatten(condition["owners_after"])]
 
 
 class BlocksEndpoint(Endpoint):
@@ -75,10 +76,3 @@ class VotesEndpoint(Endpoint):
         params = {"block_id": block_id, **({"voter": voter} if voter else {})}
         return self.transport.request("GET", f"{API}/votes", params=params)
 
-
-def _flattened(owners):
-    for owner in owners:
-        if isinstance(owner, list):
-            yield from _flattened(owner)
-        else:
-            yield owner

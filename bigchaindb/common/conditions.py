@@ -33,7 +33,7 @@ import nacl.signing
 
 from bigchaindb.common import thresholds
 from bigchaindb.common.exceptions import InvalidFulfillment, InvalidSignature, NotSupported, ValidationError
-from bigchaindb.common.utils import deserialize, serialize
+from bigchaindb.common.utils import deserialize, flatten, serialize
 
 MAX_THRESHOLD_SIZE = 8
 
@@ -200,7 +200,7 @@ def _checked_as_owners_threshold(uri, expected_uri, message, name):
         return False  # owners this node does not make: not a condition it can spend
     if owners_uri != expected_uri:
         raise InvalidSignature(f"{name} does not meet the condition it spends ({expected_uri})")
-    for public_key, signature in thresholds.leaves(tree):
+    for public_key, signature in flatten(tree):
         try:
             nacl.signing.VerifyKey(public_key).verify(message, signature)
         except (ValueError, TypeError, nacl.exceptions.CryptoError):

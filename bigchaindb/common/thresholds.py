@@ -37,13 +37,6 @@ def write(tree):
     return _var_uint(len(tree)) + _var_uint(len(tree)) + b"".join(entries)
 
 
-def leaves(tree):
-    """Every ``(public key, signature)`` of ``tree``."""
-    for child in tree:
-        if isinstance(child, list):
-            yield from leaves(child)
-        else:
-            yield child
 
 
 def _fulfillment(node):

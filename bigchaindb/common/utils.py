@@ -127,3 +127,13 @@ def dumps(data):
     """Plain (unsorted) JSON text, for responses and storage.  A float is written
     as the shortest text that reads back as the same double."""
     return orjson.dumps(data)
+
+
+def flatten(nested):
+    """Every item of a list of items and lists (at any depth), depth first:
+    the keys of nested ``owners_after``, the leaves of a threshold tree."""
+    for item in nested:
+        if isinstance(item, list):
+            yield from flatten(item)
+        else:
+            yield item

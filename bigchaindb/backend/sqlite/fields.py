@@ -1,5 +1,7 @@
 """The fields of a transaction (docs/protocol.md §2) the engine indexes."""
 
+from bigchaindb.common.utils import flatten
+
 
 def spent_inputs(tx):
     """``(txid, cid)`` of every output ``tx`` spends."""
@@ -10,10 +12,7 @@ def spent_inputs(tx):
 def owners(owners_after):
     """Every key in a condition's ``owners_after``, once; nested lists
     (nested thresholds) included."""
-    found = set()
-    for owner in owners_after:
-        found.update(owners(owner) if isinstance(owner, list) else (owner,))
-    return found
+    return set(flatten(owners_after))
 
 
 def conditions(tx):
