@@ -1,7 +1,6 @@
 """The resources of a node's API, one class each, as the client exposes them."""
 
 from bigchaindb.client.offchain import fulfill_transaction, inputs_of, prepare_transaction
-from bigchaindb.common.utils import flatten
 
 API = "/api/v1"
 
@@ -41,24 +40,21 @@ class TransactionsEndpoint(Endpoint):
         params = {"owners_after": owners_after, "asset_id": asset_id, "operation": operation,
                   "metadata_id": metadata_id,
                   "fulfilled": None if fulfilled is None else str(bool(fulfilled)).lower()}
-        return self.transport.request("GET", f"{API}/transactions",
-                                      params={k: v for k, v in params.items() if v is not None})
+        return self.transport.request_all(f"{API}/transactions",
+                                          params={k: v for k, v in params.items() if v is not None})
 
 
 class OutputsEndpoint(Endpoint):
-    """The outputs a key holds, read from its transactions."""
+    """``/outputs``: the outputs a key holds, without their transactions."""
 
     def get(self, public_key, unspent=None):
-        """``[{"transaction_id", "output_index", "amount"}]`` of outputs ``public_key`` owns.
-
-        ``unspent=True`` keeps only transactions with an output of the key
-        not yet spent (the node's ``fulfilled=false``).
-        """
-        transactions = TransactionsEndpoint(self.transport).get(
-            owners_after=public_key, fulfilled=None if unspent is None else not unspent)
-        return [{"transaction_id": tx["id"], "output_index": condition["cid"], "amount": condition["amount"]}
-                for tx in transactions for condition in tx["transaction"]["conditions"]
-                if public_key in flatten(condition["owners_after"])]
+        """``[{"transaction_id", "output_index", "amount"}]`` of the outputs ``public_key``
+        owns in VALID or UNDECIDED blocks; ``unspent`` True or False keeps only the
+        outputs not spent, or spent."""
+        params = {"public_key": public_key}
+        if unspent is not None:
+            params["spent"] = "false" if unspent else "true"
+        return self.transport.request_all(f"{API}/outputs", params=params)
 
 
 class BlocksEndpoint(Endpoint):
@@ -68,11 +64,11 @@ class BlocksEndpoint(Endpoint):
     def get(self, *, txid, status=None):
         """Blocks holding transaction ``txid``, optionally only those of ``status``."""
         params = {"tx_id": txid, **({"status": status} if status else {})}
-        return self.transport.request("GET", f"{API}/blocks", params=params)
+        return self.transport.request_all(f"{API}/blocks", params=params)
 
 
 class VotesEndpoint(Endpoint):
     def get(self, *, block_id, voter=None):
         params = {"block_id": block_id, **({"voter": voter} if voter else {})}
-        return self.transport.request("GET", f"{API}/votes", params=params)
+        return self.transport.request_all(f"{API}/votes", params=params)
 

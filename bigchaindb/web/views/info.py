@@ -12,7 +12,7 @@ from bigchaindb.web.views import API_PREFIX, JsonApi, bigchain
 DOCS_URL = "https://docs.bigchaindb.com/projects/server/en/v0.8.2/"
 API_DOCS_URL = DOCS_URL + "drivers-clients/http-client-server-api.html"
 # Collections linked from the API root, as URL path segments.
-RESOURCES = ("transactions", "statuses", "blocks", "votes")
+RESOURCES = ("transactions", "statuses", "blocks", "votes", "outputs", "assets", "metadata")
 
 blueprint = Blueprint("info", __name__)
 
