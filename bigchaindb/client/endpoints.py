@@ -1,6 +1,12 @@
 """The resources of a node's API, one class each, as the client exposes them."""
 
-from bigchaindb.client.offchain import fulfill_transaction, inputs_of, prepare_transaction
+from bigchaindb.client.offchain import (
+    fulfill_transaction,
+    inputs_of,
+    merge_signatures,
+    prepare_transaction,
+    sign_partially,
+)
 from bigchaindb.common.utils import flatten
 
 API = "/api/v1"
@@ -17,6 +23,8 @@ class TransactionsEndpoint(Endpoint):
     prepare = staticmethod(prepare_transaction)
     fulfill = staticmethod(fulfill_transaction)
     inputs_of = staticmethod(inputs_of)
+    sign_partially = staticmethod(sign_partially)
+    merge_signatures = staticmethod(merge_signatures)
 
     def send(self, transaction):
         """Post a signed transaction; returns it as the node accepted it (202)."""
