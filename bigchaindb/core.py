@@ -88,6 +88,7 @@ class Bigchain:
         conflict = self.write_to_backlog(tx_dict)
         if conflict:
             raise DoubleSpend(f"an input of {tx.id} is already spent by transaction {conflict}")
+        logger.info("accepted transaction %s into the backlog", tx.id)
         return tx
 
     def write_to_backlog(self, tx_dict):
