@@ -97,6 +97,7 @@ class Bigchain:
         conflict = self.write_to_backlog(tx_dict)
         if conflict:
             raise DoubleSpend(f"an input of {tx.id} is already spent by transaction {conflict}")
+        logger.info("accepted transaction %s into the backlog", tx.id)
         return tx
 
     def write_to_backlog(self, tx_dict):
@@ -392,7 +393,7 @@ class Bigchain:
     # once a page.
 
     def get_outputs_of(self, owner, spent=None, after=None, limit=PAGE_SIZE):
-        """``Page`` of ``{"transaction_id", "output_index", "amount"}``: the outputs
+        """``Page`` of ``{"transaction_id", "output_index", "amount", "asset_id", "owners_after"}``: the outputs
         of ``owner`` in VALID or UNDECIDED blocks, as ``get_transactions_by_owner``
         finds them; ``spent`` True or False keeps only those spent (by a
         transaction in a VALID or UNDECIDED block) or not."""
@@ -400,13 +401,13 @@ class Bigchain:
 
         def accept(entry):
             tx, block_id, cid = entry
-            amount = self._owned_amount(tx, block_id, owner, cid)
-            if amount is None or (tx["id"], cid) in listed:
+            output = self._owned_output(tx, block_id, owner, cid)
+            if output is None or (tx["id"], cid) in listed:
                 return None
             if spent is not None and self._is_spent(tx["id"], cid) != spent:
                 return None
             listed.add((tx["id"], cid))
-            return {"transaction_id": tx["id"], "output_index": cid, "amount": amount}
+            return {"transaction_id": tx["id"], "output_index": cid, **output}
         return read_page(lambda position, size: read_index([
             (position, position, (tx, block_id, cid))
             for position, tx, block_id, cid in self.connection.outputs_page(owner, position, size)], size),
@@ -428,7 +429,7 @@ class Bigchain:
 
         def accept(entry):
             tx, block_id, cid = entry
-            if self._owned_amount(tx, block_id, owner, cid) is None or tx["id"] in listed:
+            if self._owned_output(tx, block_id, owner, cid) is None or tx["id"] in listed:
                 return None
             if fulfilled is not None and self._is_spent(tx["id"], cid) != fulfilled:
                 return None
@@ -440,16 +441,19 @@ class Bigchain:
             for position, tx, block_id, cid in self.connection.outputs_page(owner, position, size)], size),
             after, limit, accept)
 
-    def _owned_amount(self, tx, block_id, owner, cid):
-        """The amount of output ``cid`` of the stored ``tx`` when it is in a VALID or
-        UNDECIDED block and ``owner`` is among its owners_after, else None.  The
-        index row that named it is not taken on trust (see ``_spends``)."""
+    def _owned_output(self, tx, block_id, owner, cid):
+        """``{"amount", "asset_id", "owners_after"}`` of output ``cid`` of the stored
+        ``tx`` when it is in a VALID or UNDECIDED block and ``owner`` is among its
+        owners_after, else None.  The index row that named it is not taken on
+        trust (see ``_spends``)."""
         if not looks_like_transaction(tx) or self.block_status(block_id) not in LIVE:
             return None
         try:
-            condition = tx["transaction"]["conditions"][cid]
+            body = tx["transaction"]
+            condition = body["conditions"][cid]
             if owner in flatten(condition["owners_after"]) and type(condition["amount"]) is int:
-                return condition["amount"]
+                return {"amount": condition["amount"], "asset_id": body["asset"]["id"],
+                        "owners_after": condition["owners_after"]}
         except (KeyError, TypeError, IndexError):
             pass
         return None

@@ -161,9 +161,11 @@ def record_everything(recorder):
     recorder.exchange("Unspent outputs of an owner",
                       "Transactions with an output of `owners_after` not yet spent (`fulfilled=false`).",
                       "GET", f"{api}/transactions?fulfilled=false&owners_after={BOB.public_key}")
-    recorder.exchange("The outputs of a key",
-                      "Only those not spent with `spent=false`, only spent ones with `spent=true`; of "
-                      "transactions in VALID or UNDECIDED blocks, as the other lists.",
+    recorder.exchange("Each output of an owner",
+                      "One entry per output, of transactions in VALID or UNDECIDED blocks as the other lists: "
+                      "`spent=false` keeps those not yet spent, `spent=true` the spent ones (`unspent=`, as "
+                      "BigchainDB 0.9 named it, is taken too), so that a payment and its change to one key "
+                      "are told apart, as `fulfilled=false` cannot.",
                       "GET", f"{api}/outputs?public_key={BOB.public_key}&spent=false")
     recorder.exchange("The transactions of an asset", "Optionally only one `operation`.",
                       "GET", f"{api}/transactions?operation=CREATE&asset_id={ASSET_ID}")

@@ -1,6 +1,12 @@
 """The resources of a node's API, one class each, as the client exposes them."""
 
-from bigchaindb.client.offchain import fulfill_transaction, inputs_of, prepare_transaction
+from bigchaindb.client.offchain import (
+    fulfill_transaction,
+    inputs_of,
+    merge_signatures,
+    prepare_transaction,
+    sign_partially,
+)
 
 API = "/api/v1"
 
@@ -16,6 +22,8 @@ class TransactionsEndpoint(Endpoint):
     prepare = staticmethod(prepare_transaction)
     fulfill = staticmethod(fulfill_transaction)
     inputs_of = staticmethod(inputs_of)
+    sign_partially = staticmethod(sign_partially)
+    merge_signatures = staticmethod(merge_signatures)
 
     def send(self, transaction):
         """Post a signed transaction; returns it as the node accepted it (202)."""
@@ -48,9 +56,9 @@ class OutputsEndpoint(Endpoint):
     """``/outputs``: the outputs a key holds, without their transactions."""
 
     def get(self, public_key, unspent=None):
-        """``[{"transaction_id", "output_index", "amount"}]`` of the outputs ``public_key``
-        owns in VALID or UNDECIDED blocks; ``unspent`` True or False keeps only the
-        outputs not spent, or spent."""
+        """``[{"transaction_id", "output_index", "amount", "asset_id", "owners_after"}]`` of the
+        outputs ``public_key`` is among the owners of, in VALID or UNDECIDED blocks (every
+        page); ``unspent=True`` keeps only those not yet spent, ``False`` only the spent ones."""
         params = {"public_key": public_key}
         if unspent is not None:
             params["spent"] = "false" if unspent else "true"

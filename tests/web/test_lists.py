@@ -44,18 +44,20 @@ def test_outputs_of_a_key_spent_and_unspent(web_node, alice):
     refused = create_tx(alice)
     write_block(web_node.ledger, [refused], valid=False)
     outputs = f"{web_node.api}/outputs?public_key="
-    assert get(outputs + alice.public_key).json() == [
-        {"transaction_id": created.id, "output_index": 0, "amount": 5},
-        {"transaction_id": split.id, "output_index": 1, "amount": 2}]
-    assert get(outputs + alice.public_key + "&spent=true").json() == [
-        {"transaction_id": created.id, "output_index": 0, "amount": 5}]
-    assert get(outputs + alice.public_key + "&spent=FALSE").json() == [
-        {"transaction_id": split.id, "output_index": 1, "amount": 2}]
-    assert get(outputs + bob.public_key).json() == [{"transaction_id": split.id, "output_index": 0, "amount": 3}]
-    assert get(outputs + generate_key_pair().public_key).json() == []
+
+    def held(query):
+        return [(o["transaction_id"], o["output_index"], o["amount"]) for o in get(outputs + query).json()]
+    assert get(outputs + bob.public_key).json() == [{"transaction_id": split.id, "output_index": 0, "amount": 3,
+                                                     "asset_id": created.asset.id, "owners_after": [bob.public_key]}]
+    assert held(alice.public_key) == [(created.id, 0, 5), (split.id, 1, 2)]
+    assert held(alice.public_key + "&spent=true") == held(alice.public_key + "&unspent=false&limit=1") == [
+        (created.id, 0, 5)]
+    assert held(alice.public_key + "&spent=FALSE") == [(split.id, 1, 2)]
+    assert held(generate_key_pair().public_key) == []
     assert "public_key" in json_error(requests.get(f"{web_node.api}/outputs"), 400)
     assert "public_key" in json_error(requests.get(outputs + "nope"), 400)
     assert "spent" in json_error(requests.get(outputs + bob.public_key + "&spent=maybe"), 400)
+    assert "combined" in json_error(requests.get(outputs + bob.public_key + "&spent=true&unspent=false"), 400)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,7 @@ def test_without_a_limit_a_page_holds_100(web_node):
     write_block(web_node.ledger, made, valid=True)
     first = get(f"{web_node.api}/outputs?public_key={erin.public_key}")
     assert [item["transaction_id"] for item in first.json()] == [tx.id for tx in made[:100]]
+    assert first.links["next"]["url"].startswith(f"{web_node.api}/outputs?public_key={erin.public_key}&cursor=")
     assert [item["transaction_id"] for item in get(first.links["next"]["url"]).json()] == [made[100].id]
     thousand = get(f"{web_node.api}/transactions?owners_after={erin.public_key}&limit=1000")
     assert ids(thousand.json()) == [tx.id for tx in made] and "Link" not in thousand.headers
