@@ -50,6 +50,13 @@ class Connection(abc.ABC):
         ``DatabaseDamaged``, naming the store and what is wrong, when the
         engine's own check of its structure fails.  Changes nothing."""
 
+    def upgrade(self):
+        """Bring an initialised store made by an earlier version of this node up
+        to this one (new tables and indexes, filled from what is stored); True
+        when there was something to do.  A node calls it once, before starting
+        its processes.  SQLite upgrades a store whenever it opens one."""
+        return False
+
     @abc.abstractmethod
     def stored_hash(self):
         """The name of the hash ``init`` recorded ("sha3_256" for a store made before

@@ -15,7 +15,8 @@ Several node URLs spread the requests over the nodes and carry on when one
 is down (see ``transport``).  Errors are the classes in ``exceptions``.
 """
 
-from bigchaindb.client.endpoints import BlocksEndpoint, OutputsEndpoint, TransactionsEndpoint, VotesEndpoint
+from bigchaindb.client.endpoints import (BlocksEndpoint, DataEndpoint, OutputsEndpoint, TransactionsEndpoint,
+                                         VotesEndpoint)
 from bigchaindb.client.exceptions import (
     BadRequest,
     BigchaindbException,
@@ -41,6 +42,8 @@ class BigchainDB:
         self.outputs = OutputsEndpoint(self.transport)
         self.blocks = BlocksEndpoint(self.transport)
         self.votes = VotesEndpoint(self.transport)
+        self.assets = DataEndpoint(self.transport, "assets")
+        self.metadata = DataEndpoint(self.transport, "metadata")
 
     def info(self):
         """The answer of ``GET /`` (the node's version, public key and keyring)."""

@@ -65,6 +65,24 @@ class OutputsEndpoint(Endpoint):
         return self.transport.request_all(f"{API}/outputs", params=params)
 
 
+class DataEndpoint(Endpoint):
+    """``/assets`` or ``/metadata`` (``kind``): search the data of assets or metadata, or get one."""
+
+    def __init__(self, transport, kind):
+        super().__init__(transport)
+        self.kind = kind
+
+    def get(self, *, search, limit=None):
+        """``[{"id", "data"}]`` whose data holds the most of the words of ``search``
+        first (one page: at most ``limit``, 100 unless given), as 1.x drivers ask."""
+        params = {"search": search, **({"limit": limit} if limit else {})}
+        return self.transport.request("GET", f"{API}/{self.kind}", params=params)
+
+    def retrieve(self, data_id):
+        """``{"id", "data"}`` of the asset (metadata) ``data_id``; NotFoundError when none is live."""
+        return self.transport.request("GET", f"{API}/{self.kind}/{data_id}")
+
+
 class BlocksEndpoint(Endpoint):
     def retrieve(self, block_id, status="VALID"):
         return self.transport.request("GET", f"{API}/blocks/{block_id}", params={"status": status})

@@ -53,9 +53,9 @@ from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
-    VOTES, WORDS, WRITTEN_AT, asset_keys, binary_as_floats, check_band, check_position, check_storable,
+    LATER_INDEXES, LATER_TABLES, VOTES, WORDS, WRITTEN_AT, asset_keys, binary_as_floats, check_band, check_position, check_storable,
     floats_as_binary, input_keys, ledger_key, next_written_at, owned_cids, row_key, row_keys, spent_by, stamped,
-    stored, vote_key, word_rows, written_now)
+    stored, transaction_words, vote_key, word_rows, written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ logger = logging.getLogger(__name__)
 HARD = {"durability": "hard"}
 VOTE_BATCH = 100
 SEARCH_READ = 1000
+"""Entries of each word's range a search reads at a time (see ``search_page``)."""
+WORDS_BATCH = 1000
+"""Stored transactions whose words ``upgrade`` writes at a time."""
 """Entries of each word's range a search reads at a time (see ``search_page``)."""
 """Votes read at a time while looking for the latest one that counts."""
 
@@ -220,15 +223,45 @@ class RethinkDBConnection(Connection):
         # Whatever an interrupted init left behind is completed, not refused.
         if not self.run(r.db_list().contains(self.dbname)):
             self.run(r.db_create(self.dbname), retry=False)
+        self._complete_schema()
+        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
+
+    def upgrade(self):
+        """See ``base.Connection``: the tables and indexes of ``LATER_TABLES`` and
+        ``LATER_INDEXES`` a store made before them lacks, and the words of every
+        stored transaction in a ``words`` table made now."""
+        created = self._complete_schema()
+        if WORDS in created[0]:
+            self._index_stored_words()
+        return any(created)
+
+    def _complete_schema(self):
+        """Create the tables and indexes missing from the database; the names of both."""
         present = set(self.run(r.db(self.dbname).table_list()))
-        self._create_tables([name for name in TABLES if name not in present])
-        for name, indexes in INDEXES.items():
+        tables = [name for name in TABLES if name not in present]
+        self._create_tables(tables)
+        indexes = []
+        for name, wanted in INDEXES.items():
             existing = set(self.run(self.table(name).index_list()))
-            for index, (function, multi) in indexes.items():
+            for index, (function, multi) in wanted.items():
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
+                    indexes.append(index)
             self.run(self.table(name).index_wait())
-        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
+        return tables, indexes
+
+    def _index_stored_words(self):
+        """Write the ``words`` rows of every stored ``transactions`` row, a batch at a time."""
+        after = r.minval
+        while rows := self.run(self.table(TRANSACTIONS).between(after, r.maxval, left_bound="open")
+                               .order_by(index="id").limit(WORDS_BATCH)
+                               .pluck("id", "tx", "block_id", "position", WRITTEN_AT), majority=True):
+            words = [dict(word, **{WRITTEN_AT: row[WRITTEN_AT]}) for row in rows
+                     for word in transaction_words(row["id"], row["block_id"], row["position"], row["tx"])]
+            if words:
+                self._check_writes(self.run(self.table(WORDS).insert(
+                    words, conflict=lambda _key, old, _new: old, **HARD)))
+            after = rows[-1]["id"]
 
     def _create_tables(self, names):
         """Create the tables ``names`` all at once, each on a driver connection
@@ -263,9 +296,10 @@ class RethinkDBConnection(Connection):
         present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
         if present is None:
             return MISSING
-        # a store made before the settings table existed is complete without it
-        complete = set(TABLES) - {SETTINGS} <= set(present) and all(
-            set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
+        # a store made before the later tables and indexes is complete without them (see ``upgrade``)
+        complete = set(TABLES) - set(LATER_TABLES) <= set(present) and all(
+            set(indexes) - LATER_INDEXES.get(name, set()) <= set(self.run(self.table(name).index_list()))
+            for name, indexes in INDEXES.items() if name not in LATER_TABLES)
         if not complete:
             return UNINITIALISED
         # A server that has just (re)started refuses reads of its tables until

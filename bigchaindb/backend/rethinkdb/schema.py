@@ -373,15 +373,22 @@ INDEXES = {
 def word_rows(block_id, keys, transactions):
     """The ``words`` rows of a block's transactions (without ``written_at``,
     which the write adds): ``keys`` are their ``transactions`` row keys."""
-    rows = []
-    for position, (key, tx) in enumerate(zip(keys, transactions)):
-        body = tx.get("transaction") if isinstance(tx, dict) else None
-        if not isinstance(body, dict):
-            continue
-        for kind in ("asset", "metadata"):
-            part = body.get(kind)
-            if not isinstance(part, dict):
-                continue
-            rows += [{"id": hash_data(f"{kind}/{word}/{key}"), "kind": kind, "word": word, "row": key,
-                      "block_id": block_id, "position": position} for word in words_in(part.get("data"))]
-    return rows
+    return [row for position, (key, tx) in enumerate(zip(keys, transactions))
+            for row in transaction_words(key, block_id, position, tx)]
+
+
+def transaction_words(key, block_id, position, tx):
+    """The ``words`` rows of the transaction ``tx`` of the ``transactions`` row ``key``."""
+    body = tx.get("transaction") if isinstance(tx, dict) else None
+    if not isinstance(body, dict):
+        return []
+    return [{"id": hash_data(f"{kind}/{word}/{key}"), "kind": kind, "word": word, "row": key,
+             "block_id": block_id, "position": position}
+            for kind in ("asset", "metadata") if isinstance(body.get(kind), dict)
+            for word in words_in(body[kind].get("data"))]
+
+
+LATER_TABLES = (SETTINGS, WORDS)
+LATER_INDEXES = {TRANSACTIONS: {"owner_order", "asset_order", "asset_operation_order", "metadata_order"}}
+"""Tables and indexes a store made by an earlier version may lack: it is
+complete without them, and ``upgrade`` adds them."""

@@ -20,6 +20,7 @@ from rethinkdb.net import DefaultCursorEmpty
 from bigchaindb.backend.base import INITIALISED
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
+from bigchaindb.backend.rethinkdb import connection as connection_module
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
@@ -336,6 +337,35 @@ def a_block(number, owners_after=("owner",), metadata=None):
         "metadata": metadata}}
     return {"id": f"block{number}", "signature": "sig",
             "block": {"timestamp": "1480000000", "transactions": [tx], "node_pubkey": "node", "voters": ["node"]}}
+
+
+def test_a_store_made_before_the_word_index_and_the_page_indexes_is_upgraded(engine):
+    block = a_block(1, metadata={"id": "m", "data": {"note": "Zebra crossing"}})
+    engine.write_block(block)
+    engine.run(r.db(engine.dbname).table_drop("words"))  # as an earlier version made the store
+    for index in schema.LATER_INDEXES["transactions"]:
+        engine.run(engine.table("transactions").index_drop(index))
+    assert engine.state() == "initialised" and engine.upgrade() is True
+    found, following = engine.search_page("metadata", ["zebra"], None, 10)
+    assert [(tx["id"], block_id) for _, tx, block_id in found] == [("tx1", block["id"])] and following is None
+    assert [tx["id"] for _, tx, _, _ in engine.outputs_page("owner", None, 10)] == ["tx1"]
+    assert engine.upgrade() is False
+
+
+def test_a_search_reading_a_few_entries_at_a_time_finds_every_rank_in_order(engine, monkeypatch):
+    monkeypatch.setattr(connection_module, "SEARCH_READ", 2)  # every word's range is cut short, again and again
+    notes = ["red car", "car", "red", "blue", "red car", "car red", "green car", "red"]
+    blocks = [a_block(n, metadata={"id": f"m{n}", "data": {"note": note}}) for n, note in enumerate(notes)]
+    for block in blocks:
+        engine.write_block(block)
+    found, after = [], None
+    for _ in range(50):
+        entries, after = engine.search_page("metadata", ["red", "car"], after, 2)
+        assert len(entries) <= 2
+        found += [tx["id"] for _, tx, _ in entries]
+        if after is None:
+            break
+    assert found == ["tx0", "tx4", "tx5", "tx1", "tx2", "tx6", "tx7"]
 
 
 def test_init_creates_every_table_and_index(engine):
