@@ -5,7 +5,8 @@ again after a pause that doubles with each death in a row (``Backoff``), so
 a stage that cannot start does not spin; one that ran for a while before it
 died starts over from the shortest pause.  The parent also holds the API's
 listening socket (bound by ``start`` before any stage runs), so the web
-stage, started again, listens on the same socket.
+stage, started again, listens on the same socket; and so for the streams
+server's (``bigchaindb.streams``), a stage of its own.
 SIGTERM or SIGINT stops the node cleanly: the children get SIGTERM, the web
 server finishes the requests in flight, and the parent waits for them all.
 Children run in their own process group, so a Ctrl-C in the terminal
@@ -43,6 +44,11 @@ _PR_SET_PDEATHSIG = 1
 def run_web(config, listener_fd):
     from bigchaindb.web.server import create_server
     create_server(config, listener_fd).run()
+
+
+def run_streams(config, listener_fd):
+    from bigchaindb.streams.server import run
+    run(config, listener_fd)
 
 
 def run_pipeline(name, config):
@@ -90,10 +96,13 @@ class Backoff:
 class Supervisor:
     """Runs the node's stages as child processes and keeps them running."""
 
-    def __init__(self, config, listener):
+    def __init__(self, config, listener, streams_listener=None):
         self.config = config
         self.listener = listener
+        self.streams_listener = streams_listener
         self.stages = {"web": (run_web, (config, listener.fileno()))}
+        if streams_listener is not None:
+            self.stages["streams"] = (run_streams, (config, streams_listener.fileno()))
         self.stages.update({name: (run_pipeline, (name, config)) for name in PIPELINES})
         self.children = {}
         self.started_at = {}
@@ -158,9 +167,12 @@ class Supervisor:
                 process.kill()
                 process.join()
         self.listener.close()
+        if self.streams_listener is not None:
+            self.streams_listener.close()
         logger.info("node stopped")
 
 
-def start(config, listener):
-    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), until stopped."""
-    Supervisor(config, listener).run()
+def start(config, listener, streams_listener=None):
+    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), and
+    ``streams_listener``, the streams' (``bigchaindb.streams``), until stopped."""
+    Supervisor(config, listener, streams_listener).run()
