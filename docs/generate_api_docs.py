@@ -36,6 +36,7 @@ NODE = CryptoKeypair("E5TiV7pi3PY3LpGFEZf4fox8S8BEmB9Eq9sYRpfrzFrC", "EunPyXVrLt
 ASSET_ID = "0d3c42b4-7c5b-4a4a-8b56-6e3a2a6c1f01"
 METADATA_ID = "7b1e8a4e-0f0e-4d57-9a8e-2f1c3e5d7a90"
 PUBLIC_HOST = "http://localhost:9984"
+PUBLIC_STREAMS = "ws://localhost:9985"
 SHOWN_HEADERS = ("Location", "X-BigchainDB-Timestamp", "Content-Type")
 NODE_JS = shutil.which("node")
 
@@ -102,7 +103,8 @@ class Recorder:
                           "console.log(await response.json());"])
 
     def _public(self, text):
-        return text.replace(self.node.url, PUBLIC_HOST)
+        return text.replace(self.node.url, PUBLIC_HOST).replace(self.node.streams.rpartition("/api/")[0],
+                                                                PUBLIC_STREAMS)
 
 
 def run_javascript(javascript, public_host, url, body, raw, expected_status):

@@ -44,7 +44,7 @@ class Subscriber:
     """One client's place in a stream: the events waiting to be sent, and what it wants.
 
     ``matches(event)`` says whether the client wants an event (its filters).
-    ``last_token`` is the position of the last event taken by the sender.
+    ``last_token`` is the position of the last event sent (the sender keeps it).
     """
 
     def __init__(self, stream, capacity, matches=lambda event: True):
@@ -60,15 +60,16 @@ class Subscriber:
         self._room = asyncio.Event()
         self._room.set()
 
-    def offer(self, events, live):
-        """Queue the events it wants.  Live: cut it off when they do not fit."""
-        for event in events:
-            if not self.matches(event):
-                continue
-            if live and len(self.buffer) >= self.capacity:
-                self._cut_off()
-                return
-            self.buffer.append(event)
+    @property
+    def behind(self):
+        """True when ``capacity`` events or more wait for the sender."""
+        return len(self.buffer) >= self.capacity
+
+    def offer(self, events):
+        """Queue the events of one item that it wants."""
+        if self.cut_off:
+            return
+        self.buffer.extend(event for event in events if self.matches(event))
         if self.buffer:
             self._ready.set()
             if len(self.buffer) >= self.capacity:
@@ -79,7 +80,8 @@ class Subscriber:
         self.closed = True
         self._ready.set()
 
-    def _cut_off(self):
+    def cut(self):
+        """Too far behind: drop what waits, and wake the sender to say so."""
         self.cut_off = True
         self.buffer.clear()
         self._ready.set()
@@ -100,8 +102,6 @@ class Subscriber:
         events = list(self.buffer)
         self.buffer.clear()
         self._room.set()
-        if events:
-            self.last_token = events[-1].token
         return events
 
 
@@ -139,16 +139,20 @@ class Hub:
 
     # -- the reader ------------------------------------------------------
 
-    def start(self, loop):
-        """Follow the store on a thread of its own, publishing on ``loop``."""
-        self._loop = loop
-        threading.Thread(target=self._follow, name=f"hub-{self.name}", daemon=True).start()
+    async def start(self):
+        """Read what is ready in the store now (into the ring: it is history to
+        the clients that connect from now on), then follow the store on a
+        thread of its own, publishing on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        source = self.make_source(self._start)
+        while items := await self._loop.run_in_executor(self.executor, source.read):
+            await self.publish(items)
+        threading.Thread(target=self._follow, args=(source,), name=f"hub-{self.name}", daemon=True).start()
 
     def stop(self):
         self._stopped.set()
 
-    def _follow(self):
-        source = self.make_source(self._start)
+    def _follow(self, source):
         while not self._stopped.is_set():
             try:
                 items = source.read()
@@ -157,19 +161,30 @@ class Hub:
                 time.sleep(RETRY_PAUSE)
                 continue
             if items:
-                self._loop.call_soon_threadsafe(self.publish, items)
+                # one batch at a time: the reader waits while the loop publishes
+                asyncio.run_coroutine_threadsafe(self.publish(items), self._loop).result()
             else:
                 time.sleep(self.poll)
 
-    def publish(self, items):
-        """Add ``items`` to the ring and offer their events to every live subscriber."""
+    async def publish(self, items):
+        """Add ``items`` to the ring and offer their events to every live subscriber.
+
+        A subscriber that still has ``capacity`` events waiting from earlier
+        batches when a new batch comes is cut off.  (Items of one batch were
+        read together, and a client cannot have taken the first before the
+        next: it is not behind for that.)  The loop runs between two items,
+        so that senders take what they were offered."""
+        for subscriber in [subscriber for subscriber in self.subscribers if subscriber.behind]:
+            self.subscribers.discard(subscriber)
+            subscriber.cut()
         for item in items:
+            await asyncio.sleep(0)
             self._published += 1
             self._ring.append((self._published, item))
             self._held += max(1, sum(len(events) for events in item.events.values()))
             self._remember(self._published, item.key, item.token)
             for subscriber in list(self.subscribers):
-                subscriber.offer(item.events.get(subscriber.stream, ()), live=True)
+                subscriber.offer(item.events.get(subscriber.stream, ()))
         while self._held > self.ring_events and len(self._ring) > 1:
             number, item = self._ring.popleft()
             self._held -= max(1, sum(len(events) for events in item.events.values()))
@@ -218,7 +233,7 @@ class Hub:
                 events = item.events.get(subscriber.stream, ())
                 if skip is not None:
                     events, skip = events[skip:], None
-                subscriber.offer(events, live=False)
+                subscriber.offer(events)
                 key, token = item.key, item.token
                 if self._join(subscriber, key, token, None):
                     return
@@ -240,6 +255,6 @@ class Hub:
             events = item.events.get(subscriber.stream, ())
             if item is later[0] and skip is not None:
                 events = events[skip:]
-            subscriber.offer(events, live=False)
+            subscriber.offer(events)
         self.subscribers.add(subscriber)
         return True

@@ -42,6 +42,11 @@ TOO_SLOW = 1013
 FILTERS = ("asset_id", "public_key", "operation")
 OPERATIONS = (CREATE, TRANSFER, GENESIS)
 LONGEST_VALUE = 200
+BYTES_PER_EVENT = 512
+"""What a client's buffer of ``streams.buffer`` events is taken to weigh in the
+socket: its kernel send buffer and the server's write buffer are each cut to
+that (the kernel would otherwise let megabytes pile up for a client that
+does not read, before the server even noticed it is behind)."""
 
 
 class BadRequest(Exception):
@@ -116,6 +121,7 @@ class Streams:
         settings = config["streams"]
         self.heartbeat = settings["heartbeat"]
         self.buffer = settings["buffer"]
+        self.socket_bytes = max(4096, self.buffer * BYTES_PER_EVENT)
         self.executor = ThreadPoolExecutor(REPLAY_THREADS, thread_name_prefix="replay")
         self.hubs = {}
         for stream in events.STREAMS:
@@ -130,7 +136,7 @@ class Streams:
 
     async def start(self, app):
         for hub in self.hubs.values():
-            hub.start(asyncio.get_running_loop())
+            await hub.start()
 
     async def stop(self, app):
         for hub in self.hubs.values():
@@ -142,7 +148,8 @@ class Streams:
         if stream not in events.STREAMS:
             raise web.HTTPNotFound()
         since, matches = parameters(request, stream, self.connection)
-        websocket = web.WebSocketResponse(heartbeat=self.heartbeat)
+        # no compression: each message is serialised once and sent as is to every subscriber
+        websocket = web.WebSocketResponse(heartbeat=self.heartbeat, compress=False, writer_limit=self.socket_bytes)
         if websocket.can_prepare(request).ok:
             send, respond = self._websocket(websocket), websocket
         elif "text/event-stream" in request.headers.get("Accept", ""):
@@ -152,6 +159,7 @@ class Streams:
         else:
             raise BadRequest(406, "a stream is a WebSocket (send Upgrade: websocket) or server-sent events "
                                   "(send Accept: text/event-stream)")
+        self._bound_socket(request.transport)
         await respond.prepare(request)
         hub = self.hub(stream)
         subscriber = Subscriber(stream, self.buffer, matches)
@@ -168,6 +176,13 @@ class Streams:
             hub.remove(subscriber)
         return respond
 
+    def _bound_socket(self, transport):
+        """Cut what the kernel and the transport hold for this client (see ``BYTES_PER_EVENT``)."""
+        sock = transport.get_extra_info("socket") if transport else None
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.socket_bytes)
+            transport.set_write_buffer_limits(high=self.socket_bytes)
+
     def _websocket(self, websocket):
         async def send(subscriber):
             # read what the client sends (pongs, its close) while sending
@@ -180,6 +195,7 @@ class Streams:
                         return
                     for event in taken:
                         await websocket.send_str(event.text)
+                        subscriber.last_token = event.token
             finally:
                 listening.cancel()
         return send
@@ -201,6 +217,8 @@ class Streams:
                     return
                 # a comment when idle: keeps proxies from closing a quiet connection
                 await response.write(b"".join(event.sse() for event in taken) if taken else b": heartbeat\n\n")
+                if taken:
+                    subscriber.last_token = taken[-1].token
         return send
 
 
