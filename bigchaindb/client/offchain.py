@@ -32,7 +32,7 @@ from bigchaindb.client.exceptions import MissingPrivateKeyError
 
 
 def prepare_transaction(*, operation=CREATE, owners_before=None, owners_after=None, asset=None,
-                        metadata=None, inputs=None):
+                        metadata=None, inputs=None, metadata_id=None):
     """An unsigned transaction dict.
 
     CREATE: ``owners_before`` (a key or a list of keys) issue ``asset`` (a
@@ -46,10 +46,14 @@ def prepare_transaction(*, operation=CREATE, owners_before=None, owners_after=No
     output they must all sign for), or a list of ``(keys, amount)`` pairs
     (one output each, for divisible assets) or ``(keys, amount, m)`` triples
     for an output any m of the keys can spend.  ``metadata`` is the data
-    dict to attach, or None.
+    dict to attach, or None; its id is a fresh uuid4 unless ``metadata_id``
+    names one: transactions sharing a metadata id are found together by
+    ``get(metadata_id=...)``.
     """
     operation = operation.upper()
     recipients = _recipients(owners_after if owners_after is not None else owners_before)
+    if metadata is not None:
+        metadata = Metadata(metadata, metadata_id)
     if operation == CREATE:
         if owners_before is None:
             raise ValueError("a CREATE needs owners_before: the keys of who issues the asset")

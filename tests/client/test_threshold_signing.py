@@ -54,3 +54,11 @@ def test_an_n_of_n_output_is_signed_by_parties_apart_and_signatures_merge():
     check(fulfill_transaction(unsigned, BUYER.private_key, signatures=handed), shared)
     with pytest.raises(MissingPrivateKeyError, match=f"no private key given for {MODERATOR.public_key}"):
         fulfill_transaction(unsigned, BUYER.private_key, signatures=sign_partially(unsigned, VENDOR.private_key))
+
+
+def test_a_chosen_metadata_id_threads_transactions_together():
+    thread = "6b1f7a2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
+    made = prepare_transaction(operation="CREATE", owners_before=MINT.public_key, metadata={"step": 1},
+                               metadata_id=thread)
+    assert made["transaction"]["metadata"] == {"id": thread, "data": {"step": 1}}
+    Transaction.from_dict(fulfill_transaction(made, MINT.private_key))  # its id covers the chosen metadata id
