@@ -55,6 +55,7 @@ class Market:
         self.ledger = Ledger(config["node"], self.keypair, config["currency"])
         self.url = config["public_url"]
         self.read_notifications = set()
+        self._profile_lock = threading.Lock()  # a version spends the one before: one at a time
 
     # -- profile and listings ------------------------------------------------------
 
@@ -67,6 +68,10 @@ class Market:
 
     def set_profile(self, fields):
         """A new version of this participant's profile: its first CREATE, or a TRANSFER to itself."""
+        with self._profile_lock:
+            return self._set_profile(fields)
+
+    def _set_profile(self, fields):
         found = self.ledger.profile(self.guid)
         profile = dict(found[1] if found else {}, server=self.url)
         profile.update({k: fields[k] for k in PROFILE_FIELDS if k in fields})
@@ -113,8 +118,8 @@ class Market:
         tx = self.ledger.transaction(contract_id)
         if tx is None or kind_of(tx) != "listing" or author_of(tx) != data_of(tx)["by"]:
             raise Refused(f"no listing {contract_id} on the ledger", 404)
-        return dict({k: v for k, v in data_of(tx).items() if k not in (KIND, "by")}, id=tx["id"],
-                    vendor_guid=author_of(tx))
+        return dict({k: v for k, v in tx["transaction"]["asset"]["data"].items() if k not in (KIND, "by")},
+                    id=tx["id"], vendor_guid=author_of(tx))
 
     def listings(self, guid=None):
         return [self.listing(tx["id"]) for tx in self.ledger.listings(guid or self.guid)]
