@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -54,8 +54,18 @@ class Walk:
     def __init__(self, market, language, directory):
         self.market, self.language = market, language
         self.directory = directory
+        self.node = None
+        self.node_lock = threading.Lock()
         self.values = {"<moderator_guid>": market.moderator.guid, "<vendor_guid>": market.vendor.guid,
                        "<buyer_guid>": market.buyer.guid}
+        if language == "javascript":
+            self.node = subprocess.Popen(["node", os.path.join(os.path.dirname(__file__), "run_javascript.mjs")],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def close(self):
+        if self.node is not None:
+            self.node.stdin.close()
+            self.node.wait(10)
 
     def run(self, route, caller=None, **values):
         """Run the example of ``route`` as ``caller`` (default: the README's); its JSON answer."""
@@ -93,11 +103,22 @@ class Walk:
                 f"{json.dumps(form)})}})).headers.get('set-cookie').split(';')[0];\n")
 
     def execute(self, code, name):
+        if self.language == "python":
+            # in this process (a fresh namespace each time; print captured): starting an
+            # interpreter and importing requests per example would cost more than the call
+            printed = []
+            exec(compile(code, f"README.md ({name})", "exec"), {"print": lambda *a: printed.append(" ".join(map(str, a)))})
+            return "\n".join(printed)
+        if self.language == "javascript":
+            with self.node_lock:  # one example at a time through the one process
+                self.node.stdin.write(json.dumps(code) + "\n")
+                self.node.stdin.flush()
+                done = json.loads(self.node.stdout.readline())
+            assert done["error"] is None, (code, done)
+            return done["output"]
         directory = os.path.join(self.directory, name)  # each participant its own cookies.txt
         os.makedirs(directory, exist_ok=True)
-        command = {"bash": ["bash", "-e", "-c", code], "python": [sys.executable, "-c", code],
-                   "javascript": ["node", "--input-type=module", "-e", code]}[self.language]
-        done = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=90)
+        done = subprocess.run(["bash", "-e", "-c", code], cwd=directory, capture_output=True, text=True, timeout=90)
         assert done.returncode == 0, (code, done.stdout, done.stderr)
         return done.stdout
 
@@ -114,11 +135,20 @@ def test_every_example_of_the_readme_runs_against_live_servers(market, tmp_path)
 
 def walk(market, language, directory):
     readme = Walk(market, language, directory)
+    try:
+        steps(market, readme)
+    finally:
+        readme.close()
+
+
+def steps(market, readme):
+    language = readme.language
     buyer = market.buyer
     readme.run("POST login")
     assert readme.run("GET profile")["profile"]["guid"] == market.moderator.guid
-    readme.run("POST profile", caller=PROFILE_CALLER[language])
-    readme.values["<contract_id>"] = readme.run("POST contracts")["id"]
+    _, listed = at_once(lambda: readme.run("POST profile", caller=PROFILE_CALLER[language]),
+                        lambda: readme.run("POST contracts"))
+    readme.values["<contract_id>"] = listed["id"]
     assert readme.run("GET contracts")["vendor_offer"]["id"] == readme.values["<contract_id>"]
     assert readme.values["<contract_id>"] in [listing["id"] for listing in readme.run("GET get_listings")["listings"]]
 
