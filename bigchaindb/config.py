@@ -192,6 +192,36 @@ class PublicURL:
         return text or None
 
 
+class Origins:
+    """Web origins allowed to call the API from a browser (CORS): a list, or "*" for any; or null for none."""
+
+    allowed = ('null (no cross-origin calls), "*" (any origin), or a list of origins such as '
+               '"https://wallet.example" or "http://localhost:3000" (scheme, host and port only; '
+               "in the environment: separated by commas)")
+
+    def check(self, value):
+        if value is None or value == "*":
+            return value
+        if not isinstance(value, list) or not value:
+            raise Invalid('not "*" nor a non-empty list')
+        for index, origin in enumerate(value):
+            if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+                raise Invalid(f"item {index} ({json.dumps(origin)}): not an origin "
+                              "(scheme://host[:port], nothing after)")
+        return value
+
+    def parse(self, text):
+        text = text.strip()
+        if text in ("", "null", "none"):
+            return None
+        return "*" if text == "*" else [origin.strip() for origin in text.split(",") if origin.strip()]
+
+
+# An origin as browsers send it: lower-case scheme, host (a name, an IPv4
+# address or an IPv6 one in brackets) and an optional port; no path.
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?")
+
+
 def public_url_parts(url):
     """``(scheme, host[:port], path prefix)`` of a ``server.public_url``, or Invalid saying why not."""
     if not isinstance(url, str):
@@ -226,6 +256,7 @@ SETTINGS = (
     Setting("server.max_body_size", 1024 * 1024, Integer(1024)),
     Setting("server.trusted_proxies", 0, Integer(0)),
     Setting("server.public_url", None, PublicURL()),
+    Setting("server.cors_origins", None, Origins()),
     Setting("database.backend", "sqlite", Choice("sqlite", "rethinkdb")),
     Setting("database.path", DEFAULT_DATA_PATH, Text("the path of the store's file")),
     Setting("database.host", "localhost", Text("a host name or address")),
@@ -238,6 +269,7 @@ SETTINGS = (
     Setting("backlog_reassign_delay", 120, Integer(1)),
     Setting("hash", DEFAULT_HASH, Choice(*HASHES)),
     Setting("log.level", "INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    Setting("log.format", "text", Choice("text", "json")),
 )
 """Every setting: key, default, kind.  A new setting is one line here (its
 environment variable follows from its key) and one in README.md's

@@ -92,6 +92,7 @@ class Bigchain:
         conflict = self.write_to_backlog(tx_dict)
         if conflict:
             raise DoubleSpend(f"an input of {tx.id} is already spent by transaction {conflict}")
+        logger.info("accepted transaction %s into the backlog", tx.id)
         return tx
 
     def write_to_backlog(self, tx_dict):
@@ -408,19 +409,32 @@ class Bigchain:
         ``fulfilled=False`` keeps only those with an output of ``owner`` not yet
         spent, ``True`` only those with one spent; None keeps all.
         """
-        result = {}
+        outputs = self.get_outputs(owner, None if fulfilled is None else not fulfilled)
+        return list({tx["id"]: tx for tx, _ in outputs}.values())
+
+    def get_outputs(self, owner, unspent=None):
+        """``(transaction, cid)`` of each output of ``owner`` in a VALID or UNDECIDED block,
+        in ledger order.
+
+        ``unspent=True`` keeps only the outputs no transaction in a VALID or
+        UNDECIDED block spends, ``False`` only the spent ones; None keeps all.
+        Unlike ``get_transactions_by_owner`` this tells apart two outputs of
+        one transaction (a payment and its change, say).
+        """
+        found, seen = [], set()
         for tx_id, cid, block_id in self.connection.outputs_of(owner):
-            if tx_id in result or self.block_status(block_id) not in LIVE:
+            if (tx_id, cid) in seen or self.block_status(block_id) not in LIVE:
                 continue
             tx = self.stored_transaction(tx_id, block_id)
             if tx is None:
                 continue
-            if fulfilled is not None:
+            if unspent is not None:
                 spent = self.get_spender(TransactionLink(tx_id, cid), None, check_backlog=False) is not None
-                if spent != fulfilled:
+                if spent == unspent:
                     continue
-            result[tx_id] = tx
-        return list(result.values())
+            seen.add((tx_id, cid))
+            found.append((tx, cid))
+        return found
 
     # -- blocks and votes ------------------------------------------------
 

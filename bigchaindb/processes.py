@@ -20,7 +20,7 @@ import os
 import signal
 import time
 
-from bigchaindb import backend
+from bigchaindb import backend, logs
 from bigchaindb.core import Bigchain
 from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
@@ -35,7 +35,6 @@ PIPELINES = {
     "election": ElectionPipeline,
     "stale": StalePipeline,
 }
-LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 STOP_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
 
@@ -51,7 +50,7 @@ def run_pipeline(name, config):
     PIPELINES[name](bigchain).run()
 
 
-def _child_main(target, args, log_level):
+def _child_main(target, args, log_settings):
     """Entry point of every child: own process group, die with the parent."""
     os.setpgid(0, 0)
     try:
@@ -60,7 +59,7 @@ def _child_main(target, args, log_level):
         pass  # not Linux: the parent's clean shutdown still stops the children
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    logs.setup(log_settings)
     target(*args)
 
 
@@ -105,7 +104,7 @@ class Supervisor:
     def start_stage(self, name):
         target, args = self.stages[name]
         process = self._context.Process(
-            target=_child_main, args=(target, args, self.config["log"]["level"]), name=name, daemon=False)
+            target=_child_main, args=(target, args, self.config["log"]), name=name, daemon=False)
         process.start()
         self.children[name] = process
         self.started_at[name] = time.monotonic()

@@ -161,6 +161,10 @@ def record_everything(recorder):
     recorder.exchange("Unspent outputs of an owner",
                       "Transactions with an output of `owners_after` not yet spent (`fulfilled=false`).",
                       "GET", f"{api}/transactions?fulfilled=false&owners_after={BOB.public_key}")
+    recorder.exchange("Each output of an owner",
+                      "One entry per output (`unspent=true`: not yet spent), so that a payment and its change "
+                      "to one key are told apart, as `fulfilled=false` cannot.",
+                      "GET", f"{api}/outputs?unspent=true&public_key={BOB.public_key}")
     recorder.exchange("The transactions of an asset", "Optionally only one `operation`.",
                       "GET", f"{api}/transactions?operation=CREATE&asset_id={ASSET_ID}")
     recorder.exchange("The transaction with some metadata", "", "GET",

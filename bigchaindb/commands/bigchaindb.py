@@ -7,13 +7,12 @@ texts, prompts and confirmation with far less code than argparse.
 
 import copy
 import json
-import logging
 import os
 import sys
 
 import click
 
-from bigchaindb import __version__, backend, config as node_config
+from bigchaindb import __version__, backend, config as node_config, logs
 from bigchaindb.backend.base import MISSING, UNINITIALISED
 from bigchaindb.backend.exceptions import (
     DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError)
@@ -210,7 +209,7 @@ def start(ctx):
         click.echo(f"No configuration found: wrote a new one with a new keypair to {ctx.config_path}")
         config = ctx.load()
     _require_keypair(config)
-    logging.basicConfig(level=config["log"]["level"], format=processes.LOG_FORMAT)
+    logs.setup(config["log"])
     # before any stage starts: an address in use is refused here, not by a
     # web stage failing again and again beside pipelines that run
     listener = listen(config["server"]["bind"])

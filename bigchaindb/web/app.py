@@ -9,9 +9,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bigchaindb.backend import connect
 from bigchaindb.config import public_url_parts
 from bigchaindb.core import Bigchain
+from bigchaindb.web.cors import allow_origins
 from bigchaindb.web.errors import register_error_handlers
 from bigchaindb.web.responses import json_response
-from bigchaindb.web.views import API_PREFIX, blocks, info, statuses, transactions, votes
+from bigchaindb.web.views import API_PREFIX, blocks, info, outputs, statuses, transactions, votes
 
 
 class PerProcess:
@@ -57,8 +58,9 @@ def create_app(config):
     app.extensions["bigchaindb"] = PerProcess(lambda: Bigchain.from_config(config, connect(config["database"])))
     register_error_handlers(app)
     app.register_blueprint(info.blueprint)
-    for view in (transactions, statuses, blocks, votes):
+    for view in (transactions, statuses, blocks, votes, outputs):
         app.register_blueprint(view.blueprint, url_prefix=API_PREFIX)
+    allow_origins(app, config["server"].get("cors_origins"))
     public_url = config["server"].get("public_url")
     if public_url:
         # inside ProxyFix (which runs first), so it wins over forwarded headers too

@@ -31,12 +31,13 @@ import signal
 import socket
 
 import gevent
-from gunicorn import util as gunicorn_util
+from gunicorn import glogging, util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
 
 from bigchaindb.common.exceptions import ConfigurationError
 from bigchaindb.common.utils import dumps
+from bigchaindb.web.access import RequestLog
 from bigchaindb.web.app import create_app
 
 WORKER_CLASS = "gevent"
@@ -84,8 +85,11 @@ def create_server(config, listener_fd=None):
         # signals that reach a worker while it boots wait for its own handlers
         "post_fork": hold_stop_signals,
         "post_worker_init": take_stop_signals,
+        # the access log is the node's own (web.access); gunicorn's messages
+        # go through the node's logging, in its format (GunicornLog)
         "accesslog": None,
-        "errorlog": "-",
+        "errorlog": None,
+        "logger_class": GunicornLog,
         "loglevel": config.get("log", {}).get("level", "info").lower(),
         "proc_name": "bigchaindb-http",
         # The node is driven by signals; gunicorn's control socket would live
@@ -99,7 +103,15 @@ def create_server(config, listener_fd=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
-    return Server(lambda: RequestBody(create_app(config), server["max_body_size"]), options)
+    return Server(lambda: RequestLog(RequestBody(create_app(config), server["max_body_size"])), options)
+
+
+class GunicornLog(glogging.Logger):
+    """gunicorn's messages (workers booting, timeouts) through the node's own log handler and format."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self.error_log.propagate = True
 
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
