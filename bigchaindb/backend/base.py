@@ -123,6 +123,11 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
+    def backlog_size(self):
+        """How many transactions the backlog holds: a count the engine keeps or reads off an index,
+        not the entries themselves (the stale stage asks every few seconds)."""
+
+    @abc.abstractmethod
     def backlog_held_by(self, assignee, tx_ids):
         """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
 

@@ -495,6 +495,10 @@ class RethinkDBConnection(Connection):
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
 
+    def backlog_size(self):
+        # counted by the servers, shard by shard, without sending a document
+        return self.run(self.table(BACKLOG).count())
+
     def backlog_held_by(self, assignee, tx_ids):
         tx_ids = list(tx_ids)
         if not tx_ids:
