@@ -123,6 +123,11 @@ class Connection(abc.ABC):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
 
     @abc.abstractmethod
+    def backlog_size(self):
+        """How many transactions the backlog holds: a count the engine keeps or reads off an index,
+        not the entries themselves (the stale stage asks every few seconds)."""
+
+    @abc.abstractmethod
     def backlog_held_by(self, assignee, tx_ids):
         """Those of ``tx_ids`` whose backlog entry is (still) assigned to ``assignee``."""
 
@@ -163,6 +168,14 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def get_transaction_in_block(self, tx_id, block_id):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
+
+    def transaction_copies(self, tx_id):
+        """``(block id, transaction as stored there)`` for every block that
+        holds transaction ``tx_id`` (``blocks_with_transaction``, then
+        ``get_transaction_in_block``); an engine that can read both at once
+        (by the transaction's id) does."""
+        return [(block_id, self.get_transaction_in_block(tx_id, block_id))
+                for block_id in self.blocks_with_transaction(tx_id)]
 
     @abc.abstractmethod
     def get_outputs(self, tx_id, block_id, cids):

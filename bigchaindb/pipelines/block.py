@@ -19,6 +19,8 @@ import logging
 import time
 
 from bigchaindb.backend.exceptions import DatabaseError
+from bigchaindb.health import Heartbeat, seconds_since
+from bigchaindb.metrics import metrics
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
 from bigchaindb.models import looks_like_transaction, validate_transaction
@@ -27,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 
 class BlockPipeline:
-    def __init__(self, bigchain, max_size=1000, max_wait=1.0):
+    def __init__(self, bigchain, max_size=1000, max_wait=1.0, heartbeat=None):
         self.bigchain = bigchain
+        self.heartbeat = heartbeat or Heartbeat()
         self.connection = bigchain.connection
         self.max_size = max_size
         # a block must close before its transactions turn stale and go to another node
@@ -49,6 +52,8 @@ class BlockPipeline:
             if entry is not None:
                 self.add(entry[0])
             self.close_if_due()
+            # behind by the time the entry just taken waited since its assignment
+            self.heartbeat.beat(0.0 if entry is None else seconds_since(entry[1]))
 
     def add(self, tx_dict):
         """Validate one backlog transaction and take it into the open block."""
@@ -101,4 +106,6 @@ class BlockPipeline:
         block = self.bigchain.create_block(self.transactions)
         self.bigchain.write_block(block)
         self.connection.delete_backlog(list(self.ids), blocked=True)
+        metrics().blocks.inc()
+        metrics().block_transactions.inc(len(self.transactions))
         self._reset()

@@ -69,9 +69,11 @@ class Server(BaseApplication):
         return self.build()
 
 
-def create_server(config, listener_fd=None):
+def create_server(config, listener_fd=None, run_directory=None):
     """The gunicorn server of a node with configuration ``config``, on the
-    listening socket ``listener_fd`` if given, else on ``server.bind``."""
+    listening socket ``listener_fd`` if given, else on ``server.bind``;
+    ``run_directory`` is the node's (see ``processes.RunDirectory``), if
+    the node's supervisor runs it."""
     server = config["server"]
     options = {
         "bind": server["bind"] if listener_fd is None else f"fd://{listener_fd}",
@@ -103,7 +105,8 @@ def create_server(config, listener_fd=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
-    return Server(lambda: RequestLog(RequestBody(create_app(config), server["max_body_size"])), options)
+    return Server(lambda: RequestLog(RequestBody(create_app(config, run_directory), server["max_body_size"])),
+                  options)
 
 
 class GunicornLog(glogging.Logger):

@@ -197,6 +197,9 @@ class SQLiteConnection(base.Connection):
     def backlog_held_by(self, assignee, tx_ids):
         return self._read(backlog.held_by, assignee, list(tx_ids))
 
+    def backlog_size(self):
+        return self._read(backlog.size)
+
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
 
