@@ -169,6 +169,14 @@ class Connection(abc.ABC):
     def get_transaction_in_block(self, tx_id, block_id):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
 
+    def transaction_copies(self, tx_id):
+        """``(block id, transaction as stored there)`` for every block that
+        holds transaction ``tx_id`` (``blocks_with_transaction``, then
+        ``get_transaction_in_block``); an engine that can read both at once
+        (by the transaction's id) does."""
+        return [(block_id, self.get_transaction_in_block(tx_id, block_id))
+                for block_id in self.blocks_with_transaction(tx_id)]
+
     @abc.abstractmethod
     def get_outputs(self, tx_id, block_id, cids):
         """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of
