@@ -48,7 +48,8 @@ def run_web(config, listener_fd):
 def run_pipeline(name, config):
     connection = backend.connect(config["database"])
     bigchain = Bigchain.from_config(config, connection)
-    PIPELINES[name](bigchain).run()
+    options = {"max_wait": config["block"]["timeout"]} if name == "block" else {}
+    PIPELINES[name](bigchain, **options).run()
 
 
 def _child_main(target, args, log_level):
