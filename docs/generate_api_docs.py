@@ -36,6 +36,7 @@ NODE = CryptoKeypair("E5TiV7pi3PY3LpGFEZf4fox8S8BEmB9Eq9sYRpfrzFrC", "EunPyXVrLt
 ASSET_ID = "0d3c42b4-7c5b-4a4a-8b56-6e3a2a6c1f01"
 METADATA_ID = "7b1e8a4e-0f0e-4d57-9a8e-2f1c3e5d7a90"
 PUBLIC_HOST = "http://localhost:9984"
+PUBLIC_STREAMS = "ws://localhost:9985"
 SHOWN_HEADERS = ("Location", "X-BigchainDB-Timestamp", "Content-Type")
 NODE_JS = shutil.which("node")
 
@@ -47,7 +48,8 @@ class Recorder:
         self.node = node
         self.sections = []
 
-    def exchange(self, title, text, method, path, body=None, headers=None, raw=None):
+    def exchange(self, title, text, method, path, body=None, headers=None, raw=None, plain=False):
+        """Send one request and keep it as a section; ``plain``: the answer is text, not JSON."""
         url = self.node.url + path
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         send_headers = dict(headers or {})
@@ -55,14 +57,14 @@ class Recorder:
             send_headers["Content-Type"] = "application/json"
         response = requests.request(method, url, data=data, headers=send_headers, allow_redirects=False,
                                     timeout=30)
-        javascript = self._javascript(method, PUBLIC_HOST + path, send_headers, body, raw)
+        javascript = self._javascript(method, PUBLIC_HOST + path, send_headers, body, raw, plain)
         if NODE_JS:
             run_javascript(javascript, PUBLIC_HOST, self.node.url, body, raw, response.status_code)
         self.sections.append(self._section(title, text, method, path, body, send_headers, raw, response,
-                                           javascript))
+                                           javascript, plain))
         return response
 
-    def _section(self, title, text, method, path, body, headers, raw, response, javascript):
+    def _section(self, title, text, method, path, body, headers, raw, response, javascript, plain):
         public = PUBLIC_HOST + path
         curl = ["curl -i"]
         if method != "GET":
@@ -76,18 +78,20 @@ class Recorder:
             python.append(f"response = requests.{method.lower()}('{public}', json=tx)")
         else:
             python.append(f"response = requests.{method.lower()}('{public}', allow_redirects=False)")
-        python += ["print(response.status_code, response.headers.get('Location'))", "print(response.json())"]
+        python += ["print(response.status_code, response.headers.get('Location'))",
+                   "print(response.text)" if plain else "print(response.json())"]
         shown = [f"HTTP/1.1 {response.status_code} {response.reason}"]
         shown += [f"{name}: {self._public(response.headers[name])}" for name in SHOWN_HEADERS
                   if name in response.headers]
         lines = [f"### {title}", "", *([text, ""] if text else []), f"`{method} {path}`", "", "```bash", " \\\n     ".join(curl), "```",
                  "", "```python", *python, "```", "", "```javascript", javascript, "```", "",
                  "Response:", "", "```http", *shown, "",
-                 self._public(json.dumps(response.json(), indent=2, ensure_ascii=False)), "```", ""]
+                 self._public(plain_excerpt(response.text) if plain else
+                              json.dumps(response.json(), indent=2, ensure_ascii=False)), "```", ""]
         return "\n".join(lines)
 
     @staticmethod
-    def _javascript(method, url, headers, body, raw):
+    def _javascript(method, url, headers, body, raw, plain=False):
         """The request as a ``fetch`` call; ``tx`` is the transaction object, ``body`` raw text."""
         options = [f"  method: '{method}',"] if method != "GET" else []
         if headers:
@@ -99,10 +103,18 @@ class Recorder:
         options.append("  redirect: 'manual',  // read a 303's own body: it holds the status")
         return "\n".join([f"const response = await fetch('{url}', {{", *options, "});",
                           "console.log(response.status, response.headers.get('Location'));",
-                          "console.log(await response.json());"])
+                          f"console.log(await response.{'text' if plain else 'json'}());"])
 
     def _public(self, text):
-        return text.replace(self.node.url, PUBLIC_HOST)
+        return text.replace(self.node.url, PUBLIC_HOST).replace(self.node.streams.rpartition("/api/")[0],
+                                                                PUBLIC_STREAMS)
+
+
+def plain_excerpt(text, lines=14):
+    """The first ``lines`` lines of a text answer, and a note of how many more there are."""
+    shown = text.splitlines()
+    more = len(shown) - lines
+    return "\n".join(shown[:lines] + ([f"... ({more} more lines)"] if more > 0 else []))
 
 
 def run_javascript(javascript, public_host, url, body, raw, expected_status):
@@ -161,6 +173,10 @@ def record_everything(recorder):
     recorder.exchange("Unspent outputs of an owner",
                       "Transactions with an output of `owners_after` not yet spent (`fulfilled=false`).",
                       "GET", f"{api}/transactions?fulfilled=false&owners_after={BOB.public_key}")
+    recorder.exchange("Each output of an owner",
+                      "One entry per output (`unspent=true`: not yet spent), so that a payment and its change "
+                      "to one key are told apart, as `fulfilled=false` cannot.",
+                      "GET", f"{api}/outputs?unspent=true&public_key={BOB.public_key}")
     recorder.exchange("The transactions of an asset", "Optionally only one `operation`.",
                       "GET", f"{api}/transactions?operation=CREATE&asset_id={ASSET_ID}")
     recorder.exchange("The transaction with some metadata", "", "GET",
@@ -196,6 +212,12 @@ def record_everything(recorder):
                       raw=b'{"id": ', headers={"Content-Type": "application/json"})
     recorder.exchange("Errors: an unknown transaction", "", "GET", f"{api}/transactions/{'0' * 64}")
     recorder.exchange("Errors: a missing parameter", "", "GET", f"{api}/votes")
+    recorder.exchange("Health", "For operators and container health checks: `200` when the store answers and "
+                      "every stage (block, vote, election, stale) is alive and keeping up; `503` with a message "
+                      "naming each problem otherwise (see operating.md).", "GET", "/health")
+    recorder.exchange("Metrics", "For Prometheus: every process of the node counted, in its text format (the "
+                      "first lines shown; see operating.md for what each metric means).", "GET", "/metrics",
+                      plain=True)
 
 
 HEADER = """# The HTTP API, by example

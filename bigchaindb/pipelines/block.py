@@ -37,14 +37,17 @@ import time
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
+from bigchaindb.health import Heartbeat, seconds_since
+from bigchaindb.metrics import metrics
 from bigchaindb.models import looks_like_transaction, validate_transaction
 
 logger = logging.getLogger(__name__)
 
 
 class BlockPipeline:
-    def __init__(self, bigchain, max_size=1000, max_wait=1.0):
+    def __init__(self, bigchain, max_size=1000, max_wait=1.0, heartbeat=None):
         self.bigchain = bigchain
+        self.heartbeat = heartbeat or Heartbeat()
         self.connection = bigchain.connection
         self.max_size = max_size
         # a block must close before its transactions turn stale and go to another node
@@ -65,6 +68,8 @@ class BlockPipeline:
         for batch, quiet in self.batches(itertools.chain(pending, feed)):
             self.add_all(batch)
             self.close_if_due(quiet)
+            # behind by the time the oldest entry just taken waited since its assignment
+            self.heartbeat.beat(max((seconds_since(assigned_at) for _, assigned_at in batch), default=0.0))
 
     def batches(self, entries):
         """``(entries, quiet)``: the backlog ``entries`` in lists of what arrived
@@ -170,6 +175,8 @@ class BlockPipeline:
         block = self.bigchain.create_block(self.transactions)
         self.bigchain.write_block(block)
         self.connection.delete_backlog(list(self.ids), blocked=True)
+        metrics().blocks.inc()
+        metrics().block_transactions.inc(len(self.transactions))
         self._reset()
 
 

@@ -63,6 +63,11 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
+def size(db):
+    # SQLite counts the entries of the narrowest index (backlog_by_assignment_timestamp), not the rows
+    return db.execute("SELECT count(*) FROM backlog").fetchone()[0]
+
+
 def held_by(db, assignee, tx_ids):
     placeholders = ", ".join("?" * len(tx_ids))
     rows = db.execute(f"SELECT tx_id FROM backlog WHERE assignee = ? AND tx_id IN ({placeholders})",
