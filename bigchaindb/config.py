@@ -287,6 +287,7 @@ SETTINGS = (
     Setting("keypair.private", None, Key("private", null="set by bigchaindb configure"), secret=True),
     Setting("keyring", [], KeyList()),
     Setting("backlog_reassign_delay", 120, Integer(1)),
+    Setting("block.timeout", 0.2, Seconds()),
     Setting("hash", DEFAULT_HASH, Choice(*HASHES)),
     Setting("log.level", "INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     Setting("log.format", "text", Choice("text", "json")),

@@ -12,6 +12,8 @@ that is not shaped as what it should be is skipped (a block is INVALID).
 """
 
 import copy
+import hashlib
+import hmac
 import logging
 import random
 import time
@@ -21,6 +23,7 @@ from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, Inp
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction, TransactionLink
 from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
                                   is_authentic_vote_by)
+from bigchaindb.common.utils import dumps
 from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
                                validate_transaction)
 
@@ -58,6 +61,7 @@ class Bigchain:
         self._readable = {}
         self._headers = {}
         self._genesis_id = None
+        self._check_key = None
 
     @classmethod
     def from_config(cls, config, connection):
@@ -105,12 +109,39 @@ class Bigchain:
         ``backend.base.Connection.write_backlog``); a holder named stale
         before is the answer.  Each round names a new holder, so it ends.
         """
-        stale = set()
+        stale, check = set(), self.check_of(tx_dict)
         while True:
-            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale)
+            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale,
+                                                     check)
             if conflict is None or conflict in stale or self.is_live_spender(conflict):
                 return conflict
             stale.add(conflict)
+
+    # -- signatures verified once per node -------------------------------
+
+    def check_of(self, tx_dict):
+        """This node's note, kept with a backlog entry it writes, that it verified
+        the entry's signatures: an HMAC of the transaction's id and fulfillment
+        URIs under a key derived from the node's private key.  The id covers
+        everything else (``Transaction.from_dict`` checks it), so the note
+        holds for these very bytes; and no one without the private key (another
+        member writing rows into the store) can make one.  None for a node
+        without its private key, or a dict not shaped as a transaction."""
+        if self.me_private is None:
+            return None
+        if self._check_key is None:
+            self._check_key = hashlib.sha256(b"bigchaindb backlog check\0" + self.me_private.encode()).digest()
+        try:
+            signed = dumps([tx_dict["id"], [ffill["fulfillment"] for ffill in tx_dict["transaction"]["fulfillments"]]])
+        except (KeyError, TypeError, ValueError):  # orjson's refusals are TypeErrors
+            return None
+        return hmac.new(self._check_key, signed, hashlib.sha256).hexdigest()
+
+    def checked_here(self, tx_dict, check):
+        """True when ``check`` (read from the backlog, where anyone can write) is
+        this node's own note that it verified ``tx_dict``'s signatures."""
+        made = self.check_of(tx_dict) if isinstance(check, str) else None
+        return made is not None and hmac.compare_digest(made, check)
 
     def is_live_spender(self, tx_id):
         """True when ``tx_id`` is in the backlog or in a VALID or UNDECIDED block."""
@@ -126,14 +157,15 @@ class Bigchain:
 
     # -- reading ahead ---------------------------------------------------
 
-    def prefetched(self, txs, check_backlog=True, block_id=None):
+    def prefetched(self, txs, check_backlog=True, block_id=None, also=()):
         """This node's view with what validating the Transactions ``txs`` asks
         of the store read ahead (``_view``): the transactions, their inputs
         and the inputs' spenders (and, with ``check_backlog``, the backlog's
         copies and spenders, as a post needs them), then the inputs in the
-        blocks found.  ``block_id`` is the block they are validated in (the
-        vote stage's), whose own status validation does not ask."""
-        reads, outputs = [], {}
+        blocks found; and the reads ``also`` (``(method, args)`` pairs).
+        ``block_id`` is the block they are validated in (the vote stage's),
+        whose own status validation does not ask."""
+        reads, outputs = list(also), {}
         for tx in txs:
             if check_backlog:  # a post: the copies held already, to accept the very same one again
                 reads += [("get_backlog_transaction", (tx.id,)), ("transaction_copies", (tx.id,))]

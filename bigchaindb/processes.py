@@ -60,7 +60,8 @@ def run_pipeline(name, config, run_directory):
     connection = backend.connect(config["database"])
     bigchain = Bigchain.from_config(config, connection)
     limit = health.limit_of(config["backlog_reassign_delay"])
-    PIPELINES[name](bigchain, heartbeat=health.Heartbeat(run_directory, name, limit)).run()
+    options = {"max_wait": config["block"]["timeout"]} if name == "block" else {}
+    PIPELINES[name](bigchain, heartbeat=health.Heartbeat(run_directory, name, limit), **options).run()
 
 
 class RunDirectory:

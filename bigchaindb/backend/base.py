@@ -74,8 +74,10 @@ class Connection(abc.ABC):
     # -- backlog ---------------------------------------------------------
 
     @abc.abstractmethod
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
-        """Store ``tx`` in the backlog, durably, before returning.
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
+        """Store ``tx`` in the backlog, durably, before returning, with ``check``
+        (a string or None: what the writing node notes about it, see
+        ``get_backlog_check``).
 
         Atomically refuses (returns the id of the conflicting transaction)
         when another transaction holds one of ``tx``'s inputs: of several
@@ -94,6 +96,12 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def get_backlog_transaction(self, tx_id):
         """The backlog transaction ``tx_id``, or None."""
+
+    @abc.abstractmethod
+    def get_backlog_check(self, tx_id):
+        """The ``check`` stored with backlog entry ``tx_id`` (kept when it is
+        reassigned), or None.  Any member can write any value there: the node
+        that reads it must be able to tell its own from a forgery."""
 
     @abc.abstractmethod
     def backlog_spenders_of(self, txid, cids):

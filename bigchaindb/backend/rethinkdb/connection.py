@@ -384,25 +384,26 @@ class RethinkDBConnection(Connection):
 
     # -- backlog -------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         """See ``base.Connection``.  The claims on ``tx``'s inputs are inserted
         first, each document keeping whichever claim was there before; only a
         transaction that holds all of its claims is written to the backlog,
         and one that lost any gives back the ones it got.  Concurrent calls in
         a process are written together (``groupcommit``)."""
         check_storable(tx)
-        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale)))
+        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale), check))
 
     def _write_backlog_batch(self, entries):
-        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale in entries for key in input_keys(tx)])
+        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale, _ in entries
+                                       for key in input_keys(tx)])
         answers, written, losers = [], [], {}
-        for tx, assignee, timestamp, _ in entries:
+        for tx, assignee, timestamp, _, check in entries:
             keys = input_keys(tx)
             holder = next((holders[tuple(key)] for key in keys if holders[tuple(key)] != tx["id"]), None)
             answers.append(holder)
             if holder is None:
                 written.append(stored({"id": tx["id"], "tx": floats_as_binary(tx), "assignee": assignee,
-                                       "assignment_timestamp": timestamp}))
+                                       "assignment_timestamp": timestamp, "check": check}))
             else:
                 losers[tx["id"]] = keys
         writes = []
@@ -466,6 +467,12 @@ class RethinkDBConnection(Connection):
         term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
                                    lambda entry: [entry["id"]], lambda entry: [entry["tx"]])
         return term, lambda found: [binary_as_floats(first(txs)) for txs in split(found)]
+
+    @batched
+    def get_backlog_check(self, args_list):
+        term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
+                                   lambda entry: [entry["id"]], lambda entry: [entry["check"].default(None)])
+        return term, lambda found: [first(checks) for checks in split(found)]
 
     @batched
     def backlog_spenders(self, args_list):

@@ -175,12 +175,15 @@ class SQLiteConnection(base.Connection):
 
     # -- backlog ------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         # ``stale`` has nothing to free here: an output is held only by a backlog entry
-        return self._write(backlog.write, tx, assignee, timestamp)
+        return self._write(backlog.write, tx, assignee, timestamp, check)
 
     def get_backlog_transaction(self, tx_id):
         return self._read(backlog.get, tx_id)
+
+    def get_backlog_check(self, tx_id):
+        return self._read(backlog.check, tx_id)
 
     def backlog_spenders_of(self, txid, cids):
         return self._read(backlog.spenders_of, txid, cids)
