@@ -12,6 +12,8 @@ that is not shaped as what it should be is skipped (a block is INVALID).
 """
 
 import copy
+import hashlib
+import hmac
 import logging
 import random
 import time
@@ -26,6 +28,7 @@ from bigchaindb.common.utils import flatten
 from bigchaindb.common.words import words_in
 from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
                                   is_authentic_vote_by)
+from bigchaindb.common.utils import dumps
 from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
                                validate_transaction)
 
@@ -39,11 +42,14 @@ PAGE_SIZE = 100
 PAGE_SCAN = 10
 """A page reads at most this many times its size (or ``PAGE_SIZE``, if more) of index entries (see ``read_page``)."""
 _CACHE_SIZE = 100_000
+_HEADERS_CACHED = 10_000
+"""Block headers a process keeps (a few hundred bytes each, a block holding
+up to a thousand transactions): what a GET of a transaction answers with."""
 
 
-def remember(cache, key, value):
-    """``cache[key] = value``, emptying the cache first when it holds ``_CACHE_SIZE`` entries; ``value``."""
-    if len(cache) >= _CACHE_SIZE:
+def remember(cache, key, value, size=_CACHE_SIZE):
+    """``cache[key] = value``, emptying the cache first when it holds ``size`` entries; ``value``."""
+    if len(cache) >= size:
         cache.clear()
     cache[key] = value
     return value
@@ -62,7 +68,9 @@ class Bigchain:
         # process remembers them (and reads only the votes of an undecided block)
         self._decided = {}
         self._readable = {}
+        self._headers = {}
         self._genesis_id = None
+        self._check_key = None
 
     @classmethod
     def from_config(cls, config, connection):
@@ -110,12 +118,39 @@ class Bigchain:
         ``backend.base.Connection.write_backlog``); a holder named stale
         before is the answer.  Each round names a new holder, so it ends.
         """
-        stale = set()
+        stale, check = set(), self.check_of(tx_dict)
         while True:
-            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale)
+            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale,
+                                                     check)
             if conflict is None or conflict in stale or self.is_live_spender(conflict):
                 return conflict
             stale.add(conflict)
+
+    # -- signatures verified once per node -------------------------------
+
+    def check_of(self, tx_dict):
+        """This node's note, kept with a backlog entry it writes, that it verified
+        the entry's signatures: an HMAC of the transaction's id and fulfillment
+        URIs under a key derived from the node's private key.  The id covers
+        everything else (``Transaction.from_dict`` checks it), so the note
+        holds for these very bytes; and no one without the private key (another
+        member writing rows into the store) can make one.  None for a node
+        without its private key, or a dict not shaped as a transaction."""
+        if self.me_private is None:
+            return None
+        if self._check_key is None:
+            self._check_key = hashlib.sha256(b"bigchaindb backlog check\0" + self.me_private.encode()).digest()
+        try:
+            signed = dumps([tx_dict["id"], [ffill["fulfillment"] for ffill in tx_dict["transaction"]["fulfillments"]]])
+        except (KeyError, TypeError, ValueError):  # orjson's refusals are TypeErrors
+            return None
+        return hmac.new(self._check_key, signed, hashlib.sha256).hexdigest()
+
+    def checked_here(self, tx_dict, check):
+        """True when ``check`` (read from the backlog, where anyone can write) is
+        this node's own note that it verified ``tx_dict``'s signatures."""
+        made = self.check_of(tx_dict) if isinstance(check, str) else None
+        return made is not None and hmac.compare_digest(made, check)
 
     def is_live_spender(self, tx_id):
         """True when ``tx_id`` is in the backlog or in a VALID or UNDECIDED block."""
@@ -131,18 +166,20 @@ class Bigchain:
 
     # -- reading ahead ---------------------------------------------------
 
-    def prefetched(self, txs, check_backlog=True, block_id=None):
+    def prefetched(self, txs, check_backlog=True, block_id=None, also=()):
         """This node's view with what validating the Transactions ``txs`` asks
         of the store read ahead (``_view``): the transactions, their inputs
         and the inputs' spenders (and, with ``check_backlog``, the backlog's
         copies and spenders, as a post needs them), then the inputs in the
-        blocks found.  ``block_id`` is the block they are validated in (the
-        vote stage's), whose own status validation does not ask."""
-        reads, outputs = [], {}
+        blocks found; and the reads ``also`` (``(method, args)`` pairs).
+        ``block_id`` is the block they are validated in (the vote stage's),
+        whose own status validation does not ask."""
+        reads, outputs = list(also), {}
         for tx in txs:
-            if check_backlog:
-                reads.append(("get_backlog_transaction", (tx.id,)))
-            reads.append(("blocks_with_transaction", (tx.id,)))
+            if check_backlog:  # a post: the copies held already, to accept the very same one again
+                reads += [("get_backlog_transaction", (tx.id,)), ("transaction_copies", (tx.id,))]
+            else:
+                reads.append(("blocks_with_transaction", (tx.id,)))
             for txid, cids in spent_cids(tx).items():
                 outputs.setdefault(txid, set()).add(cids)
                 reads += [("blocks_with_transaction", (txid,)), ("spenders_of", (txid, cids))]
@@ -169,14 +206,20 @@ class Bigchain:
         one, and a second when blocks were found.  Every answer is as of that
         read, as if read when asked; anything else is read when asked.  The
         status of the block ``known`` is not read.  On an engine whose reads
-        are not worth batching (``READS_IN_BATCHES``) it is this node itself:
-        everything is read when asked."""
+        are not worth batching (``READS_IN_BATCHES``) nothing is read ahead:
+        everything is read when first asked, and remembered for the view's
+        later asks (accepting a transaction asks which blocks hold it twice)."""
         if not self.connection.READS_IN_BATCHES:
-            return self
+            view = copy.copy(self)
+            view.connection = Prefetched(self.connection, {}, remember=True)
+            return view
         answers = self._read_ahead(reads, {})
         blocks = set()
-        for (name, _), answer in answers.items():
-            if name == "blocks_with_transaction":
+        for (name, args), answer in list(answers.items()):
+            if name == "transaction_copies":
+                answers.update(combined_answers(name, args, answer))
+                blocks.update(block_id for block_id, _ in answer)
+            elif name == "blocks_with_transaction":
                 blocks.update(answer)
             elif name == "spenders_of":
                 blocks.update(block_id for _, _, block_id in answer)
@@ -259,8 +302,7 @@ class Bigchain:
     def stored_transaction(self, tx_id, block_id):
         """Transaction ``tx_id`` from block ``block_id`` when it is stored as
         a transaction of that id, else None."""
-        tx = self.connection.get_transaction_in_block(tx_id, block_id)
-        return tx if isinstance(tx, dict) and tx.get("id") == tx_id else None
+        return _as_stored(self.connection.get_transaction_in_block(tx_id, block_id), tx_id)
 
     def block_holding(self, tx_id, except_block=None):
         """A VALID or UNDECIDED block other than ``except_block`` holding ``tx_id``, or None."""
@@ -296,7 +338,7 @@ class Bigchain:
             return status
         readable = self._readable.get(block_id)
         if readable is None:
-            header = self.connection.get_block_header(block_id)
+            header = self.block_header(block_id)
             if header is None:
                 return None
             readable = remember(self._readable, block_id, header_is_readable(block_id, header))
@@ -333,25 +375,35 @@ class Bigchain:
         """``(tx, block)`` for ``tx_id`` in a VALID block, else an UNDECIDED one; None if neither.
 
         ``block`` is the holding block's header (it carries the timestamp).
+        Once this process knows the block (its status decided, its header
+        kept), that is one read by the transaction's id.
         """
-        return self._view([("blocks_with_transaction", (tx_id,))], lambda answers: [
-            read for block_id in answers[("blocks_with_transaction", (tx_id,))]
-            for read in (("get_transaction_in_block", (tx_id, block_id)), ("get_block_header", (block_id,)))
-        ])._find_transaction(tx_id)
+        view = self._view([("transaction_copies", (tx_id,))])
+        found = view._find_transaction(tx_id)
+        return None if found is None else (found[0], view.block_header(found[1]))
 
     def _find_transaction(self, tx_id):
+        """``(tx, block id)`` for ``tx_id`` in a VALID block, else an UNDECIDED one; None if neither."""
         found = None
-        for block_id in self.connection.blocks_with_transaction(tx_id):
+        for block_id, tx in self.connection.transaction_copies(tx_id):
             status = self.block_status(block_id)
             if status == VALID or (status == UNDECIDED and found is None):
-                tx = self.stored_transaction(tx_id, block_id)
+                tx = _as_stored(tx, tx_id)
                 if tx is not None:
                     found = tx, block_id
                     if status == VALID:
                         break
-        if found is None:
-            return None
-        return found[0], self.connection.get_block_header(found[1])
+        return found
+
+    def block_header(self, block_id):
+        """The header of block ``block_id`` (see ``Connection.get_block_header``), or None;
+        a block's header never changes, so the process keeps the latest it read."""
+        header = self._headers.get(block_id)
+        if header is None:
+            header = self.connection.get_block_header(block_id)
+            if header is not None:
+                remember(self._headers, block_id, header, _HEADERS_CACHED)
+        return header
 
     def get_blocks_with_transaction(self, tx_id, status=None, after=None, limit=PAGE_SIZE):
         """``Page`` of the full blocks holding ``tx_id``, optionally only those whose
@@ -702,6 +754,11 @@ def page_after(whole, key, after, limit, make=lambda item: item):
     return Page(items, None)
 
 
+def _as_stored(tx, tx_id):
+    """``tx`` (as read from a block) when it is stored as a transaction of id ``tx_id``, else None."""
+    return tx if isinstance(tx, dict) and tx.get("id") == tx_id else None
+
+
 def spent_cids(tx):
     """``{input txid: (cid, ...)}`` of the outputs the Transaction ``tx`` spends,
     in the order ``models.validate_transaction`` asks for them."""
@@ -711,14 +768,26 @@ def spent_cids(tx):
     return {txid: tuple(cids) for txid, cids in spent.items()}
 
 
+def combined_answers(name, args, answer):
+    """``{(method, args): answer}`` of the reads that the read ``(name, args)``
+    answered too: ``transaction_copies`` combines two."""
+    if name != "transaction_copies":
+        return {}
+    return {("blocks_with_transaction", args): [block_id for block_id, _ in answer],
+            **{("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer}}
+
+
 class Prefetched:
     """A storage connection whose reads are answered from ``answers``
     (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
-    from the connection otherwise; everything else goes to the connection."""
+    from the connection otherwise (and then added to ``answers`` if it is to
+    ``remember`` them: for a view that only reads); everything else goes to
+    the connection."""
 
-    def __init__(self, connection, answers):
+    def __init__(self, connection, answers, remember=False):
         self._connection = connection
         self._answers = answers
+        self._remember = remember
 
     def __getattr__(self, name):
         method = getattr(self._connection, name)
@@ -728,5 +797,10 @@ class Prefetched:
         def call(*args, **kwargs):
             key = (name, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args))
             found = self._answers.get(key, self) if not kwargs else self
-            return method(*args, **kwargs) if found is self else found
+            if found is self:
+                found = method(*args, **kwargs)
+                if self._remember and not kwargs:
+                    self._answers[key] = found
+                    self._answers.update(combined_answers(*key, found))
+            return found
         return call

@@ -36,6 +36,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "process": record.processName,
+            "pid": record.process,
             "logger": record.name,
             "message": record.getMessage(),
         }

@@ -36,7 +36,8 @@ def prepare_transaction(*, operation=CREATE, owners_before=None, owners_after=No
     """An unsigned transaction dict.
 
     CREATE: ``owners_before`` (a key or a list of keys) issue ``asset`` (a
-    dict with ``data`` and optionally ``divisible``; or None) to
+    dict with ``data`` and optionally ``divisible`` and a uuid4 ``id``,
+    fresh by default; or None) to
     ``owners_after`` (default: the owners_before).  TRANSFER: ``inputs``
     (one or a list of ``{"owners_before", "input": {"txid", "cid"}}``
     dicts, e.g. from ``inputs_of``) are spent to ``owners_after``;
@@ -59,7 +60,8 @@ def prepare_transaction(*, operation=CREATE, owners_before=None, owners_after=No
             raise ValueError("a CREATE needs owners_before: the keys of who issues the asset")
         asset = asset or {}
         made = Transaction.create(_keys(owners_before), recipients,
-                                  asset=Asset(asset.get("data"), divisible=asset.get("divisible", False)),
+                                  asset=Asset(asset.get("data"), divisible=asset.get("divisible", False),
+                                              asset_id=asset.get("id")),
                                   metadata=metadata)
     elif operation == TRANSFER:
         if not inputs:

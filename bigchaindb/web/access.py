@@ -1,4 +1,4 @@
-"""WSGI middleware: every request's id and its line in the access log.
+"""WSGI middleware: every request's id, its line in the access log, and its metrics.
 
 The outermost layer of the node's app (``web.server``), so that it sees
 every request that reaches the app, those the body reader refuses too:
@@ -9,7 +9,10 @@ every request that reaches the app, those the body reader refuses too:
 - it is answered in ``X-Request-ID`` and put on every log line the request
   causes (``logs.REQUEST_ID``);
 - when the answer has been written, one line goes to the
-  ``bigchaindb.access`` logger: method, path, status and duration.
+  ``bigchaindb.access`` logger: method, path, status and duration;
+- and the request is counted, with its duration, by route (the rule it
+  matched, ``/api/v1/transactions/<tx_id>``, noted by the app; ``none``
+  when it matched none), method (``other`` for one made up) and status.
 """
 
 import logging
@@ -21,6 +24,7 @@ from urllib.parse import quote
 from werkzeug.wsgi import ClosingIterator
 
 from bigchaindb.logs import REQUEST_ID
+from bigchaindb.metrics import METHODS, metrics
 
 logger = logging.getLogger("bigchaindb.access")
 
@@ -28,6 +32,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
 PATH_SHOWN = 1000  # characters of a path the log keeps
 ENVIRON_KEY = "bigchaindb.request_id"
+ROUTE_KEY = "bigchaindb.route"
 
 
 def request_id_of(environ):
@@ -68,6 +73,10 @@ class RequestLog:
                       "duration_ms": round(duration * 1000, 3)}
             logger.info("%s %s %s %.1f ms", method, path, status[0], duration * 1000, extra={"fields": fields})
             REQUEST_ID.reset(token)
+            route = environ.get(ROUTE_KEY) or "none"
+            method = method if method in METHODS else "other"
+            metrics().requests.labels(route, method, status[0]).inc()
+            metrics().latency.labels(route, method).observe(duration)
 
         try:
             body = self.app(environ, start)

@@ -69,9 +69,11 @@ class Server(BaseApplication):
         return self.build()
 
 
-def create_server(config, listener_fd=None):
+def create_server(config, listener_fd=None, run_directory=None):
     """The gunicorn server of a node with configuration ``config``, on the
-    listening socket ``listener_fd`` if given, else on ``server.bind``."""
+    listening socket ``listener_fd`` if given, else on ``server.bind``;
+    ``run_directory`` is the node's (see ``processes.RunDirectory``), if
+    the node's supervisor runs it."""
     server = config["server"]
     options = {
         "bind": server["bind"] if listener_fd is None else f"fd://{listener_fd}",
@@ -103,7 +105,8 @@ def create_server(config, listener_fd=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
-    return Server(lambda: RequestLog(RequestBody(create_app(config), server["max_body_size"])), options)
+    return Server(lambda: RequestLog(RequestBody(create_app(config, run_directory), server["max_body_size"])),
+                  options)
 
 
 class GunicornLog(glogging.Logger):
@@ -218,9 +221,9 @@ BIND_ADVICE = {
 }
 
 
-def listen(bind):
+def listen(bind, setting="server.bind"):
     """A socket listening on ``bind`` ("HOST:PORT", as gunicorn binds it), or a
-    ConfigurationError naming the address and why it cannot be had."""
+    ConfigurationError naming the ``setting``, the address and why it cannot be had."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -234,7 +237,7 @@ def listen(bind):
         sock.close()
         why = exc.strerror or str(exc)
         advice = BIND_ADVICE.get(exc.errno, "choose an address of this machine that nothing listens on")
-        raise ConfigurationError(f"server.bind: {json.dumps(bind)}: cannot listen there: {why}; "
+        raise ConfigurationError(f"{setting}: {json.dumps(bind)}: cannot listen there: {why}; "
                                  f"allowed: a free address ({advice})") from None
     return sock
 

@@ -99,20 +99,20 @@ def test_a_closed_connection_opens_again_on_use(sqlite_connection):
     assert sqlite_connection.get_backlog_transaction(tx["id"]) == tx
 
 
-SCHEMA_4_OUTPUTS = ("CREATE TABLE outputs (owner TEXT NOT NULL, block_seq INTEGER NOT NULL, tx_id TEXT NOT NULL,"
+SCHEMA_5_OUTPUTS = ("CREATE TABLE outputs (owner TEXT NOT NULL, block_seq INTEGER NOT NULL, tx_id TEXT NOT NULL,"
                     " cid INTEGER NOT NULL, PRIMARY KEY (owner, block_seq, tx_id, cid)) WITHOUT ROWID")
 
 
 def _set_version(path, version, statement=None):
     """Make the store at ``path`` look as schema ``version`` made it (schema 4 added
-    settings; schema 5 the word tables, and outputs keyed by position)."""
+    settings; schema 6 the word tables, and outputs keyed by position)."""
     with closing(sqlite3.connect(path)) as raw:
         if statement:
             raw.execute(statement)
-        if version < 5:
+        if version < 6:
             for drop in ("TABLE asset_words", "TABLE metadata_words", "INDEX assets_in_order", "TABLE outputs"):
                 raw.execute(f"DROP {drop}")
-            raw.execute(SCHEMA_4_OUTPUTS)
+            raw.execute(SCHEMA_5_OUTPUTS)
         if version < 4:
             raw.execute("DROP TABLE settings")
         raw.execute(f"PRAGMA user_version = {version}")
@@ -137,7 +137,7 @@ def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
     conn.close()
 
 
-def test_a_store_of_schema_4_gets_its_outputs_in_ledger_order_and_its_words_indexed_when_opened(tmp_path):
+def test_a_store_of_schema_5_gets_its_outputs_in_ledger_order_and_its_words_indexed_when_opened(tmp_path):
     path = str(tmp_path / "store.sqlite")
     old = backend.connect({"backend": "sqlite", "path": path})
     old.init()
@@ -148,8 +148,8 @@ def test_a_store_of_schema_4_gets_its_outputs_in_ledger_order_and_its_words_inde
     for block in blocks:
         old.write_block(block)
     old.close()
-    _set_version(path, 4)
-    with closing(sqlite3.connect(path)) as raw:  # an outputs row as schema 4 wrote it
+    _set_version(path, 5)
+    with closing(sqlite3.connect(path)) as raw:  # an outputs row as schema 5 wrote it
         raw.execute("INSERT INTO outputs VALUES (?, 2, ?, 0)", (alice, made[0]["id"]))
         raw.commit()
     conn = backend.connect({"backend": "sqlite", "path": path})
@@ -220,6 +220,7 @@ class Ledger:
 CALLS = {
     "write_backlog": lambda c, l: c.write_backlog(l.rival, "node", 2),
     "get_backlog_transaction": lambda c, l: c.get_backlog_transaction(l.waiting["id"]),
+    "get_backlog_check": lambda c, l: c.get_backlog_check(l.waiting["id"]),
     "backlog_spenders_of": lambda c, l: c.backlog_spenders_of(l.created["id"], [0, 1]),
     "delete_backlog": lambda c, l: c.delete_backlog([l.waiting["id"]]),
     "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),

@@ -56,9 +56,10 @@ def test_an_n_of_n_output_is_signed_by_parties_apart_and_signatures_merge():
         fulfill_transaction(unsigned, BUYER.private_key, signatures=sign_partially(unsigned, VENDOR.private_key))
 
 
-def test_a_chosen_metadata_id_threads_transactions_together():
+def test_a_chosen_metadata_id_threads_transactions_together_and_an_asset_id_may_be_chosen():
     thread = "6b1f7a2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
     made = prepare_transaction(operation="CREATE", owners_before=MINT.public_key, metadata={"step": 1},
-                               metadata_id=thread)
+                               metadata_id=thread, asset={"id": thread, "data": None})
     assert made["transaction"]["metadata"] == {"id": thread, "data": {"step": 1}}
+    assert made["transaction"]["asset"]["id"] == thread
     Transaction.from_dict(fulfill_transaction(made, MINT.private_key))  # its id covers the chosen metadata id

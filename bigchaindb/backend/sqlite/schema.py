@@ -15,7 +15,7 @@ from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.backend.sqlite import blocks
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Kept in ``PRAGMA user_version``: 0 means not initialised.  Earlier
 versions are brought up to this one by ``upgrade``."""
 
@@ -27,7 +27,8 @@ TABLES = {
             tx_id TEXT NOT NULL UNIQUE,
             tx BLOB NOT NULL,
             assignee TEXT NOT NULL,
-            assignment_timestamp NOT NULL  -- no type: a number comes back as given
+            assignment_timestamp NOT NULL,  -- no type: a number comes back as given
+            checked TEXT  -- what the writing node notes (get_backlog_check)
         )""",
     # (txid, cid) spent by backlog transaction ``spender``
     "backlog_inputs": """
@@ -179,7 +180,8 @@ def upgrade(db):
     voter): the table is made again, its rows (and their seq) kept.
     3 to 4: the ``settings`` table, recording the hash of every id; stores
     made before it was recorded all hashed with the default, SHA3-256.
-    4 to 5: ``outputs`` keyed in ledger order (by position in the block, no
+    4 to 5: the backlog's ``checked`` column (empty in the entries already there).
+    5 to 6: ``outputs`` keyed in ledger order (by position in the block, no
     longer by transaction id), the ``assets_in_order`` index and the word
     tables of search, all filled from the stored transactions.
     """
@@ -202,12 +204,16 @@ def upgrade(db):
         _record_hash(db, DEFAULT_HASH)
         db.execute("PRAGMA user_version = 4")
     if version(db) == 4:
+        if "checked" not in {column for _, column, *_ in db.execute("PRAGMA table_info(backlog)")}:
+            db.execute("ALTER TABLE backlog ADD COLUMN checked TEXT")
+        db.execute("PRAGMA user_version = 5")
+    if version(db) == 5:
         db.execute("DROP TABLE outputs")
         for table in ("outputs", "asset_words", "metadata_words"):
             db.execute(TABLES[table])
         db.execute(next(index for index in INDEXES if " assets_in_order " in index))
         blocks.index_stored_transactions(db, ("outputs", "asset_words", "metadata_words"))
-        db.execute("PRAGMA user_version = 5")
+        db.execute("PRAGMA user_version = 6")
 
 
 def create(db):

@@ -20,6 +20,7 @@ import hashlib
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb.client import BigchainDB, NotFoundError
 
@@ -99,15 +100,17 @@ class Ledger:
                 raise LedgerError(f"transaction {waiting[0]} is still {status} after {timeout} s")
             time.sleep(0.1)
 
-    def record(self, topic_id, data, owners_after=None, asset=None):
+    def record(self, topic_id, data, owners_after=None, asset=None, asset_id=None):
         """A signed CREATE by this participant: a record ``data`` in the thread ``topic_id``.
 
         It is owned by ``owners_after`` (default: this participant), given as
-        the client's recipients (``[(keys, amount, threshold)]``).
+        the client's recipients (``[(keys, amount, threshold)]``); ``asset_id``
+        chooses the new asset's id.
         """
         prepared = self.bdb.transactions.prepare(
             operation="CREATE", owners_before=self.guid, owners_after=owners_after or self.guid,
-            asset={"data": asset or {KIND: data[KIND]}}, metadata=dict(data, time=int(time.time())),
+            asset={"data": asset or {KIND: data[KIND]}, "id": asset_id},
+            metadata=dict(data, time=int(time.time())),
             metadata_id=topic_id)
         return self.bdb.transactions.fulfill(prepared, self.keypair.private_key)
 
@@ -177,13 +180,21 @@ class Ledger:
                 return None
         return self._cache[txid]
 
-    def my_transactions(self):
-        """Every transaction with an output this participant is among the owners of."""
-        seen = []
+    def shared_assets(self):
+        """Ids of the assets other than the currency of which this participant holds an output
+        together with others: among them, the orders it is a party to (an order's asset id is
+        its order id), each once, in ledger order."""
+        found = []
         for output in self.bdb.outputs.get(self.guid):
-            if output["transaction_id"] not in seen:
-                seen.append(output["transaction_id"])
-        return [tx for tx in map(self.transaction, seen) if tx is not None]
+            if (output["asset_id"] != self.currency and len(output["owners_after"]) > 1
+                    and output["asset_id"] not in found):
+                found.append(output["asset_id"])
+        return found
+
+    def threads(self, topic_ids):
+        """``[thread(id) for id in topic_ids]``, read several at a time."""
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(self.thread, topic_ids))
 
     def profile(self, guid):
         """``(transaction, profile dict)`` of the current profile of ``guid``, or None.

@@ -55,6 +55,7 @@ class Market:
         self.ledger = Ledger(config["node"], self.keypair, config["currency"])
         self.url = config["public_url"]
         self.read_notifications = set()
+        self._profile_lock = threading.Lock()  # a version spends the one before: one at a time
 
     # -- profile and listings ------------------------------------------------------
 
@@ -67,6 +68,10 @@ class Market:
 
     def set_profile(self, fields):
         """A new version of this participant's profile: its first CREATE, or a TRANSFER to itself."""
+        with self._profile_lock:
+            return self._set_profile(fields)
+
+    def _set_profile(self, fields):
         found = self.ledger.profile(self.guid)
         profile = dict(found[1] if found else {}, server=self.url)
         profile.update({k: fields[k] for k in PROFILE_FIELDS if k in fields})
@@ -113,8 +118,8 @@ class Market:
         tx = self.ledger.transaction(contract_id)
         if tx is None or kind_of(tx) != "listing" or author_of(tx) != data_of(tx)["by"]:
             raise Refused(f"no listing {contract_id} on the ledger", 404)
-        return dict({k: v for k, v in data_of(tx).items() if k not in (KIND, "by")}, id=tx["id"],
-                    vendor_guid=author_of(tx))
+        return dict({k: v for k, v in tx["transaction"]["asset"]["data"].items() if k not in (KIND, "by")},
+                    id=tx["id"], vendor_guid=author_of(tx))
 
     def listings(self, guid=None):
         return [self.listing(tx["id"]) for tx in self.ledger.listings(guid or self.guid)]
@@ -132,18 +137,18 @@ class Market:
             raise Refused(f"order {order_id} is not one of this participant's", 404)
         return order
 
-    def orders(self, role):
-        """This participant's orders in ``role``, read from the ledger: the order records it is an owner of."""
+    def orders(self, *roles):
+        """This participant's orders in ``roles``, read from the ledger: those whose order record
+        it is an owner of (others may name it in records of their own: they do not count)."""
+        candidates = self.ledger.shared_assets()
         found = []
-        for tx in self.ledger.my_transactions():
-            if kind_of(tx) == "order":
-                try:
-                    order = Order(tx["transaction"]["metadata"]["id"], self.ledger.thread(
-                        tx["transaction"]["metadata"]["id"]))
-                except OrderError:
-                    continue
-                if order.role_of(self.guid) == role:
-                    found.append(order)
+        for order_id, thread in zip(candidates, self.ledger.threads(candidates)):
+            try:
+                order = Order(order_id, thread)
+            except OrderError:
+                continue
+            if order.placed["transaction"]["asset"]["id"] == order_id and order.role_of(self.guid) in roles:
+                found.append(order)
         return found
 
     def purchase(self, fields):
@@ -167,7 +172,7 @@ class Market:
                     "address": fields.get("address", "")}
         if listing["currency"] != self.ledger.currency:
             raise Refused("the listing is priced in another currency than this server pays with")
-        placed = self.ledger.record(order_id, contract, owners_after=[(parties, 1, 1)])
+        placed = self.ledger.record(order_id, contract, owners_after=[(parties, 1, 1)], asset_id=order_id)
         order = Order(order_id, [placed])
         payment = self._ledger_call(self.ledger.pay, order.amount, [order.payee()], order_id,
                                     {KIND: "payment", "by": self.guid})
@@ -267,14 +272,13 @@ class Market:
     def notifications(self):
         """What others did in this participant's orders, newest first, read from the ledger."""
         found = []
-        for role in ("buyer", "vendor", "moderator"):
-            for order in self.orders(role):
-                for tx in order.records:
-                    by = data_of(tx).get("by")
-                    if by and by != self.guid and kind_of(tx) in NOTIFIED:
-                        found.append({"id": tx["id"], "type": kind_of(tx), "title": NOTIFIED[kind_of(tx)],
-                                      "order_id": order.id, "guid": by, "timestamp": data_of(tx)["time"],
-                                      "read": tx["id"] in self.read_notifications})
+        for order in self.orders("buyer", "vendor", "moderator"):
+            for tx in order.records:
+                by = data_of(tx).get("by")
+                if by and by != self.guid and kind_of(tx) in NOTIFIED:
+                    found.append({"id": tx["id"], "type": kind_of(tx), "title": NOTIFIED[kind_of(tx)],
+                                  "order_id": order.id, "guid": by, "timestamp": data_of(tx)["time"],
+                                  "read": tx["id"] in self.read_notifications})
         return sorted(found, key=lambda n: n["timestamp"], reverse=True)
 
     # -- helpers ---------------------------------------------------------------------

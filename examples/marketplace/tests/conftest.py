@@ -19,7 +19,7 @@ from tests.helpers import ServedProcess, free_port
 from tests.integration.node import Node
 
 EXAMPLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COINS = [250] * 8
+COINS = [250] * 16
 """What the mint issues to the buyer: several coins, so that purchases can be under way at once."""
 
 

@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bigchaindb.client import BadRequest
+from bigchaindb.client import BadRequest, MissingPrivateKeyError
+from bigchaindb.common.crypto import generate_key_pair
+from marketplace import peers
 
 PRICE = 100
 
@@ -66,6 +68,11 @@ def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, li
     assert [status(buyer, o) for o in (completed, refunded, for_buyer, for_vendor, direct)] == [
         "CONFIRMED", "REFUNDED", "DISPUTED", "DISPUTED", "CONFIRMED"]
 
+    # no party alone moves escrowed money: the node refuses every one-signature spend
+    for party in (buyer, vendor, moderator):
+        assert_spending_alone_is_refused(market, party, for_buyer)
+    expect(buyer=-4 * PRICE, escrow=3 * PRICE, vendor=PRICE)
+
     # the buyer completes; the moderator rules both disputes (a ruling moves nothing yet)
     at_once(lambda: buyer.post("complete_order", id=completed, rating=5, review="as described"),
             lambda: moderator.post("close_dispute", order_id=for_buyer, winner="buyer",
@@ -90,3 +97,70 @@ def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, li
         completed: "COMPLETED", refunded: "REFUNDED", for_buyer: "RESOLVED", for_vendor: "RESOLVED",
         direct: "COMPLETED"}.items()
 
+
+
+def assert_spending_alone_is_refused(market, party, order_id):
+    """``party`` tries to take the escrow of ``order_id`` with its own key only."""
+    bdb = market.bdb
+    payment = bdb.transactions.retrieve(party.get("get_order", order_id=order_id)["payment"]["txid"])
+    (escrow,) = bdb.transactions.inputs_of(payment, [0])
+    assert escrow["owners_before"] == [market.buyer.guid, market.vendor.guid, market.moderator.guid]
+    take = {"operation": "TRANSFER", "asset": {"id": market.currency}, "owners_after": [([party.guid], PRICE)]}
+    with pytest.raises(MissingPrivateKeyError, match="2 of 3 owners must sign and only 1 can"):
+        bdb.transactions.fulfill(bdb.transactions.prepare(inputs=[escrow], **take), party.keypair.private_key,
+                                 spent=[payment])
+    # past the client: the party signs as if the escrow were its own
+    alone = bdb.transactions.fulfill(bdb.transactions.prepare(
+        inputs=[dict(escrow, owners_before=[party.guid])], **take), party.keypair.private_key)
+    with pytest.raises(BadRequest) as refused:
+        bdb.transactions.send(alone)
+    condition = payment["transaction"]["conditions"][0]["condition"]["uri"]
+    assert refused.value.status_code == 400
+    assert refused.value.message == f"fulfillment 0 does not meet the condition it spends ({condition})"
+
+
+def test_a_wiped_server_rebuilds_its_sales_and_purchases_from_the_ledger(market):
+    buyer, vendor = market.buyer, market.vendor
+    sales, purchases = vendor.get("get_sales")["sales"], buyer.get("get_purchases")["purchases"]
+    assert len(sales) >= 5 and {s["order_id"] for s in sales} == {p["order_id"] for p in purchases}
+    orders = {s["order_id"]: vendor.get("get_order", order_id=s["order_id"]) for s in sales}
+    at_once(buyer.stop, vendor.stop)  # nothing of theirs but the configuration survives
+    at_once(buyer.start, vendor.start)
+    assert vendor.get("get_sales")["sales"] == sales
+    assert buyer.get("get_purchases")["purchases"] == purchases
+    assert {order_id: buyer.get("get_order", order_id=order_id) for order_id in orders} == orders
+    assert market.moderator.get("get_cases")["cases"] == [dict(s) for s in sales if s["moderator"]]
+
+
+def test_notifications_tell_each_party_what_the_others_did(market):
+    buyer, vendor = market.buyer.get("notifications"), market.vendor.get("notifications")
+    assert {"confirmation", "refund", "resolution", "dispute"} <= {n["type"] for n in buyer["notifications"]}
+    assert {"order", "payment", "dispute", "completion"} <= {n["type"] for n in vendor["notifications"]}
+    assert all(n["guid"] != market.buyer.guid for n in buyer["notifications"])
+    assert buyer["unread"] == len(buyer["notifications"])
+    first = buyer["notifications"][0]["id"]
+    market.buyer.post("mark_notification_as_read", id=first)
+    assert market.buyer.get("notifications")["unread"] == buyer["unread"] - 1
+
+
+@pytest.mark.parametrize("route", ["profile", "get_listings", "get_sales", "get_purchases", "get_order",
+                                   "notifications", "contracts"])
+def test_every_route_but_login_needs_a_session(market, route):
+    for cookies in ({}, {"TWISTED_SESSION": "forged"}):
+        for method in ("GET", "POST"):
+            response = requests.request(method, f"{market.buyer.api}/{route}", cookies=cookies)
+            assert response.status_code == 401
+            assert response.json() == {"success": False, "reason": "not logged in: POST /api/v1/login first"}
+    wrong = requests.post(f"{market.buyer.api}/login", data={"username": "buyer", "password": "guess"})
+    assert wrong.status_code == 401 and wrong.json()["success"] is False
+
+
+def test_the_peer_route_takes_only_messages_signed_by_an_order_s_party(market):
+    vendor = market.vendor
+    unsigned = requests.post(f"{vendor.api}/cosign", json={"recipient": vendor.guid, "order_id": "x"})
+    assert unsigned.status_code == 401 and "not signed" in unsigned.json()["reason"]
+    sale = vendor.get("get_sales")["sales"][0]["order_id"]
+    with pytest.raises(peers.PeerError, match="the peer refused: only the buyer and the vendor co-sign"):
+        peers.send(f"{vendor.api}/cosign", generate_key_pair(), vendor.guid, {"order_id": sale})
+    with pytest.raises(peers.PeerError, match="addressed to another participant"):
+        peers.send(f"{vendor.api}/cosign", market.buyer.keypair, market.moderator.guid, {"order_id": sale})
