@@ -18,6 +18,9 @@ import pytest
 
 from conftest import EXAMPLE
 
+# one market (node and servers) per test process: keep its tests together under xdist
+pytestmark = pytest.mark.xdist_group("marketplace")
+
 README = os.path.join(EXAMPLE, "README.md")
 SHOWN_URL = "http://localhost:18469"
 LANGUAGES = ["bash", "python", "javascript"]

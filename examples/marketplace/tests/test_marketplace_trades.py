@@ -10,6 +10,9 @@ from bigchaindb.client import BadRequest, MissingPrivateKeyError
 from bigchaindb.common.crypto import generate_key_pair
 from marketplace import peers
 
+# one market (node and servers) per test process: keep its tests together under xdist
+pytestmark = pytest.mark.xdist_group("marketplace")
+
 PRICE = 100
 
 
