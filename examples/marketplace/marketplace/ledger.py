@@ -22,7 +22,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from bigchaindb.client import BigchainDB, NotFoundError
+from bigchaindb.client import BadRequest, BigchainDB, NotFoundError
 
 KIND = "openbazaar"
 VALIDITY_TIMEOUT = 30
@@ -176,7 +176,7 @@ class Ledger:
         if txid not in self._cache:
             try:
                 self._cache[txid] = self.bdb.transactions.retrieve(txid)
-            except NotFoundError:
+            except (NotFoundError, BadRequest):  # none such, or not even a transaction id
                 return None
         return self._cache[txid]
 

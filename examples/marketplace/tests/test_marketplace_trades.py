@@ -51,14 +51,14 @@ def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, li
     def expect(**change):
         assert balances(market) == {party: start[party] + change.get(party, 0) for party in start}
 
-    # five purchases at once: four into 2-of-3 escrow, one straight to the vendor
+    # six purchases at once: four into 2-of-3 escrow, two straight to the vendor
     orders = at_once(*[lambda moderated=moderated: buyer.post(
         "purchase_contract", id=listing, quantity=1, moderator=moderator.guid if moderated else "")
-        for moderated in (True, True, True, True, False)])
-    assert [o["escrow"] for o in orders] == [True, True, True, True, False]
-    completed, refunded, for_buyer, for_vendor, direct = [o["order_id"] for o in orders]
-    expect(buyer=-5 * PRICE, escrow=4 * PRICE, vendor=PRICE)
-    for order_id in (completed, refunded, for_buyer, for_vendor, direct):
+        for moderated in (True, True, True, True, False, False)])
+    assert [o["escrow"] for o in orders] == [True, True, True, True, False, False]
+    completed, refunded, for_buyer, for_vendor, direct, direct_refunded = [o["order_id"] for o in orders]
+    expect(buyer=-6 * PRICE, escrow=4 * PRICE, vendor=2 * PRICE)
+    for order_id in (completed, refunded, for_buyer, for_vendor, direct, direct_refunded):
         assert status(buyer, order_id) == status(vendor, order_id) == "FUNDED"
 
     # the vendor ships two and refunds one; the buyer disputes one and the vendor another
@@ -66,10 +66,11 @@ def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, li
             lambda: vendor.post("refund", order_id=refunded, reason="out of stock"),
             lambda: buyer.post("dispute_contract", order_id=for_buyer, claim="never arrived"),
             lambda: vendor.post("dispute_contract", order_id=for_vendor, claim="delivered, signed for"),
-            lambda: vendor.post("confirm_order", id=direct, shipper="DHL"))
+            lambda: vendor.post("confirm_order", id=direct, shipper="DHL"),
+            lambda: vendor.post("refund", order_id=direct_refunded))  # from the vendor's own money
     expect(buyer=-4 * PRICE, escrow=3 * PRICE, vendor=PRICE)
-    assert [status(buyer, o) for o in (completed, refunded, for_buyer, for_vendor, direct)] == [
-        "CONFIRMED", "REFUNDED", "DISPUTED", "DISPUTED", "CONFIRMED"]
+    assert [status(buyer, o) for o in (completed, refunded, for_buyer, for_vendor, direct, direct_refunded)] == [
+        "CONFIRMED", "REFUNDED", "DISPUTED", "DISPUTED", "CONFIRMED", "REFUNDED"]
 
     # no party alone moves escrowed money: the node refuses every one-signature spend
     for party in (buyer, vendor, moderator):
@@ -167,3 +168,27 @@ def test_the_peer_route_takes_only_messages_signed_by_an_order_s_party(market):
         peers.send(f"{vendor.api}/cosign", generate_key_pair(), vendor.guid, {"order_id": sale})
     with pytest.raises(peers.PeerError, match="addressed to another participant"):
         peers.send(f"{vendor.api}/cosign", market.buyer.keypair, market.moderator.guid, {"order_id": sale})
+
+
+def test_requests_the_market_cannot_serve_are_refused_with_a_reason(market, listing):
+    buyer, vendor = market.buyer, market.vendor
+
+    def refused(server, route, status, reason, method="post", **fields):
+        response = getattr(server.session, method)(f"{server.api}/{route}",
+                                                   **({"data": fields} if method == "post" else {"params": fields}))
+        assert response.status_code == status, response.text
+        assert response.json()["success"] is False and reason in response.json()["reason"], response.json()
+
+    refused(buyer, "purchase_contract", 404, "no listing", id="f" * 64)
+    refused(buyer, "purchase_contract", 404, "no listing", id="not an id")
+    refused(buyer, "purchase_contract", 400, "parameter id is required")
+    refused(buyer, "purchase_contract", 400, "quantity must be a whole number", id=listing, quantity="two")
+    refused(buyer, "purchase_contract", 400, "is not a moderator of listing", id=listing, moderator=buyer.guid)
+    refused(vendor, "purchase_contract", 400, "cannot buy its own listing", id=listing)
+    refused(vendor, "contracts", 400, "price must be a whole number", title="x", price="cheap")
+    refused(buyer, "get_order", 404, "no order", method="get", order_id="6b1f7a2c-3d4e-4f50-8a6b-7c8d9e0f1a2b")
+    refused(buyer, "get_order", 400, "order_id", method="get", order_id="nope")
+    refused(buyer, "profile", 404, "no profile for guid", method="get", guid=generate_key_pair().public_key)
+    sale = vendor.get("get_sales")["sales"][0]["order_id"]
+    refused(buyer, "confirm_order", 409, "only the vendor of order", id=sale)
+    refused(vendor, "release_funds", 409, "needs it DISPUTE_CLOSED", order_id=sale)
