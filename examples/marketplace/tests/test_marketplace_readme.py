@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import EXAMPLE
+EXAMPLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # one market (node and servers) per test process: keep its tests together under xdist
 pytestmark = pytest.mark.xdist_group("marketplace")
