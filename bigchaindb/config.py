@@ -115,13 +115,30 @@ class Choice:
         return text
 
 
+class PositiveSeconds(Seconds):
+    allowed = "a number of seconds, more than 0"
+
+    def check(self, value):
+        value = super().check(value)
+        if value == 0:
+            raise Invalid("out of range")
+        return value
+
+
 class HostPort(Text):
     """Where a server listens: ``HOST:PORT``, an IPv6 host in brackets."""
 
-    def __init__(self, example):
-        super().__init__(f'"HOST:PORT" text, e.g. "{example}" (an IPv6 host in brackets: "[::1]:9984")')
+    def __init__(self, example, null=None):
+        super().__init__(f'"HOST:PORT" text, e.g. "{example}" (an IPv6 host in brackets: "[::1]:9984")'
+                         + (f", or null ({null})" if null else ""))
+        self.null = null
+
+    def parse(self, text):
+        return text or None if self.null else text
 
     def check(self, value):
+        if value is None and self.null:
+            return None
         value = super().check(value)
         host, colon, port = value.rpartition(":")
         if not colon or not host:
@@ -257,6 +274,9 @@ SETTINGS = (
     Setting("server.trusted_proxies", 0, Integer(0)),
     Setting("server.public_url", None, PublicURL()),
     Setting("server.cors_origins", None, Origins()),
+    Setting("streams.bind", None, HostPort("localhost:9985", null="the host of server.bind, on the next port")),
+    Setting("streams.heartbeat", 20, PositiveSeconds()),
+    Setting("streams.buffer", 1000, Integer(1)),
     Setting("database.backend", "sqlite", Choice("sqlite", "rethinkdb")),
     Setting("database.path", DEFAULT_DATA_PATH, Text("the path of the store's file")),
     Setting("database.host", "localhost", Text("a host name or address")),
@@ -267,6 +287,7 @@ SETTINGS = (
     Setting("keypair.private", None, Key("private", null="set by bigchaindb configure"), secret=True),
     Setting("keyring", [], KeyList()),
     Setting("backlog_reassign_delay", 120, Integer(1)),
+    Setting("block.timeout", 0.2, Seconds()),
     Setting("hash", DEFAULT_HASH, Choice(*HASHES)),
     Setting("log.level", "INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     Setting("log.format", "text", Choice("text", "json")),
@@ -452,3 +473,11 @@ def masked(config):
     if shown.get("keypair", {}).get("private"):
         shown["keypair"]["private"] = "*" * 8
     return shown
+
+
+def streams_bind(config):
+    """Where the streams server listens: ``streams.bind``, else the API's host on the next port."""
+    if config["streams"]["bind"]:
+        return config["streams"]["bind"]
+    host, _, port = config["server"]["bind"].rpartition(":")
+    return f"{host}:{int(port) % 65535 + 1}"

@@ -12,6 +12,8 @@ that is not shaped as what it should be is skipped (a block is INVALID).
 """
 
 import copy
+import hashlib
+import hmac
 import logging
 import random
 import time
@@ -21,6 +23,7 @@ from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, Inp
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction, TransactionLink
 from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
                                   is_authentic_vote_by)
+from bigchaindb.common.utils import dumps
 from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
                                validate_transaction)
 
@@ -58,6 +61,7 @@ class Bigchain:
         self._readable = {}
         self._headers = {}
         self._genesis_id = None
+        self._check_key = None
 
     @classmethod
     def from_config(cls, config, connection):
@@ -105,12 +109,39 @@ class Bigchain:
         ``backend.base.Connection.write_backlog``); a holder named stale
         before is the answer.  Each round names a new holder, so it ends.
         """
-        stale = set()
+        stale, check = set(), self.check_of(tx_dict)
         while True:
-            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale)
+            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale,
+                                                     check)
             if conflict is None or conflict in stale or self.is_live_spender(conflict):
                 return conflict
             stale.add(conflict)
+
+    # -- signatures verified once per node -------------------------------
+
+    def check_of(self, tx_dict):
+        """This node's note, kept with a backlog entry it writes, that it verified
+        the entry's signatures: an HMAC of the transaction's id and fulfillment
+        URIs under a key derived from the node's private key.  The id covers
+        everything else (``Transaction.from_dict`` checks it), so the note
+        holds for these very bytes; and no one without the private key (another
+        member writing rows into the store) can make one.  None for a node
+        without its private key, or a dict not shaped as a transaction."""
+        if self.me_private is None:
+            return None
+        if self._check_key is None:
+            self._check_key = hashlib.sha256(b"bigchaindb backlog check\0" + self.me_private.encode()).digest()
+        try:
+            signed = dumps([tx_dict["id"], [ffill["fulfillment"] for ffill in tx_dict["transaction"]["fulfillments"]]])
+        except (KeyError, TypeError, ValueError):  # orjson's refusals are TypeErrors
+            return None
+        return hmac.new(self._check_key, signed, hashlib.sha256).hexdigest()
+
+    def checked_here(self, tx_dict, check):
+        """True when ``check`` (read from the backlog, where anyone can write) is
+        this node's own note that it verified ``tx_dict``'s signatures."""
+        made = self.check_of(tx_dict) if isinstance(check, str) else None
+        return made is not None and hmac.compare_digest(made, check)
 
     def is_live_spender(self, tx_id):
         """True when ``tx_id`` is in the backlog or in a VALID or UNDECIDED block."""
@@ -126,14 +157,15 @@ class Bigchain:
 
     # -- reading ahead ---------------------------------------------------
 
-    def prefetched(self, txs, check_backlog=True, block_id=None):
+    def prefetched(self, txs, check_backlog=True, block_id=None, also=()):
         """This node's view with what validating the Transactions ``txs`` asks
         of the store read ahead (``_view``): the transactions, their inputs
         and the inputs' spenders (and, with ``check_backlog``, the backlog's
         copies and spenders, as a post needs them), then the inputs in the
-        blocks found.  ``block_id`` is the block they are validated in (the
-        vote stage's), whose own status validation does not ask."""
-        reads, outputs = [], {}
+        blocks found; and the reads ``also`` (``(method, args)`` pairs).
+        ``block_id`` is the block they are validated in (the vote stage's),
+        whose own status validation does not ask."""
+        reads, outputs = list(also), {}
         for tx in txs:
             if check_backlog:  # a post: the copies held already, to accept the very same one again
                 reads += [("get_backlog_transaction", (tx.id,)), ("transaction_copies", (tx.id,))]
@@ -165,16 +197,18 @@ class Bigchain:
         one, and a second when blocks were found.  Every answer is as of that
         read, as if read when asked; anything else is read when asked.  The
         status of the block ``known`` is not read.  On an engine whose reads
-        are not worth batching (``READS_IN_BATCHES``) it is this node itself:
-        everything is read when asked."""
+        are not worth batching (``READS_IN_BATCHES``) nothing is read ahead:
+        everything is read when first asked, and remembered for the view's
+        later asks (accepting a transaction asks which blocks hold it twice)."""
         if not self.connection.READS_IN_BATCHES:
-            return self
+            view = copy.copy(self)
+            view.connection = Prefetched(self.connection, {}, remember=True)
+            return view
         answers = self._read_ahead(reads, {})
         blocks = set()
         for (name, args), answer in list(answers.items()):
-            if name == "transaction_copies":  # the answers to the two reads it combines
-                answers[("blocks_with_transaction", args)] = [block_id for block_id, _ in answer]
-                answers.update({("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer})
+            if name == "transaction_copies":
+                answers.update(combined_answers(name, args, answer))
                 blocks.update(block_id for block_id, _ in answer)
             elif name == "blocks_with_transaction":
                 blocks.update(answer)
@@ -529,14 +563,26 @@ def spent_cids(tx):
     return {txid: tuple(cids) for txid, cids in spent.items()}
 
 
+def combined_answers(name, args, answer):
+    """``{(method, args): answer}`` of the reads that the read ``(name, args)``
+    answered too: ``transaction_copies`` combines two."""
+    if name != "transaction_copies":
+        return {}
+    return {("blocks_with_transaction", args): [block_id for block_id, _ in answer],
+            **{("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer}}
+
+
 class Prefetched:
     """A storage connection whose reads are answered from ``answers``
     (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
-    from the connection otherwise; everything else goes to the connection."""
+    from the connection otherwise (and then added to ``answers`` if it is to
+    ``remember`` them: for a view that only reads); everything else goes to
+    the connection."""
 
-    def __init__(self, connection, answers):
+    def __init__(self, connection, answers, remember=False):
         self._connection = connection
         self._answers = answers
+        self._remember = remember
 
     def __getattr__(self, name):
         method = getattr(self._connection, name)
@@ -546,5 +592,10 @@ class Prefetched:
         def call(*args, **kwargs):
             key = (name, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args))
             found = self._answers.get(key, self) if not kwargs else self
-            return method(*args, **kwargs) if found is self else found
+            if found is self:
+                found = method(*args, **kwargs)
+                if self._remember and not kwargs:
+                    self._answers[key] = found
+                    self._answers.update(combined_answers(*key, found))
+            return found
         return call

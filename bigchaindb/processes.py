@@ -5,7 +5,8 @@ again after a pause that doubles with each death in a row (``Backoff``), so
 a stage that cannot start does not spin; one that ran for a while before it
 died starts over from the shortest pause.  The parent also holds the API's
 listening socket (bound by ``start`` before any stage runs), so the web
-stage, started again, listens on the same socket.
+stage, started again, listens on the same socket; and so for the streams
+server's (``bigchaindb.streams``), a stage of its own.
 The parent also makes the node's run directory (``RunDirectory``), anew at
 each start: the stages write their heartbeats there and every process
 counts its metrics there, for ``GET /health`` and ``GET /metrics``.
@@ -50,11 +51,17 @@ def run_web(config, listener_fd, run_directory):
     create_server(config, listener_fd, run_directory).run()
 
 
+def run_streams(config, listener_fd):
+    from bigchaindb.streams.server import run
+    run(config, listener_fd)
+
+
 def run_pipeline(name, config, run_directory):
     connection = backend.connect(config["database"])
     bigchain = Bigchain.from_config(config, connection)
     limit = health.limit_of(config["backlog_reassign_delay"])
-    PIPELINES[name](bigchain, heartbeat=health.Heartbeat(run_directory, name, limit)).run()
+    options = {"max_wait": config["block"]["timeout"]} if name == "block" else {}
+    PIPELINES[name](bigchain, heartbeat=health.Heartbeat(run_directory, name, limit), **options).run()
 
 
 class RunDirectory:
@@ -128,12 +135,15 @@ class Backoff:
 class Supervisor:
     """Runs the node's stages as child processes and keeps them running."""
 
-    def __init__(self, config, listener):
+    def __init__(self, config, listener, streams_listener=None):
         self.config = config
         self.listener = listener
+        self.streams_listener = streams_listener
         self.run_directory = RunDirectory(PIPELINES)
         metrics.count_in(metrics.directory_in(self.run_directory.path))
         self.stages = {"web": (run_web, (config, listener.fileno(), self.run_directory.path))}
+        if streams_listener is not None:
+            self.stages["streams"] = (run_streams, (config, streams_listener.fileno()))
         self.stages.update({name: (run_pipeline, (name, config, self.run_directory.path)) for name in PIPELINES})
         for name in self.stages:
             metrics.metrics().restarts.labels(name)  # shown from the start, at 0
@@ -204,10 +214,13 @@ class Supervisor:
                 process.kill()
                 process.join()
         self.listener.close()
+        if self.streams_listener is not None:
+            self.streams_listener.close()
         self.run_directory.remove()
         logger.info("node stopped")
 
 
-def start(config, listener):
-    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), until stopped."""
-    Supervisor(config, listener).run()
+def start(config, listener, streams_listener=None):
+    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), and
+    ``streams_listener``, the streams' (``bigchaindb.streams``), until stopped."""
+    Supervisor(config, listener, streams_listener).run()

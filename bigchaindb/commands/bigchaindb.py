@@ -214,15 +214,22 @@ def start(ctx):
     # web stage failing again and again beside pipelines that run
     listener = listen(config["server"]["bind"])
     try:
+        streams_listener = listen(node_config.streams_bind(config), "streams.bind")
+    except BaseException:
+        listener.close()
+        raise
+    try:
         open_ledger(config)
     except BaseException:
         listener.close()
+        streams_listener.close()
         raise
     click.echo(f"Configuration: {ctx.config_path}")
     click.echo(f"Data: {where_data_lives(config)}")
     click.echo(f"Public key: {config['keypair']['public']}")
     click.echo(f"API: {api_url(config)}  (Ctrl-C stops the node)")
-    processes.start(config, listener)
+    click.echo(f"Streams: ws://{node_config.streams_bind(config)}/api/v1/streams/")
+    processes.start(config, listener, streams_listener)
 
 
 def open_ledger(config):

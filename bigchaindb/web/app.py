@@ -7,7 +7,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bigchaindb.backend import connect
-from bigchaindb.config import public_url_parts
+from bigchaindb.config import public_url_parts, streams_bind
 from bigchaindb.core import Bigchain
 from bigchaindb.web.access import ROUTE_KEY
 from bigchaindb.web.cors import allow_origins
@@ -58,6 +58,10 @@ def create_app(config, run_directory=None):
     app.config["MAX_CONTENT_LENGTH"] = config["server"]["max_body_size"] + 1
     # /x and /x/ are the same resource; must be set before the rules are added.
     app.url_map.strict_slashes = False
+    # where the streams server listens, for the links to it (info.stream_links)
+    app.config["STREAMS_PORT"] = int(streams_bind(config).rpartition(":")[2])
+    app.config["STREAMS_PROXIED"] = "always" if config["server"].get("public_url") else (
+        "forwarded" if config["server"]["trusted_proxies"] else "never")
     app.extensions["bigchaindb"] = PerProcess(lambda: Bigchain.from_config(config, connect(config["database"])))
     register_error_handlers(app)
     app.register_blueprint(info.blueprint)

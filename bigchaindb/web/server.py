@@ -221,9 +221,9 @@ BIND_ADVICE = {
 }
 
 
-def listen(bind):
+def listen(bind, setting="server.bind"):
     """A socket listening on ``bind`` ("HOST:PORT", as gunicorn binds it), or a
-    ConfigurationError naming the address and why it cannot be had."""
+    ConfigurationError naming the ``setting``, the address and why it cannot be had."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -237,7 +237,7 @@ def listen(bind):
         sock.close()
         why = exc.strerror or str(exc)
         advice = BIND_ADVICE.get(exc.errno, "choose an address of this machine that nothing listens on")
-        raise ConfigurationError(f"server.bind: {json.dumps(bind)}: cannot listen there: {why}; "
+        raise ConfigurationError(f"{setting}: {json.dumps(bind)}: cannot listen there: {why}; "
                                  f"allowed: a free address ({advice})") from None
     return sock
 

@@ -42,6 +42,7 @@ connection of its own (see ``changefeed``).
 import copy
 import functools
 import logging
+import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,7 +58,8 @@ from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
     VOTES, WRITTEN_AT, asset_keys, binary_as_floats, check_storable, flattened, floats_as_binary, input_keys,
-    metadata_id_of, next_written_at, row_key, row_keys, spent_by, stamped, stored, vote_key, written_now)
+    metadata_id_of, next_written_at, row_key, row_keys, spent_by, stamped, stored, vote_key, without,
+    written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,9 @@ logger = logging.getLogger(__name__)
 HARD = {"durability": "hard"}
 VOTE_BATCH = 100
 """Votes read at a time while looking for the latest one that counts."""
+
+LATEST_WRITE = 1e12
+"""A ``written_at`` later than any real one (epoch seconds, some 30,000 years ahead)."""
 
 CLAIM_GRACE = 30.0
 """Seconds a claim whose spender is nowhere (not in the backlog, nor in a VALID
@@ -379,25 +384,26 @@ class RethinkDBConnection(Connection):
 
     # -- backlog -------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         """See ``base.Connection``.  The claims on ``tx``'s inputs are inserted
         first, each document keeping whichever claim was there before; only a
         transaction that holds all of its claims is written to the backlog,
         and one that lost any gives back the ones it got.  Concurrent calls in
         a process are written together (``groupcommit``)."""
         check_storable(tx)
-        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale)))
+        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale), check))
 
     def _write_backlog_batch(self, entries):
-        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale in entries for key in input_keys(tx)])
+        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale, _ in entries
+                                       for key in input_keys(tx)])
         answers, written, losers = [], [], {}
-        for tx, assignee, timestamp, _ in entries:
+        for tx, assignee, timestamp, _, check in entries:
             keys = input_keys(tx)
             holder = next((holders[tuple(key)] for key in keys if holders[tuple(key)] != tx["id"]), None)
             answers.append(holder)
             if holder is None:
                 written.append(stored({"id": tx["id"], "tx": floats_as_binary(tx), "assignee": assignee,
-                                       "assignment_timestamp": timestamp}))
+                                       "assignment_timestamp": timestamp, "check": check}))
             else:
                 losers[tx["id"]] = keys
         writes = []
@@ -461,6 +467,12 @@ class RethinkDBConnection(Connection):
         term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
                                    lambda entry: [entry["id"]], lambda entry: [entry["tx"]])
         return term, lambda found: [binary_as_floats(first(txs)) for txs in split(found)]
+
+    @batched
+    def get_backlog_check(self, args_list):
+        term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
+                                   lambda entry: [entry["id"]], lambda entry: [entry["check"].default(None)])
+        return term, lambda found: [first(checks) for checks in split(found)]
 
     @batched
     def backlog_spenders(self, args_list):
@@ -637,12 +649,17 @@ class RethinkDBConnection(Connection):
                                     for hits in split(found)]
 
     def blocks_after(self, position, limit):
+        return [(at, self._block_as_written(block)) for at, block in self._rows_after(BIGCHAIN, position, limit)]
+
+    def _rows_after(self, table, position, limit):
+        """``(position, row)`` of up to ``limit`` rows of ``table`` written after
+        ``position``, in ``written_at`` order, without their ``written_at``."""
         # ``written_at`` is strictly increasing for one writer, but two nodes
         # writing at the same moment may share one: a position is the
         # ``written_at`` with the ids already handed out at it, and the
         # range is closed so that such neighbours are not skipped.
         at, seen = position or (r.minval, ())
-        rows = self.run(self.table(BIGCHAIN).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
+        rows = self.run(self.table(table).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
                         .limit(limit + len(seen)), majority=True)
         found = []
         for row in rows:
@@ -651,8 +668,39 @@ class RethinkDBConnection(Connection):
             written_at = row.pop(WRITTEN_AT)
             seen = (*seen, row["id"]) if written_at == at else (row["id"],)
             at = written_at
-            found.append(((at, seen), self._block_as_written(row)))
+            found.append(((at, seen), row))
         return found[:limit]
+
+    def position_before_last(self, kind, count):
+        table = self.table({"blocks": BIGCHAIN, "votes": VOTES}[kind])
+        # numbers only: a row anyone wrote with text there would sort last
+        last = self.run(table.between(0, LATEST_WRITE, index=WRITTEN_AT).order_by(index=r.desc(WRITTEN_AT))
+                        .skip(count).limit(1)[WRITTEN_AT], majority=True)
+        if not last:
+            return None
+        # every row written at that moment is behind the position
+        at = last[0]
+        return at, tuple(self.run(table.between(at, at, index=WRITTEN_AT, right_bound="closed")["id"],
+                                  majority=True))
+
+    def position_token(self, position):
+        # the ``written_at``, then the ids handed out at it (one, but for ties)
+        at, seen = position
+        return "~".join((repr(float(at)), *seen))
+
+    def position_from_token(self, token):
+        at, *seen = token.split("~")
+        try:
+            at = float(at)
+        except ValueError:
+            raise ValueError("not a position: a number, then the ids written at it, each after a ~") from None
+        if not math.isfinite(at) or at < 0 or not all(seen):
+            raise ValueError("not a position: a number of 0 or more, then the ids written at it, each after a ~")
+        return at, tuple(seen)
+
+    def position_before(self, position):
+        at, seen = position
+        return at, seen[:-1]
 
     def blocks_not_voted_by(self, voter, counts):
         # A walk over every block in timestamp order with one index read of the
@@ -678,6 +726,9 @@ class RethinkDBConnection(Connection):
         return self._by_key(self.table(VOTES), [block_id for block_id, in args_list], "block",
                             lambda vote: [vote["vote"]["voting_for_block"]], lambda vote: [vote.without(*VOTE_EXTRAS)],
                             lambda vote: vote[WRITTEN_AT].default(None))
+
+    def votes_after(self, position, limit):
+        return [(at, without(vote, VOTE_EXTRAS)) for at, vote in self._rows_after(VOTES, position, limit)]
 
     def last_vote_by(self, voter, counts):
         # newest first, a batch at a time, until one counts (skip, not a bound

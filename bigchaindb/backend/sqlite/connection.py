@@ -17,6 +17,7 @@ from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.pool import Pool
 from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+from bigchaindb.backend.sqlite.fields import spent_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class SQLiteConnection(base.Connection):
             raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
 
     def _read(self, query, *args):
-        """``query(handle, *args)`` in autocommit mode (each statement sees the latest commit)."""
+        """``query(handle, *args)`` in autocommit mode (each statement sees the latest
+        commit, and a statement that writes is a transaction of its own)."""
         with self._translated(), self._pool.taken() as handle:
             return query(handle, *args)
 
@@ -175,12 +177,17 @@ class SQLiteConnection(base.Connection):
 
     # -- backlog ------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         # ``stale`` has nothing to free here: an output is held only by a backlog entry
-        return self._write(backlog.write, tx, assignee, timestamp)
+        if not spent_inputs(tx):  # nothing to check first: one statement, without BEGIN and COMMIT
+            return self._read(backlog.insert, tx, assignee, timestamp, check)
+        return self._write(backlog.write, tx, assignee, timestamp, check)
 
     def get_backlog_transaction(self, tx_id):
         return self._read(backlog.get, tx_id)
+
+    def get_backlog_check(self, tx_id):
+        return self._read(backlog.check, tx_id)
 
     def backlog_spenders_of(self, txid, cids):
         return self._read(backlog.spenders_of, txid, cids)
@@ -241,6 +248,9 @@ class SQLiteConnection(base.Connection):
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
 
+    def position_before_last(self, kind, count):
+        return self._read(feeds.before_last, {"blocks": "blocks", "votes": "votes"}[kind], count)
+
     def blocks_not_voted_by(self, voter, counts):
         return self._read(blocks.not_voted_by, voter, counts)
 
@@ -251,6 +261,9 @@ class SQLiteConnection(base.Connection):
 
     def votes_for(self, block_id):
         return self._read(votes.votes_for, block_id)
+
+    def votes_after(self, position, limit):
+        return self._read(votes.votes_after, position or 0, limit)
 
     def last_vote_by(self, voter, counts):
         return self._read(votes.last_by, voter, counts)
