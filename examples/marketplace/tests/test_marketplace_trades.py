@@ -9,6 +9,7 @@ import requests
 from bigchaindb.client import BadRequest, MissingPrivateKeyError
 from bigchaindb.common.crypto import generate_key_pair
 from marketplace import peers
+from tests.helpers import wait_until
 
 # one market (node and servers) per test process: keep its tests together under xdist
 pytestmark = pytest.mark.xdist_group("marketplace")
@@ -143,10 +144,16 @@ def test_a_wiped_server_rebuilds_its_sales_and_purchases_from_the_ledger(market,
 
 
 def test_notifications_tell_each_party_what_the_others_did(market, trades):
-    buyer, vendor = market.buyer.get("notifications"), market.vendor.get("notifications")
-    assert {"confirmation", "refund", "resolution", "dispute"} <= {n["type"] for n in buyer["notifications"]}
-    assert {"order", "payment", "dispute", "completion"} <= {n["type"] for n in vendor["notifications"]}
+    def types(server):
+        return {n["type"] for n in server.get("notifications")["notifications"]}
+    # a party's server learns of the others' records from the node's stream, a moment after they are valid
+    wait_until(lambda: {"confirmation", "refund", "resolution", "dispute", "release"} <= types(market.buyer), 10,
+               "the buyer was not told")
+    wait_until(lambda: {"order", "payment", "dispute", "completion", "resolution"} <= types(market.vendor), 10,
+               "the vendor was not told")
+    buyer = market.buyer.get("notifications")
     assert all(n["guid"] != market.buyer.guid for n in buyer["notifications"])
+    assert {n["order_id"] for n in buyer["notifications"]} >= set(trades)
     assert buyer["unread"] == len(buyer["notifications"])
     first = buyer["notifications"][0]["id"]
     market.buyer.post("mark_notification_as_read", id=first)
