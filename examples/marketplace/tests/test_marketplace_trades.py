@@ -146,10 +146,11 @@ def test_a_wiped_server_rebuilds_its_sales_and_purchases_from_the_ledger(market,
 def test_notifications_tell_each_party_what_the_others_did(market, trades):
     def types(server):
         return {n["type"] for n in server.get("notifications")["notifications"]}
-    # a party's server learns of the others' records from the node's stream, a moment after they are valid
-    wait_until(lambda: {"confirmation", "refund", "resolution", "dispute", "release"} <= types(market.buyer), 10,
+    # a party's server learns of the others' records from the node's stream, a moment after they are
+    # valid (a server just restarted, by the test above, first replays its whole history)
+    wait_until(lambda: {"confirmation", "refund", "resolution", "dispute", "release"} <= types(market.buyer), 30,
                "the buyer was not told")
-    wait_until(lambda: {"order", "payment", "dispute", "completion", "resolution"} <= types(market.vendor), 10,
+    wait_until(lambda: {"order", "payment", "dispute", "completion", "resolution"} <= types(market.vendor), 30,
                "the vendor was not told")
     buyer = market.buyer.get("notifications")
     assert all(n["guid"] != market.buyer.guid for n in buyer["notifications"])
