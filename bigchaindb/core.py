@@ -494,7 +494,7 @@ class Bigchain:
             after, limit, accept)
 
     def _owned_output(self, tx, block_id, owner, cid):
-        """``{"amount", "asset_id", "owners_after"}`` of output ``cid`` of the stored
+        """``{"asset_id", "amount", "owners_after"}`` of output ``cid`` of the stored
         ``tx`` when it is in a VALID or UNDECIDED block and ``owner`` is among its
         owners_after, else None.  The index row that named it is not taken on
         trust (see ``_spends``)."""
@@ -504,7 +504,7 @@ class Bigchain:
             body = tx["transaction"]
             condition = body["conditions"][cid]
             if owner in flatten(condition["owners_after"]) and type(condition["amount"]) is int:
-                return {"amount": condition["amount"], "asset_id": body["asset"]["id"],
+                return {"asset_id": body["asset"]["id"], "amount": condition["amount"],
                         "owners_after": condition["owners_after"]}
         except (KeyError, TypeError, IndexError):
             pass
