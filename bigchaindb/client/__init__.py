@@ -44,12 +44,9 @@ class BigchainDB:
         self.outputs = OutputsEndpoint(self.transport)
         self.blocks = BlocksEndpoint(self.transport)
         self.votes = VotesEndpoint(self.transport)
-<<<<<<< HEAD
         self.assets = DataEndpoint(self.transport, "assets")
         self.metadata = DataEndpoint(self.transport, "metadata")
-=======
         self.streams = StreamsEndpoint(self.transport)
->>>>>>> main
 
     def info(self):
         """The answer of ``GET /`` (the node's version, public key and keyring)."""
