@@ -38,6 +38,11 @@ _HEADERS_CACHED = 10_000
 up to a thousand transactions): what a GET of a transaction answers with."""
 
 
+COMBINED = {"transaction_copies": "get_transaction_in_block", "outputs_in_blocks": "get_outputs"}
+"""Reads that answer ``blocks_with_transaction`` and another read per block
+found at once (see ``backend.base.Connection``), and which other."""
+
+
 def remember(cache, key, value, size=_CACHE_SIZE):
     """``cache[key] = value``, emptying the cache first when it holds ``size`` entries; ``value``."""
     if len(cache) >= size:
@@ -173,7 +178,7 @@ class Bigchain:
                 reads.append(("blocks_with_transaction", (tx.id,)))
             for txid, cids in spent_cids(tx).items():
                 outputs.setdefault(txid, set()).add(cids)
-                reads += [("blocks_with_transaction", (txid,)), ("spenders_of", (txid, cids))]
+                reads += [("outputs_in_blocks", (txid, cids)), ("spenders_of", (txid, cids))]
                 if check_backlog:
                     reads.append(("backlog_spenders_of", (txid, cids)))
             if tx.operation == TRANSFER and sum(condition.amount for condition in tx.conditions) != 1:
@@ -204,9 +209,9 @@ class Bigchain:
         answers = self._read_ahead(reads, {})
         blocks = set()
         for (name, args), answer in list(answers.items()):
-            if name == "transaction_copies":  # the answers to the two reads it combines
-                answers[("blocks_with_transaction", args)] = [block_id for block_id, _ in answer]
-                answers.update({("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer})
+            if name in COMBINED:  # the answers to the two reads it combines
+                answers[("blocks_with_transaction", args[:1])] = [block_id for block_id, _ in answer]
+                answers.update({(COMBINED[name], (args[0], block_id, *args[1:])): part for block_id, part in answer})
                 blocks.update(block_id for block_id, _ in answer)
             elif name == "blocks_with_transaction":
                 blocks.update(answer)
