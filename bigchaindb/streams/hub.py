@@ -26,8 +26,6 @@ import logging
 import threading
 import time
 
-from bigchaindb.backend.base import POLL_INTERVAL
-
 logger = logging.getLogger(__name__)
 
 RING_EVENTS = 50_000
@@ -35,6 +33,10 @@ RING_EVENTS = 50_000
 
 CUTOFF_GRACE = 5.0
 """Seconds a cut-off subscriber has to take its notice before its connection is dropped."""
+
+POLL = 0.02
+"""Seconds between two reads of the store when nothing was ready: an index
+range read each, cheap enough to run this often for an event's latency."""
 
 RETRY_PAUSE = 1.0
 """Seconds a reader waits after the store failed before it reads again."""
@@ -109,7 +111,7 @@ class Hub:
     """The items of one source, read once for every subscriber (see the module docstring)."""
 
     def __init__(self, name, connection, make_source, start, executor, ring_events=RING_EVENTS,
-                 poll=POLL_INTERVAL):
+                 poll=POLL):
         self.name = name
         self.connection = connection
         self.make_source = make_source  # position -> a source reading after it
