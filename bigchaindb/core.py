@@ -47,6 +47,12 @@ _HEADERS_CACHED = 10_000
 up to a thousand transactions): what a GET of a transaction answers with."""
 
 
+COMBINED = {"transaction_copies": "get_transaction_in_block", "outputs_in_blocks": "get_outputs"}
+"""Reads that answer ``blocks_with_transaction`` and another read per block
+found at once (see ``backend.base.Connection``), and which other
+(``combined_answers``)."""
+
+
 def remember(cache, key, value, size=_CACHE_SIZE):
     """``cache[key] = value``, emptying the cache first when it holds ``size`` entries; ``value``."""
     if len(cache) >= size:
@@ -182,7 +188,7 @@ class Bigchain:
                 reads.append(("blocks_with_transaction", (tx.id,)))
             for txid, cids in spent_cids(tx).items():
                 outputs.setdefault(txid, set()).add(cids)
-                reads += [("blocks_with_transaction", (txid,)), ("spenders_of", (txid, cids))]
+                reads += [("outputs_in_blocks", (txid, cids)), ("spenders_of", (txid, cids))]
                 if check_backlog:
                     reads.append(("backlog_spenders_of", (txid, cids)))
             if tx.operation == TRANSFER and sum(condition.amount for condition in tx.conditions) != 1:
@@ -216,7 +222,7 @@ class Bigchain:
         answers = self._read_ahead(reads, {})
         blocks = set()
         for (name, args), answer in list(answers.items()):
-            if name == "transaction_copies":
+            if name in COMBINED:
                 answers.update(combined_answers(name, args, answer))
                 blocks.update(block_id for block_id, _ in answer)
             elif name == "blocks_with_transaction":
@@ -770,11 +776,11 @@ def spent_cids(tx):
 
 def combined_answers(name, args, answer):
     """``{(method, args): answer}`` of the reads that the read ``(name, args)``
-    answered too: ``transaction_copies`` combines two."""
-    if name != "transaction_copies":
+    answered too (see ``COMBINED``)."""
+    if name not in COMBINED:
         return {}
-    return {("blocks_with_transaction", args): [block_id for block_id, _ in answer],
-            **{("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer}}
+    return {("blocks_with_transaction", args[:1]): [block_id for block_id, _ in answer],
+            **{(COMBINED[name], (args[0], block_id, *args[1:])): part for block_id, part in answer}}
 
 
 class Prefetched:
