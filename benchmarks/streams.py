@@ -85,9 +85,13 @@ class Subscriber(asyncio.Protocol):
         self.events = []
         self.buffer = b""
         self.upgraded = asyncio.get_running_loop().create_future()
+        self.lost = False
 
     def connection_made(self, transport):
         transport.write(self.request)
+
+    def connection_lost(self, exc):
+        self.lost = True  # the server cut it off (or the run closed it)
 
     def data_received(self, data):
         now = clock()
@@ -163,7 +167,7 @@ class Fresh:
 
 
 def capacity(node, fresh, clients, seconds):
-    records = fresh.post(node.url, int(seconds * 1000), clients, None, seconds)
+    records = fresh.post(node.url, int(seconds * 600), clients, None, seconds)
     accepted = [r.accepted for r in records if r.accepted is not None]
     return len(accepted) / (max(accepted) - min(r.sent for r in records)) if accepted else 0.0
 
@@ -185,17 +189,19 @@ def latency(node, fresh, rate, seconds, subscribers, watcher):
             "event_latency_p50_ms": percentile(delays, 50), "event_latency_p99_ms": percentile(delays, 99),
             "post_to_event_p50_ms": percentile(post_to_event, 50),
             "post_to_event_p99_ms": percentile(post_to_event, 99),
-            "bytes_per_subscriber": sum(s.received for _, s in subscribers) / len(subscribers)}
+            "bytes_per_subscriber": sum(s.received for _, s in subscribers) / len(subscribers),
+            "subscribers_cut_off": sum(s.lost for _, s in subscribers)}
 
 
-async def resumer(url, since, stop, reconnects):
-    """Follow ``url`` from ``since``, dropping the connection at random, until ``stop`` is set; the events."""
+async def resumer(url, since, last, reconnects, deadline):
+    """Follow ``url`` from ``since``, dropping the connection at random, until the
+    event at ``last()`` (None while unknown) came, or ``deadline``; the events."""
     events, position = [], since
-    while not stop.is_set():
+    while clock() < deadline() and (last() is None or position != last()):
         async with websockets.connect(f"{url}?since={position}", max_queue=None) as stream:
             reconnects.append(1)
             leave = clock() + random.uniform(0.5, 3.0)
-            while clock() < leave and not stop.is_set():
+            while clock() < leave and (last() is None or position != last()):
                 try:
                     message = await asyncio.wait_for(stream.recv(), max(0.01, leave - clock()))
                 except TimeoutError:
@@ -206,36 +212,50 @@ async def resumer(url, since, stop, reconnects):
     return events
 
 
-async def resume(node, fresh, clients, rate, seconds):
-    url = f"{node.streams}/valid_transactions"
-    async with websockets.connect(f"{node.streams}/blocks") as blocks:  # where the ledger is now
-        fresh.post(node.url, 1, 1, None, 10)
-        since = json.loads(await asyncio.wait_for(blocks.recv(), 30))["position"]
-    stop, reconnects = asyncio.Event(), []
-    tasks = [asyncio.create_task(resumer(url, since, stop, reconnects)) for _ in range(clients)]
-    loop = asyncio.get_running_loop()
-    records = await loop.run_in_executor(None, fresh.post, node.url, int(rate * seconds), 8, rate, seconds)
-    await asyncio.sleep(10)  # the last blocks decided and every client caught up
-    stop.set()
-    got = await asyncio.gather(*tasks)
-    reference = []
+async def replay(url, since):
+    """Every event after ``since``, read in one go until the stream is quiet for 3 s."""
+    found = []
     async with websockets.connect(f"{url}?since={since}", max_queue=None) as stream:
         while True:
             try:
                 event = json.loads(await asyncio.wait_for(stream.recv(), 3))
             except TimeoutError:
+                return found
+            found.append((event["position"], event["transaction_id"]))
+
+
+async def resume(node, fresh, clients, rate, seconds):
+    url = f"{node.streams}/valid_transactions"
+    async with websockets.connect(f"{node.streams}/blocks?since=0") as blocks:  # where the ledger is now
+        since = None
+        while True:
+            try:
+                since = json.loads(await asyncio.wait_for(blocks.recv(), 3))["position"]
+            except TimeoutError:
                 break
-            reference.append((event["position"], event["transaction_id"]))
+    reference, reconnects = [], []
+    ends = {"last": None, "deadline": clock() + seconds + 300}
+    tasks = [asyncio.create_task(resumer(url, since, lambda: ends["last"], reconnects, lambda: ends["deadline"]))
+             for _ in range(clients)]
+    loop = asyncio.get_running_loop()
+    records = await loop.run_in_executor(None, fresh.post, node.url, int(rate * seconds), 8, rate, seconds)
+    await asyncio.sleep(5)  # the last blocks decided
+    reference = await replay(url, since)
+    ends["last"] = reference[-1][0]
+    ends["deadline"] = clock() + 120  # time for every client to catch up
+    got = await asyncio.gather(*tasks)
     accepted = {r.id for r in records if r.accepted is not None}
-    exact = sum(events == reference for events in got)
     return {"clients": clients, "offered_tx_per_s": rate, "seconds": seconds, "accepted": len(accepted),
             "events_in_ledger": len(reference), "all_accepted_in_ledger": accepted <= {t for _, t in reference},
-            "reconnections": len(reconnects), "clients_with_every_event_exactly_once": exact}
+            "reconnections": len(reconnects), "clients_with_every_event_exactly_once":
+                sum(events == reference for events in got),
+            "events_missed": sum(len(set(reference) - set(events)) for events in got),
+            "events_repeated": sum(len(events) - len(set(events)) for events in got)}
 
 
 async def main(argv=None):
     args = parse_args(argv)
-    count = int(args.rate * args.seconds + args.resume_rate * args.resume_seconds + args.capacity_seconds * 2000) + 1
+    count = int(args.rate * args.seconds + args.resume_rate * args.resume_seconds + args.capacity_seconds * 2 * 600) + 1
     started = time.monotonic()
     fresh = Fresh(build_bodies(count))
     print(f"built {count} signed transactions in {time.monotonic() - started:.0f} s", flush=True)

@@ -39,6 +39,8 @@ REPLAY_THREADS = 8
 """Threads reading the store for subscribers that catch up."""
 TOO_SLOW = 1013
 """The WebSocket close code of a subscriber cut off for being too far behind ("try again later")."""
+DRAIN_PAUSE = 0.05
+"""Seconds between two looks at the socket of a client that does not take what it is sent."""
 FILTERS = ("asset_id", "public_key", "operation")
 OPERATIONS = (CREATE, TRANSFER, GENESIS)
 LONGEST_VALUE = 200
@@ -151,7 +153,7 @@ class Streams:
         # no compression: each message is serialised once and sent as is to every subscriber
         websocket = web.WebSocketResponse(heartbeat=self.heartbeat, compress=False, writer_limit=self.socket_bytes)
         if websocket.can_prepare(request).ok:
-            send, respond = self._websocket(websocket), websocket
+            send, respond = self._websocket(websocket, request.transport), websocket
         elif "text/event-stream" in request.headers.get("Accept", ""):
             respond = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                                   "X-Accel-Buffering": "no"})
@@ -183,7 +185,7 @@ class Streams:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.socket_bytes)
             transport.set_write_buffer_limits(high=self.socket_bytes)
 
-    def _websocket(self, websocket):
+    def _websocket(self, websocket, transport):
         async def send(subscriber):
             # read what the client sends (pongs, its close) while sending
             listening = asyncio.create_task(self._listen(websocket, subscriber))
@@ -193,12 +195,22 @@ class Streams:
                     if subscriber.cut_off:
                         await websocket.close(code=TOO_SLOW, message=resume_hint(subscriber).encode()[:123])
                         return
-                    for event in taken:
-                        await websocket.send_str(event.text)
-                        subscriber.last_token = event.token
+                    if taken:
+                        # the frames as made once for every client, in one write (aiohttp would
+                        # build and write each frame of each client apart)
+                        transport.writelines([event.frame() for event in taken])
+                        subscriber.last_token = taken[-1].token
+                        await self._drained(transport)
             finally:
                 listening.cancel()
         return send
+
+    async def _drained(self, transport):
+        """Wait while more than the client's share is waiting in the transport."""
+        while transport.get_write_buffer_size() > self.socket_bytes:
+            if transport.is_closing():
+                raise ConnectionResetError("the client went away")
+            await asyncio.sleep(DRAIN_PAUSE)
 
     @staticmethod
     async def _listen(websocket, subscriber):
