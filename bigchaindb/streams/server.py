@@ -106,7 +106,7 @@ def parameters(request, stream, connection):
         return ((asset_id is None or event.asset_id == asset_id)
                 and (operation is None or event.operation == operation)
                 and (public_key is None or public_key in event.keys))
-    return since, matches
+    return since, matches if (asset_id, operation, public_key) != (None, None, None) else None
 
 
 def resume_hint(subscriber):
@@ -191,7 +191,7 @@ class Streams:
             listening = asyncio.create_task(self._listen(websocket, subscriber))
             try:
                 while not websocket.closed and not listening.done():
-                    taken = await subscriber.take(self.heartbeat)
+                    taken = await subscriber.take()  # aiohttp sends the pings
                     if subscriber.cut_off:
                         await websocket.close(code=TOO_SLOW, message=resume_hint(subscriber).encode()[:123])
                         return
