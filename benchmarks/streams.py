@@ -274,13 +274,13 @@ async def resumer(url, since, last, reconnects, deadline):
     return events
 
 
-async def replay(url, since):
-    """Every event after ``since``, read in one go until the stream is quiet for 3 s."""
+async def replay(url, since, expected):
+    """Every event after ``since``, read in one go until ``expected`` came and the stream is then quiet for 5 s."""
     found = []
     async with websockets.connect(f"{url}?since={since}", max_queue=None) as stream:
         while True:
             try:
-                event = json.loads(await asyncio.wait_for(stream.recv(), 3))
+                event = json.loads(await asyncio.wait_for(stream.recv(), 5 if len(found) >= expected else 120))
             except TimeoutError:
                 return found
             found.append((event["position"], event["transaction_id"]))
@@ -302,11 +302,11 @@ async def resume(node, fresh, clients, rate, seconds):
     loop = asyncio.get_running_loop()
     records = await loop.run_in_executor(None, fresh.post, node.url, int(rate * seconds), 8, rate, seconds)
     await asyncio.sleep(5)  # the last blocks decided
-    reference = await replay(url, since)
+    accepted = {r.id for r in records if r.accepted is not None}
+    reference = await replay(url, since, len(accepted))
     ends["last"] = reference[-1][0]
     ends["deadline"] = clock() + 120  # time for every client to catch up
     got = await asyncio.gather(*tasks)
-    accepted = {r.id for r in records if r.accepted is not None}
     return {"clients": clients, "offered_tx_per_s": rate, "seconds": seconds, "accepted": len(accepted),
             "events_in_ledger": len(reference), "all_accepted_in_ledger": accepted <= {t for _, t in reference},
             "reconnections": len(reconnects), "clients_with_every_event_exactly_once":
@@ -350,6 +350,8 @@ async def main(argv=None):
                                                             subscribers, watcher)
             figures["latency"].update(subscribers=args.subscribers, probes=args.probes,
                                       load_average=os.getloadavg())
+            print(json.dumps({name: figures[name] for name in ("request_path", "latency") if name in figures},
+                             indent=2), flush=True)
             watcher.stopped.set()
             if args.resume_seconds:
                 print(f"{args.resumers} resuming clients for {args.resume_seconds:g} s", flush=True)
