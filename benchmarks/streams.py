@@ -260,17 +260,20 @@ async def resumer(url, since, last, reconnects, deadline):
     event at ``last()`` (None while unknown) came, or ``deadline``; the events."""
     events, position = [], since
     while clock() < deadline() and (last() is None or position != last()):
-        async with websockets.connect(f"{url}?since={position}", max_queue=None) as stream:
-            reconnects.append(1)
-            leave = clock() + random.uniform(0.5, 3.0)
-            while clock() < leave and (last() is None or position != last()):
-                try:
-                    message = await asyncio.wait_for(stream.recv(), max(0.01, leave - clock()))
-                except TimeoutError:
-                    break
-                event = json.loads(message)
-                events.append((event["position"], event["transaction_id"]))
-                position = event["position"]
+        try:
+            async with websockets.connect(f"{url}?since={position}", max_queue=None, open_timeout=60) as stream:
+                reconnects.append(1)
+                leave = clock() + random.uniform(0.5, 3.0)
+                while clock() < leave and (last() is None or position != last()):
+                    try:
+                        message = await asyncio.wait_for(stream.recv(), max(0.01, leave - clock()))
+                    except TimeoutError:
+                        break
+                    event = json.loads(message)
+                    events.append((event["position"], event["transaction_id"]))
+                    position = event["position"]
+        except (OSError, TimeoutError, websockets.ConnectionClosed):
+            await asyncio.sleep(0.5)  # as a client does: connect again, from the last position it has
     return events
 
 

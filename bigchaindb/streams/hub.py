@@ -48,6 +48,11 @@ class Subscriber:
     ``matches(event)`` says whether the client wants an event (its filters;
     None: every event).
     ``last_token`` is the position of the last event sent (the sender keeps it).
+    ``write(events)``, when a sender sets it, sends events at once, in the
+    hub's own step, and says whether the socket keeps up: a thousand
+    clients then cost no task switch each per batch.  While it does not keep
+    up (``congested``), or the sender has events waiting, events wait in the
+    buffer for the sender.
     """
 
     def __init__(self, stream, capacity, matches=None):
@@ -59,6 +64,8 @@ class Subscriber:
         self.cut_off = False
         self.closed = False
         self.on_cut_off = lambda: None
+        self.write = None
+        self.congested = False
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -72,11 +79,18 @@ class Subscriber:
         """Queue the events of one item that it wants."""
         if self.cut_off:
             return
-        self.buffer.extend(events if self.matches is None else filter(self.matches, events))
-        if self.buffer:
-            self._ready.set()
-            if len(self.buffer) >= self.capacity:
-                self._room.clear()
+        wanted = events if self.matches is None else [event for event in events if self.matches(event)]
+        if not wanted:
+            return
+        if self.write is not None and not self.buffer and not self.congested:
+            if not self.write(wanted):
+                self.congested = True
+                self._ready.set()  # the sender waits for the socket to drain
+            return
+        self.buffer.extend(wanted)
+        self._ready.set()
+        if len(self.buffer) >= self.capacity:
+            self._room.clear()
 
     def close(self):
         """The client went away: wake the sender, which then stops."""

@@ -187,8 +187,18 @@ class Streams:
 
     def _websocket(self, websocket, transport):
         async def send(subscriber):
+            def write(events):
+                # the frames as made once for every client, in one write (aiohttp would
+                # build and write each frame of each client apart)
+                if transport.is_closing():
+                    return False
+                transport.writelines([event.frame() for event in events])
+                subscriber.last_token = events[-1].token
+                return transport.get_write_buffer_size() <= self.socket_bytes
+
             # read what the client sends (pongs, its close) while sending
             listening = asyncio.create_task(self._listen(websocket, subscriber))
+            subscriber.write = write
             try:
                 while not websocket.closed and not listening.done():
                     taken = await subscriber.take()  # aiohttp sends the pings
@@ -196,12 +206,11 @@ class Streams:
                         await websocket.close(code=TOO_SLOW, message=resume_hint(subscriber).encode()[:123])
                         return
                     if taken:
-                        # the frames as made once for every client, in one write (aiohttp would
-                        # build and write each frame of each client apart)
-                        transport.writelines([event.frame() for event in taken])
-                        subscriber.last_token = taken[-1].token
-                        await self._drained(transport)
+                        write(taken)
+                    await self._drained(transport)
+                    subscriber.congested = False
             finally:
+                subscriber.write = None
                 listening.cancel()
         return send
 
