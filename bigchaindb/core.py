@@ -38,6 +38,12 @@ _HEADERS_CACHED = 10_000
 up to a thousand transactions): what a GET of a transaction answers with."""
 
 
+COMBINED = {"transaction_copies": "get_transaction_in_block", "outputs_in_blocks": "get_outputs"}
+"""Reads that answer ``blocks_with_transaction`` and another read per block
+found at once (see ``backend.base.Connection``), and which other
+(``combined_answers``)."""
+
+
 def remember(cache, key, value, size=_CACHE_SIZE):
     """``cache[key] = value``, emptying the cache first when it holds ``size`` entries; ``value``."""
     if len(cache) >= size:
@@ -173,7 +179,7 @@ class Bigchain:
                 reads.append(("blocks_with_transaction", (tx.id,)))
             for txid, cids in spent_cids(tx).items():
                 outputs.setdefault(txid, set()).add(cids)
-                reads += [("blocks_with_transaction", (txid,)), ("spenders_of", (txid, cids))]
+                reads += [("outputs_in_blocks", (txid, cids)), ("spenders_of", (txid, cids))]
                 if check_backlog:
                     reads.append(("backlog_spenders_of", (txid, cids)))
             if tx.operation == TRANSFER and sum(condition.amount for condition in tx.conditions) != 1:
@@ -197,16 +203,18 @@ class Bigchain:
         one, and a second when blocks were found.  Every answer is as of that
         read, as if read when asked; anything else is read when asked.  The
         status of the block ``known`` is not read.  On an engine whose reads
-        are not worth batching (``READS_IN_BATCHES``) it is this node itself:
-        everything is read when asked."""
+        are not worth batching (``READS_IN_BATCHES``) nothing is read ahead:
+        everything is read when first asked, and remembered for the view's
+        later asks (accepting a transaction asks which blocks hold it twice)."""
         if not self.connection.READS_IN_BATCHES:
-            return self
+            view = copy.copy(self)
+            view.connection = Prefetched(self.connection, {}, remember=True)
+            return view
         answers = self._read_ahead(reads, {})
         blocks = set()
         for (name, args), answer in list(answers.items()):
-            if name == "transaction_copies":  # the answers to the two reads it combines
-                answers[("blocks_with_transaction", args)] = [block_id for block_id, _ in answer]
-                answers.update({("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer})
+            if name in COMBINED:
+                answers.update(combined_answers(name, args, answer))
                 blocks.update(block_id for block_id, _ in answer)
             elif name == "blocks_with_transaction":
                 blocks.update(answer)
@@ -561,14 +569,26 @@ def spent_cids(tx):
     return {txid: tuple(cids) for txid, cids in spent.items()}
 
 
+def combined_answers(name, args, answer):
+    """``{(method, args): answer}`` of the reads that the read ``(name, args)``
+    answered too (see ``COMBINED``)."""
+    if name not in COMBINED:
+        return {}
+    return {("blocks_with_transaction", args[:1]): [block_id for block_id, _ in answer],
+            **{(COMBINED[name], (args[0], block_id, *args[1:])): part for block_id, part in answer}}
+
+
 class Prefetched:
     """A storage connection whose reads are answered from ``answers``
     (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
-    from the connection otherwise; everything else goes to the connection."""
+    from the connection otherwise (and then added to ``answers`` if it is to
+    ``remember`` them: for a view that only reads); everything else goes to
+    the connection."""
 
-    def __init__(self, connection, answers):
+    def __init__(self, connection, answers, remember=False):
         self._connection = connection
         self._answers = answers
+        self._remember = remember
 
     def __getattr__(self, name):
         method = getattr(self._connection, name)
@@ -578,5 +598,10 @@ class Prefetched:
         def call(*args, **kwargs):
             key = (name, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args))
             found = self._answers.get(key, self) if not kwargs else self
-            return method(*args, **kwargs) if found is self else found
+            if found is self:
+                found = method(*args, **kwargs)
+                if self._remember and not kwargs:
+                    self._answers[key] = found
+                    self._answers.update(combined_answers(*key, found))
+            return found
         return call

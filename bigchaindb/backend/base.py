@@ -193,6 +193,13 @@ class Connection(abc.ABC):
         What spending those outputs needs, without reading (or handing back)
         the rest of a transaction that may hold thousands of outputs."""
 
+    def outputs_in_blocks(self, txid, cids):
+        """``(block id, get_outputs(txid, block id, cids))`` for every block
+        that holds transaction ``txid`` (``blocks_with_transaction``): what
+        spending outputs of ``txid`` needs to know, which an engine that can
+        read it at once (by the transaction's id) does."""
+        return [(block_id, self.get_outputs(txid, block_id, cids)) for block_id in self.blocks_with_transaction(txid)]
+
     @abc.abstractmethod
     def spenders_of(self, txid, cids):
         """``(cid, spending tx id, block id)`` for every block transaction that

@@ -96,7 +96,7 @@ def json_body():
         abort(415, f"Content-Encoding {_shown(request.content_encoding)} is not supported; send the body as is")
     limit = current_app.config["MAX_BODY_SIZE"]
     try:
-        raw = request.get_data(cache=False)
+        raw = request.get_data()  # kept: a view may answer with the bytes as received
         too_large = len(raw) > limit  # a chunked body, read one byte past the limit (see app.py)
     except RequestEntityTooLarge:  # a Content-Length over the limit: refused unread
         too_large = True

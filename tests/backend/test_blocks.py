@@ -58,6 +58,14 @@ def test_blocks_holding_a_transaction_come_in_the_order_written(connection):
     connection.write_block(block_of([create()[0]]))
     assert connection.blocks_with_transaction(tx["id"]) == [first["id"], second["id"]]
     assert connection.blocks_with_transaction("0" * 64) == []
+    # with it as stored in each, or the outputs asked for
+    assert connection.transaction_copies(tx["id"]) == [(first["id"], tx), (second["id"], tx)]
+    uri = tx["transaction"]["conditions"][0]["condition"]["uri"]
+    outputs = [(0, uri, 1, tx["transaction"]["asset"]["id"])]
+    assert connection.outputs_in_blocks(tx["id"], [0, 3]) == [(first["id"], outputs), (second["id"], outputs)]
+    assert connection.read_many([("outputs_in_blocks", (tx["id"], (3,))), ("outputs_in_blocks", (tx["id"], (0,)))]) == [
+        [(first["id"], []), (second["id"], [])], [(first["id"], outputs), (second["id"], outputs)]]
+    assert connection.transaction_copies("0" * 64) == connection.outputs_in_blocks("0" * 64, [0]) == []
 
 
 def test_a_transaction_is_read_from_the_block_named(connection):

@@ -62,6 +62,25 @@ def test_divisible_outputs_and_the_nodes_refusals(node):
         bdb.transactions.retrieve("f" * 64)
 
 
+# on SQLite only: the streams know nothing of the engine (tests/integration/test_streams.py)
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_client_follows_the_valid_transactions_of_a_key(node):
+    alice, bob = generate_key_pair(), generate_key_pair()
+    bdb = BigchainDB(node.url)
+    first, second, other = (bdb.transactions.fulfill(bdb.transactions.prepare(
+        operation="CREATE", owners_before=owner.public_key, asset={"data": {"n": n}}), owner.private_key)
+        for n, owner in enumerate((alice, alice, bob)))
+    bdb.transactions.send(first)
+    wait_valid(bdb, first["id"])
+    events = bdb.streams.valid_transactions(since="0", public_key=alice.public_key)
+    replayed = next(events)  # from the start of the ledger: the one before the stream was asked for
+    assert (replayed["transaction_id"], replayed["asset_id"]) == (first["id"], first["transaction"]["asset"]["id"])
+    bdb.transactions.send(other)
+    bdb.transactions.send(second)
+    assert next(events)["transaction_id"] == second["id"]  # then live, and only alice's
+    events.close()
+
+
 # on SQLite only: what is tested is the client's round robin, which knows nothing of the engine
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_a_node_that_does_not_answer_is_skipped(node):

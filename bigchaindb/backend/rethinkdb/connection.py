@@ -605,22 +605,42 @@ class RethinkDBConnection(Connection):
 
     @batched
     def get_outputs(self, args_list):
-        # Picked on the server: only the outputs asked for travel (nth, not a
-        # filter over every output for every cid asked).
         keys = [row_key(tx_id, block_id) for tx_id, block_id, _ in args_list]
+        term, split = self._picked_outputs(keys, [cids for _, _, cids in args_list], "id", lambda row: row["id"])
+        return term, lambda found: [next(iter(picked.values()), []) for picked in split(found)]
+
+    @batched
+    def outputs_in_blocks(self, args_list):
+        term, split = self._picked_outputs([txid for txid, _ in args_list], [cids for _, cids in args_list],
+                                           "transaction_id", lambda row: row["tx"]["id"])
+        # in the order the blocks were written, as blocks_with_transaction answers
+        return term, lambda found: [list(picked.items()) for picked in split(found)]
+
+    def _picked_outputs(self, keys, cids_list, index, key_of):
+        """``(term, split)`` of a batched read of the ``transactions`` rows under
+        ``keys`` in ``index`` (``key_of(row)`` is a row's key there), picking the
+        outputs ``cids_list[i]`` of the transaction in each: for every key,
+        ``{block id: [(cid, condition uri, amount, asset id), ...]}`` by cid,
+        blocks in the order written.  Picked on the server: only the outputs
+        asked for travel (``nth``, not a filter over every output for every
+        cid asked)."""
         wanted = {}
-        for key, (_, _, cids) in zip(keys, args_list):
+        for key, cids in zip(keys, cids_list):
             wanted.setdefault(key, set()).update(cids)
 
         def outputs(row):
             conditions = row["tx"]["transaction"]["conditions"]
-            return r.expr({key: sorted(cids) for key, cids in wanted.items()})[row["id"]].filter(
+            return [[row["block_id"], r.expr({key: sorted(cids) for key, cids in wanted.items()})[key_of(row)].filter(
                 lambda cid: cid.lt(conditions.count())).map(lambda cid: [
                     cid, conditions.nth(cid)["condition"]["uri"], conditions.nth(cid)["amount"],
-                    row["tx"]["transaction"]["asset"]["id"]])
-        term, split = self._by_key(self.table(TRANSACTIONS), keys, "id", lambda row: [row["id"]], outputs)
-        return term, lambda found: [sorted({tuple(output) for output in hits if output[0] in cids})
-                                    for hits, (_, _, cids) in zip(split(found), args_list)]
+                    row["tx"]["transaction"]["asset"]["id"]])]]
+        term, split = self._rows(keys, index, lambda row: [key_of(row)], outputs)
+
+        def picked(found):
+            return [{block_id: sorted({tuple(output) for output in hits if output[0] in cids})
+                     for block_id, hits in per_key}
+                    for per_key, cids in zip(split(found), cids_list)]
+        return term, picked
 
     @batched
     def outputs_of(self, args_list):

@@ -17,6 +17,7 @@ from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.pool import Pool
 from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+from bigchaindb.backend.sqlite.fields import spent_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class SQLiteConnection(base.Connection):
             raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
 
     def _read(self, query, *args):
-        """``query(handle, *args)`` in autocommit mode (each statement sees the latest commit)."""
+        """``query(handle, *args)`` in autocommit mode (each statement sees the latest
+        commit, and a statement that writes is a transaction of its own)."""
         with self._translated(), self._pool.taken() as handle:
             return query(handle, *args)
 
@@ -177,6 +179,8 @@ class SQLiteConnection(base.Connection):
 
     def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         # ``stale`` has nothing to free here: an output is held only by a backlog entry
+        if not spent_inputs(tx):  # nothing to check first: one statement, without BEGIN and COMMIT
+            return self._read(backlog.insert, tx, assignee, timestamp, check)
         return self._write(backlog.write, tx, assignee, timestamp, check)
 
     def get_backlog_transaction(self, tx_id):

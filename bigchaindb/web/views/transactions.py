@@ -1,6 +1,6 @@
 """Transactions: post one, get one with its status, and find them by owner, asset or metadata."""
 
-from flask import Blueprint, abort, url_for
+from flask import Blueprint, abort, current_app, request, url_for
 from flask_restful import Resource
 
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER
@@ -63,10 +63,10 @@ class TransactionListApi(Resource):
     def post(self):
         """Validate and store a transaction: 202, and where to follow its status."""
         query()
-        posted = json_body()
-        tx = bigchain().accept_transaction(posted)
-        # what was posted is the transaction, byte for byte: no need to rebuild it
-        return posted, 202, {"Location": url_for("statuses.status", resource_id=tx.id, _external=True)}
+        tx = bigchain().accept_transaction(json_body())
+        # what was posted is the transaction: answered with the bytes received, not serialised again
+        return current_app.response_class(request.get_data(), status=202, mimetype="application/json", headers={
+            "Location": url_for("statuses.status", resource_id=tx.id, _external=True)})
 
 
 api = JsonApi(blueprint)
