@@ -17,6 +17,7 @@ money the order says.
 """
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb.client import BadRequest, BigchainDB, NotFoundError
 
+LOG = logging.getLogger(__name__)
 KIND = "openbazaar"
 VALIDITY_TIMEOUT = 30
 """Seconds to wait for a transaction to be in a VALID block."""
@@ -81,7 +83,10 @@ class Ledger:
         """Start following this participant's valid transactions (a daemon thread)."""
         def run():
             for event in self.bdb.streams.valid_transactions(since="0", public_key=self.guid):
-                on_valid(self.transaction(event["transaction_id"]))
+                try:
+                    on_valid(self.transaction(event["transaction_id"]))
+                except Exception:  # one odd transaction must not stop the server following the ledger
+                    LOG.exception("could not read valid transaction %s", event["transaction_id"])
                 with self._arrived:
                     self._valid.add(event["transaction_id"])
                     self._arrived.notify_all()
