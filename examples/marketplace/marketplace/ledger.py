@@ -140,13 +140,10 @@ class Ledger:
 
     # -- money ------------------------------------------------------------------
 
-    def balance(self, guid=None):
-        """Units of the currency ``guid`` (default: this participant) holds alone, unspent."""
-        return sum(o["amount"] for o in self._coins(guid or self.guid))
-
-    def _coins(self, guid):
-        return [o for o in self.bdb.outputs.get(guid, unspent=True)
-                if o["asset_id"] == self.currency and o["owners_after"] == [guid]]
+    def _coins(self):
+        """This participant's unspent outputs of the currency that it holds alone."""
+        return [o for o in self.bdb.outputs.get(self.guid, unspent=True)
+                if o["asset_id"] == self.currency and o["owners_after"] == [self.guid]]
 
     def pay(self, amount, recipients, topic_id, data):
         """A signed TRANSFER of ``amount`` of this participant's currency to ``recipients``
@@ -157,7 +154,7 @@ class Ledger:
         """
         with self._coins_lock:
             chosen, total = [], 0
-            for coin in self._coins(self.guid):
+            for coin in self._coins():
                 if total >= amount:
                     break
                 link = (coin["transaction_id"], coin["output_index"])
