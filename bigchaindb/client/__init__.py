@@ -16,7 +16,8 @@ node's stream of valid transactions instead of polling.  Several node URLs sprea
 is down (see ``transport``).  Errors are the classes in ``exceptions``.
 """
 
-from bigchaindb.client.endpoints import BlocksEndpoint, OutputsEndpoint, TransactionsEndpoint, VotesEndpoint
+from bigchaindb.client.endpoints import (BlocksEndpoint, DataEndpoint, OutputsEndpoint, TransactionsEndpoint,
+                                         VotesEndpoint)
 from bigchaindb.client.exceptions import (
     BadRequest,
     BigchaindbException,
@@ -43,6 +44,8 @@ class BigchainDB:
         self.outputs = OutputsEndpoint(self.transport)
         self.blocks = BlocksEndpoint(self.transport)
         self.votes = VotesEndpoint(self.transport)
+        self.assets = DataEndpoint(self.transport, "assets")
+        self.metadata = DataEndpoint(self.transport, "metadata")
         self.streams = StreamsEndpoint(self.transport)
 
     def info(self):

@@ -37,6 +37,8 @@ def test_the_driver_flow_create_then_transfer(node):
             {"transaction_id": transfer["id"], "output_index": 0, "asset_id": asset_id, "amount": 1,
              "owners_after": [bob.public_key]}]
         assert bdb.outputs.get(alice.public_key, unspent=True) == []
+        assert bdb.assets.get(search="Cannondale", limit=5) == [{"id": asset_id, "data": {"bicycle": "cannondale"}}]
+        assert bdb.metadata.retrieve(create["transaction"]["metadata"]["id"])["data"] == {"planet": "earth"}
         (block,) = bdb.blocks.get(txid=transfer["id"], status="VALID")
         assert bdb.blocks.retrieve(block["id"])["id"] == block["id"]
         assert [vote["node_pubkey"] for vote in bdb.votes.get(block_id=block["id"])] == [node.public_key]
