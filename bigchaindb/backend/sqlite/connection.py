@@ -16,7 +16,7 @@ from functools import partial
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.pool import Pool
-from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+from bigchaindb.backend.sqlite import backlog, blocks, feeds, pages, schema, votes
 from bigchaindb.backend.sqlite.fields import spent_inputs
 
 logger = logging.getLogger(__name__)
@@ -236,14 +236,21 @@ class SQLiteConnection(base.Connection):
     def spenders_of(self, txid, cids):
         return self._read(blocks.spenders_of, txid, cids)
 
-    def outputs_of(self, owner):
-        return self._read(blocks.outputs_of, owner)
-
     def transactions_by_asset(self, asset_id, operation=None):
-        return self._read(blocks.by_asset, asset_id, operation)
+        # every one: a page with no limit (SQLite's LIMIT -1)
+        return [(tx, block_id) for _, tx, block_id in self._read(pages.by_asset, asset_id, operation, None, -1)]
 
-    def transactions_by_metadata(self, metadata_id):
-        return self._read(blocks.by_metadata, metadata_id)
+    def outputs_page(self, owner, after, limit):
+        return self._read(pages.outputs, owner, after, limit)
+
+    def asset_page(self, asset_id, operation, after, limit):
+        return self._read(pages.by_asset, asset_id, operation, after, limit)
+
+    def metadata_page(self, metadata_id, after, limit):
+        return self._read(pages.by_metadata, metadata_id, after, limit)
+
+    def search_page(self, kind, words, after, limit):
+        return self._read(pages.search, kind, words, after, limit)
 
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
