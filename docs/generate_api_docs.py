@@ -426,6 +426,10 @@ proxy the proxy's own URL ([nginx.conf](nginx.conf) routes
 - **Errors** before a stream starts are JSON, like every other answer of the
   API: `400` naming a bad parameter or position, `404` for an unknown stream.
 
+The JavaScript below is a browser's. Node 22+ has its `WebSocket` too (Node
+20 and 21 with `--experimental-websocket`), but no `EventSource`: the
+generator runs each example under Node with a minimal one of its own.
+
 """.format(streams=PUBLIC_STREAMS.replace("ws://", ""), host=PUBLIC_HOST.replace("http://", ""))
 
 
