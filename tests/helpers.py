@@ -24,6 +24,7 @@ from bigchaindb.backend import connect
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.core import Bigchain
+from tests.openapi_check import register_node
 
 SERVE = ("import json, sys; from bigchaindb.web.server import create_server; "
          "create_server(json.load(open(sys.argv[1]))).run()")
@@ -76,13 +77,17 @@ def init_store(config):
 
 
 class ServedProcess:
-    """A server in a subprocess, logging to a file, ready once GET ``url`` answers 200."""
+    """A node's server in a subprocess, logging to a file, ready once GET ``url`` answers 200.
+
+    Its responses to the suite's requests are checked against the OpenAPI
+    document (``tests.openapi_check``)."""
 
     url = None
     log_path = None
     process = None
 
     def launch(self, command, timeout=30, **popen_options):
+        register_node(self.url)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, **popen_options)

@@ -146,6 +146,7 @@ class RequestBody:
         self.limit = limit
 
     def __call__(self, environ, start_response):
+        start_response = _closing_when_asked(start_response)
         codings = [c.strip().lower() for c in environ.get("HTTP_TRANSFER_ENCODING", "").split(",") if c.strip()]
         undecoded = [c for c in codings if c != "chunked"]
         if undecoded:
@@ -168,6 +169,22 @@ class RequestBody:
                                                 f"{declared} bytes its Content-Length announced")
         environ["wsgi.input"] = io.BytesIO(body)
         return self.app(environ, start_response)
+
+
+def _closing_when_asked(start_response):
+    """``start_response``, closing the connection after a response that says ``Connection: close``.
+
+    gunicorn drops an app's hop-by-hop headers and keeps the connection
+    alive; after a 413 whose body was left unread, it would then take the
+    client's next request on that connection for the rest of the body.  Its
+    ``start_response`` is a method of the response, whose ``force_close``
+    makes it close the connection (and say so).
+    """
+    def closing(status, headers, exc_info=None):
+        if any(name.lower() == "connection" and value.lower() == "close" for name, value in headers):
+            getattr(getattr(start_response, "__self__", None), "force_close", lambda: None)()
+        return start_response(status, headers, exc_info)
+    return closing
 
 
 def _read(stream, most):
