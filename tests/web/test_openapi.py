@@ -76,6 +76,12 @@ def test_the_document_is_served_and_linked_from_the_api_root(web_node):
     assert served["paths"] == document()["paths"]
 
 
+def test_the_example_transaction_is_accepted(web_node):
+    example = document()["paths"]["/api/v1/transactions"]["post"]["requestBody"]["content"]["application/json"]
+    response = requests.post(f"{web_node.api}/transactions", json=example["example"])
+    assert response.status_code == 202, response.text
+
+
 def test_the_served_servers_url_is_the_one_the_client_used_behind_a_proxy(tmp_path):
     app = create_app(node_config(str(tmp_path), server={"public_url": "https://ledger.example/bigchaindb"}))
     served = app.test_client().get("/api/v1/openapi.json").get_json()
