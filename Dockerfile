@@ -47,10 +47,12 @@ WORKDIR /var/lib/bigchaindb
 ENV BIGCHAINDB_SERVER_BIND=0.0.0.0:9984
 EXPOSE 9984
 
-# Healthy when the node answers GET / on the port it binds (no curl in the
-# slim image, hence Python).
+# Healthy when GET /health answers 200 on the port the node binds: its store
+# answers and every stage is alive and keeping up (docs/operating.md); a 503
+# names what is wrong (`docker inspect` shows it).  No curl in the slim
+# image, hence Python.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('BIGCHAINDB_SERVER_BIND', ':9984').rsplit(':', 1)[1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('BIGCHAINDB_SERVER_BIND', ':9984').rsplit(':', 1)[1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4)"]
 
 ENTRYPOINT ["bigchaindb"]
 CMD ["start"]

@@ -1,4 +1,9 @@
-"""Follow accepted transactions to ``valid`` by polling, without loading the node.
+"""Follow accepted transactions to ``valid``: by polling, or from the node's stream.
+
+``Follower`` polls (below); ``StreamFollower`` listens to the node's
+``valid_transactions`` stream instead (one WebSocket, no request at all).
+Both count the requests they made, which is what polling costs the node.
+
 
 One thread polls in rounds, at most one every ``interval`` seconds.  A round
 asks ``GET /statuses/<id>`` of the oldest pending transactions, oldest
@@ -17,6 +22,9 @@ import queue
 import threading
 import time
 
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
 from benchmarks.client import API, ERRORS, Client, clock
 
 WAITING = ("backlog", "undecided")
@@ -31,6 +39,7 @@ class Follower:
         self.inbox = queue.SimpleQueue()
         self.pending = {}  # id -> Record, oldest first; the follower thread's own
         self.deadline = None  # set by finish(): no more records come, stop by then
+        self.requests = 0  # GETs sent: what following cost the node
         self.thread = threading.Thread(target=self._follow, daemon=True)
 
     def start(self):
@@ -70,8 +79,10 @@ class Follower:
             if record.id not in self.pending:  # its block was listed earlier this round
                 continue
             status = transaction_status(http, record.id)
+            self.requests += 1
             if status == "valid":
                 seen = clock()
+                self.requests += 1
                 for tx_id in [record.id] + _block_transactions(http, record.id):
                     done = self.pending.pop(tx_id, None)
                     if done is not None:
@@ -86,6 +97,58 @@ class Follower:
             else:
                 _note(record, f"status {status}")
                 del self.pending[record.id]
+
+
+class StreamFollower:
+    """Follow accepted transactions to ``valid`` from the node's ``valid_transactions`` stream.
+
+    A record is valid when its event arrives: the moment the node pushed it,
+    not up to a polling round later, and at no request's cost.  An event may
+    come before its record is added (the 202 and the event race): it is kept
+    until then.
+    """
+
+    def __init__(self, streams_url):
+        self.socket = connect(f"{streams_url}/valid_transactions", max_queue=None)
+        self.lock = threading.Lock()
+        self.pending, self.early = {}, {}
+        self.requests = 0  # none: one connection instead
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def add(self, record):
+        with self.lock:
+            seen = self.early.pop(record.id, None)
+            if seen is None:
+                self.pending[record.id] = record
+            else:
+                record.valid = seen
+
+    def finish(self, timeout):
+        deadline = clock() + timeout
+        while self.pending and clock() < deadline:
+            time.sleep(0.05)
+        self.socket.close()
+        self.thread.join()
+        for record in self.pending.values():
+            _note(record, "not valid by the end of the drain")
+
+    def _follow(self):
+        try:
+            for message in self.socket:
+                seen = clock()
+                tx_id = json.loads(message)["transaction_id"]
+                with self.lock:
+                    record = self.pending.pop(tx_id, None)
+                    if record is None:
+                        self.early[tx_id] = seen
+                    else:
+                        record.valid = seen
+        except ConnectionClosed:  # finish() closed it
+            pass
 
 
 def _note(record, problem):

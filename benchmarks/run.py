@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script: import `benchmarks` and `tests` from the repository
 
 from benchmarks import preload, report  # noqa: E402
-from benchmarks.follow import Follower  # noqa: E402
+from benchmarks.follow import Follower, StreamFollower  # noqa: E402
 from benchmarks.load import hammer_gets, post_all  # noqa: E402
 from benchmarks.monitor import Monitor  # noqa: E402
 from benchmarks.servers import Ceiling, Node, RethinkDBStore, code_version, gunicorn_settings  # noqa: E402
@@ -43,6 +43,8 @@ def parse_args(argv=None):
     add("--drain", type=float, default=60, help="seconds to keep following after the last POST")
     add("--get-seconds", type=float, default=10, help="seconds of the GET phase; 0 skips it")
     add("--poll-interval", type=float, default=0.2, help="seconds between the follower's rounds")
+    add("--follow", choices=("poll", "stream"), default="poll",
+        help="how commits are seen: polling statuses, or the node's valid_transactions stream")
     add("--rss-interval", type=float, default=0.5, help="seconds between RSS samples")
     add("--workers", type=int, default=None, help="gunicorn workers of both targets; default: the node's")
     add("--threads", type=int, default=None, help="threads per gunicorn worker of both targets; default: the node's")
@@ -75,7 +77,10 @@ def measure(server, bodies, args, stored_ids, helpers=()):
     try:
         monitor = Monitor(lambda: server.processes() + [p for helper in helpers for p in helper.processes()],
                           args.rss_interval).start()
-        follower = None if isinstance(server, Ceiling) else Follower(server.url, args.poll_interval).start()
+        follower = None
+        if not isinstance(server, Ceiling):
+            follower = (StreamFollower(server.streams) if args.follow == "stream" else
+                        Follower(server.url, args.poll_interval)).start()
         print(f"{server.name}: posting up to {len(bodies)} transactions for up to {args.duration:g} s", flush=True)
         records = post_all(server.url, bodies, args.clients, args.rate or None, args.duration,
                            follower.add if follower else committed_on_accept)
@@ -90,7 +95,7 @@ def measure(server, bodies, args, stored_ids, helpers=()):
         monitor.stop()
     finally:
         server.stop()
-    return records, gets, monitor
+    return records, gets, monitor, follower
 
 
 def main(argv=None):
@@ -127,9 +132,11 @@ def main(argv=None):
             if not args.no_ceiling:
                 targets.append(Ceiling(out, "ceiling", {"path": os.path.join(scratch, "unused.sqlite")}, **settings))
             for server in targets:
-                records, gets, monitor = measure(server, bodies, args, stored_ids,
-                                                 helpers if server is targets[0] else ())
+                records, gets, monitor, follower = measure(server, bodies, args, stored_ids,
+                                                           helpers if server is targets[0] else ())
                 summaries[server.name] = report.summarize(records, gets, monitor.summary())
+                if follower:  # what seeing the commits cost the node: GETs when polling, none from the stream
+                    summaries[server.name].update(follow=args.follow, follow_requests=follower.requests)
                 report.write_csv(os.path.join(out, f"{server.name}.csv"), records)
                 report.write_rss_csv(os.path.join(out, f"{server.name}-rss.csv"), records, monitor.samples)
                 if not report.plot(os.path.join(out, f"{server.name}.png"),
@@ -145,7 +152,8 @@ def main(argv=None):
     print(report.table(summaries, ratio))
     for name, summary in summaries.items():
         print(f"{name}: {summary['sent']} sent, {summary['accepted']} accepted, {summary['valid']} valid, "
-              f"{summary['errors']} errors")
+              f"{summary['errors']} errors" + (f"; commits seen by {summary['follow']}: "
+                                               f"{summary['follow_requests']} requests" if "follow" in summary else ""))
     print(f"code {record['code']}, gunicorn {record['gunicorn']}; results in {out}")
 
 

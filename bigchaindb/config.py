@@ -115,13 +115,30 @@ class Choice:
         return text
 
 
+class PositiveSeconds(Seconds):
+    allowed = "a number of seconds, more than 0"
+
+    def check(self, value):
+        value = super().check(value)
+        if value == 0:
+            raise Invalid("out of range")
+        return value
+
+
 class HostPort(Text):
     """Where a server listens: ``HOST:PORT``, an IPv6 host in brackets."""
 
-    def __init__(self, example):
-        super().__init__(f'"HOST:PORT" text, e.g. "{example}" (an IPv6 host in brackets: "[::1]:9984")')
+    def __init__(self, example, null=None):
+        super().__init__(f'"HOST:PORT" text, e.g. "{example}" (an IPv6 host in brackets: "[::1]:9984")'
+                         + (f", or null ({null})" if null else ""))
+        self.null = null
+
+    def parse(self, text):
+        return text or None if self.null else text
 
     def check(self, value):
+        if value is None and self.null:
+            return None
         value = super().check(value)
         host, colon, port = value.rpartition(":")
         if not colon or not host:
@@ -192,6 +209,36 @@ class PublicURL:
         return text or None
 
 
+class Origins:
+    """Web origins allowed to call the API from a browser (CORS): a list, or "*" for any; or null for none."""
+
+    allowed = ('null (no cross-origin calls), "*" (any origin), or a list of origins such as '
+               '"https://wallet.example" or "http://localhost:3000" (scheme, host and port only; '
+               "in the environment: separated by commas)")
+
+    def check(self, value):
+        if value is None or value == "*":
+            return value
+        if not isinstance(value, list) or not value:
+            raise Invalid('not "*" nor a non-empty list')
+        for index, origin in enumerate(value):
+            if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+                raise Invalid(f"item {index} ({json.dumps(origin)}): not an origin "
+                              "(scheme://host[:port], nothing after)")
+        return value
+
+    def parse(self, text):
+        text = text.strip()
+        if text in ("", "null", "none"):
+            return None
+        return "*" if text == "*" else [origin.strip() for origin in text.split(",") if origin.strip()]
+
+
+# An origin as browsers send it: lower-case scheme, host (a name, an IPv4
+# address or an IPv6 one in brackets) and an optional port; no path.
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?")
+
+
 def public_url_parts(url):
     """``(scheme, host[:port], path prefix)`` of a ``server.public_url``, or Invalid saying why not."""
     if not isinstance(url, str):
@@ -226,6 +273,10 @@ SETTINGS = (
     Setting("server.max_body_size", 1024 * 1024, Integer(1024)),
     Setting("server.trusted_proxies", 0, Integer(0)),
     Setting("server.public_url", None, PublicURL()),
+    Setting("server.cors_origins", None, Origins()),
+    Setting("streams.bind", None, HostPort("localhost:9985", null="the host of server.bind, on the next port")),
+    Setting("streams.heartbeat", 20, PositiveSeconds()),
+    Setting("streams.buffer", 1000, Integer(1)),
     Setting("database.backend", "sqlite", Choice("sqlite", "rethinkdb")),
     Setting("database.path", DEFAULT_DATA_PATH, Text("the path of the store's file")),
     Setting("database.host", "localhost", Text("a host name or address")),
@@ -236,8 +287,10 @@ SETTINGS = (
     Setting("keypair.private", None, Key("private", null="set by bigchaindb configure"), secret=True),
     Setting("keyring", [], KeyList()),
     Setting("backlog_reassign_delay", 120, Integer(1)),
+    Setting("block.timeout", 0.2, Seconds()),
     Setting("hash", DEFAULT_HASH, Choice(*HASHES)),
     Setting("log.level", "INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    Setting("log.format", "text", Choice("text", "json")),
 )
 """Every setting: key, default, kind.  A new setting is one line here (its
 environment variable follows from its key) and one in README.md's
@@ -420,3 +473,11 @@ def masked(config):
     if shown.get("keypair", {}).get("private"):
         shown["keypair"]["private"] = "*" * 8
     return shown
+
+
+def streams_bind(config):
+    """Where the streams server listens: ``streams.bind``, else the API's host on the next port."""
+    if config["streams"]["bind"]:
+        return config["streams"]["bind"]
+    host, _, port = config["server"]["bind"].rpartition(":")
+    return f"{host}:{int(port) % 65535 + 1}"

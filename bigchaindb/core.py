@@ -12,6 +12,8 @@ that is not shaped as what it should be is skipped (a block is INVALID).
 """
 
 import copy
+import hashlib
+import hmac
 import logging
 import random
 import time
@@ -21,6 +23,7 @@ from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, Inp
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction, TransactionLink
 from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
                                   is_authentic_vote_by)
+from bigchaindb.common.utils import dumps
 from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
                                validate_transaction)
 
@@ -30,11 +33,14 @@ logger = logging.getLogger(__name__)
 TX_VALID, TX_UNDECIDED, TX_BACKLOG, TX_INVALID = "valid", "undecided", "backlog", "invalid"
 LIVE = (VALID, UNDECIDED)
 _CACHE_SIZE = 100_000
+_HEADERS_CACHED = 10_000
+"""Block headers a process keeps (a few hundred bytes each, a block holding
+up to a thousand transactions): what a GET of a transaction answers with."""
 
 
-def remember(cache, key, value):
-    """``cache[key] = value``, emptying the cache first when it holds ``_CACHE_SIZE`` entries; ``value``."""
-    if len(cache) >= _CACHE_SIZE:
+def remember(cache, key, value, size=_CACHE_SIZE):
+    """``cache[key] = value``, emptying the cache first when it holds ``size`` entries; ``value``."""
+    if len(cache) >= size:
         cache.clear()
     cache[key] = value
     return value
@@ -53,7 +59,9 @@ class Bigchain:
         # process remembers them (and reads only the votes of an undecided block)
         self._decided = {}
         self._readable = {}
+        self._headers = {}
         self._genesis_id = None
+        self._check_key = None
 
     @classmethod
     def from_config(cls, config, connection):
@@ -88,6 +96,7 @@ class Bigchain:
         conflict = self.write_to_backlog(tx_dict)
         if conflict:
             raise DoubleSpend(f"an input of {tx.id} is already spent by transaction {conflict}")
+        logger.info("accepted transaction %s into the backlog", tx.id)
         return tx
 
     def write_to_backlog(self, tx_dict):
@@ -100,12 +109,39 @@ class Bigchain:
         ``backend.base.Connection.write_backlog``); a holder named stale
         before is the answer.  Each round names a new holder, so it ends.
         """
-        stale = set()
+        stale, check = set(), self.check_of(tx_dict)
         while True:
-            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale)
+            conflict = self.connection.write_backlog(tx_dict, random.choice(self.federation), time.time(), stale,
+                                                     check)
             if conflict is None or conflict in stale or self.is_live_spender(conflict):
                 return conflict
             stale.add(conflict)
+
+    # -- signatures verified once per node -------------------------------
+
+    def check_of(self, tx_dict):
+        """This node's note, kept with a backlog entry it writes, that it verified
+        the entry's signatures: an HMAC of the transaction's id and fulfillment
+        URIs under a key derived from the node's private key.  The id covers
+        everything else (``Transaction.from_dict`` checks it), so the note
+        holds for these very bytes; and no one without the private key (another
+        member writing rows into the store) can make one.  None for a node
+        without its private key, or a dict not shaped as a transaction."""
+        if self.me_private is None:
+            return None
+        if self._check_key is None:
+            self._check_key = hashlib.sha256(b"bigchaindb backlog check\0" + self.me_private.encode()).digest()
+        try:
+            signed = dumps([tx_dict["id"], [ffill["fulfillment"] for ffill in tx_dict["transaction"]["fulfillments"]]])
+        except (KeyError, TypeError, ValueError):  # orjson's refusals are TypeErrors
+            return None
+        return hmac.new(self._check_key, signed, hashlib.sha256).hexdigest()
+
+    def checked_here(self, tx_dict, check):
+        """True when ``check`` (read from the backlog, where anyone can write) is
+        this node's own note that it verified ``tx_dict``'s signatures."""
+        made = self.check_of(tx_dict) if isinstance(check, str) else None
+        return made is not None and hmac.compare_digest(made, check)
 
     def is_live_spender(self, tx_id):
         """True when ``tx_id`` is in the backlog or in a VALID or UNDECIDED block."""
@@ -121,18 +157,20 @@ class Bigchain:
 
     # -- reading ahead ---------------------------------------------------
 
-    def prefetched(self, txs, check_backlog=True, block_id=None):
+    def prefetched(self, txs, check_backlog=True, block_id=None, also=()):
         """This node's view with what validating the Transactions ``txs`` asks
         of the store read ahead (``_view``): the transactions, their inputs
         and the inputs' spenders (and, with ``check_backlog``, the backlog's
         copies and spenders, as a post needs them), then the inputs in the
-        blocks found.  ``block_id`` is the block they are validated in (the
-        vote stage's), whose own status validation does not ask."""
-        reads, outputs = [], {}
+        blocks found; and the reads ``also`` (``(method, args)`` pairs).
+        ``block_id`` is the block they are validated in (the vote stage's),
+        whose own status validation does not ask."""
+        reads, outputs = list(also), {}
         for tx in txs:
-            if check_backlog:
-                reads.append(("get_backlog_transaction", (tx.id,)))
-            reads.append(("blocks_with_transaction", (tx.id,)))
+            if check_backlog:  # a post: the copies held already, to accept the very same one again
+                reads += [("get_backlog_transaction", (tx.id,)), ("transaction_copies", (tx.id,))]
+            else:
+                reads.append(("blocks_with_transaction", (tx.id,)))
             for txid, cids in spent_cids(tx).items():
                 outputs.setdefault(txid, set()).add(cids)
                 reads += [("blocks_with_transaction", (txid,)), ("spenders_of", (txid, cids))]
@@ -165,8 +203,12 @@ class Bigchain:
             return self
         answers = self._read_ahead(reads, {})
         blocks = set()
-        for (name, _), answer in answers.items():
-            if name == "blocks_with_transaction":
+        for (name, args), answer in list(answers.items()):
+            if name == "transaction_copies":  # the answers to the two reads it combines
+                answers[("blocks_with_transaction", args)] = [block_id for block_id, _ in answer]
+                answers.update({("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer})
+                blocks.update(block_id for block_id, _ in answer)
+            elif name == "blocks_with_transaction":
                 blocks.update(answer)
             elif name == "spenders_of":
                 blocks.update(block_id for _, _, block_id in answer)
@@ -249,8 +291,7 @@ class Bigchain:
     def stored_transaction(self, tx_id, block_id):
         """Transaction ``tx_id`` from block ``block_id`` when it is stored as
         a transaction of that id, else None."""
-        tx = self.connection.get_transaction_in_block(tx_id, block_id)
-        return tx if isinstance(tx, dict) and tx.get("id") == tx_id else None
+        return _as_stored(self.connection.get_transaction_in_block(tx_id, block_id), tx_id)
 
     def block_holding(self, tx_id, except_block=None):
         """A VALID or UNDECIDED block other than ``except_block`` holding ``tx_id``, or None."""
@@ -286,7 +327,7 @@ class Bigchain:
             return status
         readable = self._readable.get(block_id)
         if readable is None:
-            header = self.connection.get_block_header(block_id)
+            header = self.block_header(block_id)
             if header is None:
                 return None
             readable = remember(self._readable, block_id, header_is_readable(block_id, header))
@@ -323,25 +364,35 @@ class Bigchain:
         """``(tx, block)`` for ``tx_id`` in a VALID block, else an UNDECIDED one; None if neither.
 
         ``block`` is the holding block's header (it carries the timestamp).
+        Once this process knows the block (its status decided, its header
+        kept), that is one read by the transaction's id.
         """
-        return self._view([("blocks_with_transaction", (tx_id,))], lambda answers: [
-            read for block_id in answers[("blocks_with_transaction", (tx_id,))]
-            for read in (("get_transaction_in_block", (tx_id, block_id)), ("get_block_header", (block_id,)))
-        ])._find_transaction(tx_id)
+        view = self._view([("transaction_copies", (tx_id,))])
+        found = view._find_transaction(tx_id)
+        return None if found is None else (found[0], view.block_header(found[1]))
 
     def _find_transaction(self, tx_id):
+        """``(tx, block id)`` for ``tx_id`` in a VALID block, else an UNDECIDED one; None if neither."""
         found = None
-        for block_id in self.connection.blocks_with_transaction(tx_id):
+        for block_id, tx in self.connection.transaction_copies(tx_id):
             status = self.block_status(block_id)
             if status == VALID or (status == UNDECIDED and found is None):
-                tx = self.stored_transaction(tx_id, block_id)
+                tx = _as_stored(tx, tx_id)
                 if tx is not None:
                     found = tx, block_id
                     if status == VALID:
                         break
-        if found is None:
-            return None
-        return found[0], self.connection.get_block_header(found[1])
+        return found
+
+    def block_header(self, block_id):
+        """The header of block ``block_id`` (see ``Connection.get_block_header``), or None;
+        a block's header never changes, so the process keeps the latest it read."""
+        header = self._headers.get(block_id)
+        if header is None:
+            header = self.connection.get_block_header(block_id)
+            if header is not None:
+                remember(self._headers, block_id, header, _HEADERS_CACHED)
+        return header
 
     def get_blocks_with_transaction(self, tx_id, status=None):
         """Full blocks holding ``tx_id``, optionally only those whose status is
@@ -390,19 +441,32 @@ class Bigchain:
         ``fulfilled=False`` keeps only those with an output of ``owner`` not yet
         spent, ``True`` only those with one spent; None keeps all.
         """
-        result = {}
+        outputs = self.get_outputs(owner, None if fulfilled is None else not fulfilled)
+        return list({tx["id"]: tx for tx, _ in outputs}.values())
+
+    def get_outputs(self, owner, unspent=None):
+        """``(transaction, cid)`` of each output of ``owner`` in a VALID or UNDECIDED block,
+        in ledger order.
+
+        ``unspent=True`` keeps only the outputs no transaction in a VALID or
+        UNDECIDED block spends, ``False`` only the spent ones; None keeps all.
+        Unlike ``get_transactions_by_owner`` this tells apart two outputs of
+        one transaction (a payment and its change, say).
+        """
+        found, seen = [], set()
         for tx_id, cid, block_id in self.connection.outputs_of(owner):
-            if tx_id in result or self.block_status(block_id) not in LIVE:
+            if (tx_id, cid) in seen or self.block_status(block_id) not in LIVE:
                 continue
             tx = self.stored_transaction(tx_id, block_id)
             if tx is None:
                 continue
-            if fulfilled is not None:
+            if unspent is not None:
                 spent = self.get_spender(TransactionLink(tx_id, cid), None, check_backlog=False) is not None
-                if spent != fulfilled:
+                if spent == unspent:
                     continue
-            result[tx_id] = tx
-        return list(result.values())
+            seen.add((tx_id, cid))
+            found.append((tx, cid))
+        return found
 
     # -- blocks and votes ------------------------------------------------
 
@@ -481,6 +545,11 @@ class Bigchain:
                 requeued += 1
         if self.connection.mark_requeued(block_id):
             logger.info("block %s is INVALID: %d of its transactions went back to the backlog", block_id, requeued)
+
+
+def _as_stored(tx, tx_id):
+    """``tx`` (as read from a block) when it is stored as a transaction of id ``tx_id``, else None."""
+    return tx if isinstance(tx, dict) and tx.get("id") == tx_id else None
 
 
 def spent_cids(tx):

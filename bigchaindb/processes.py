@@ -5,7 +5,11 @@ again after a pause that doubles with each death in a row (``Backoff``), so
 a stage that cannot start does not spin; one that ran for a while before it
 died starts over from the shortest pause.  The parent also holds the API's
 listening socket (bound by ``start`` before any stage runs), so the web
-stage, started again, listens on the same socket.
+stage, started again, listens on the same socket; and so for the streams
+server's (``bigchaindb.streams``), a stage of its own.
+The parent also makes the node's run directory (``RunDirectory``), anew at
+each start: the stages write their heartbeats there and every process
+counts its metrics there, for ``GET /health`` and ``GET /metrics``.
 SIGTERM or SIGINT stops the node cleanly: the children get SIGTERM, the web
 server finishes the requests in flight, and the parent waits for them all.
 Children run in their own process group, so a Ctrl-C in the terminal
@@ -14,13 +18,16 @@ kernel for SIGTERM should the parent die without stopping them.
 """
 
 import ctypes
+import glob
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import time
 
-from bigchaindb import backend
+from bigchaindb import backend, health, logs, metrics
 from bigchaindb.core import Bigchain
 from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
@@ -35,23 +42,61 @@ PIPELINES = {
     "election": ElectionPipeline,
     "stale": StalePipeline,
 }
-LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 STOP_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
-def run_web(config, listener_fd):
+def run_web(config, listener_fd, run_directory):
     from bigchaindb.web.server import create_server
-    create_server(config, listener_fd).run()
+    create_server(config, listener_fd, run_directory).run()
 
 
-def run_pipeline(name, config):
+def run_streams(config, listener_fd):
+    from bigchaindb.streams.server import run
+    run(config, listener_fd)
+
+
+def run_pipeline(name, config, run_directory):
     connection = backend.connect(config["database"])
     bigchain = Bigchain.from_config(config, connection)
-    PIPELINES[name](bigchain).run()
+    limit = health.limit_of(config["backlog_reassign_delay"])
+    options = {"max_wait": config["block"]["timeout"]} if name == "block" else {}
+    PIPELINES[name](bigchain, heartbeat=health.Heartbeat(run_directory, name, limit), **options).run()
 
 
-def _child_main(target, args, log_level):
+class RunDirectory:
+    """This run's directory: ``metrics/`` (prometheus_client's files) and the stages' heartbeats.
+
+    A new private directory in the system's temporary directory, named
+    after the supervisor's pid, removed when the node stops.  Those of
+    nodes of this user that died without stopping (killed) are removed
+    when the next node starts, so that they do not pile up.
+    """
+
+    PREFIX = "bigchaindb-node-"
+
+    def __init__(self, stages):
+        self._remove_leftovers()
+        self.path = tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-")
+        os.mkdir(metrics.directory_in(self.path))
+        os.mkdir(os.path.join(self.path, health.STAGES_DIRECTORY))
+        health.write_state(os.path.join(self.path, health.STAGES_FILE), list(stages))
+
+    def _remove_leftovers(self):
+        for leftover in glob.glob(os.path.join(tempfile.gettempdir(), self.PREFIX + "*")):
+            pid = os.path.basename(leftover)[len(self.PREFIX):].partition("-")[0]
+            if pid.isdigit() and os.stat(leftover).st_uid == os.getuid() and not health.process_exists(int(pid)):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    def stage_down(self, stage, why):
+        """Tell /health that ``stage`` is down, and why."""
+        health.write_state(os.path.join(self.path, health.STAGES_DIRECTORY, f"{stage}.json"), {"down": why})
+
+    def remove(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _child_main(target, args, log_settings):
     """Entry point of every child: own process group, die with the parent."""
     os.setpgid(0, 0)
     try:
@@ -60,7 +105,7 @@ def _child_main(target, args, log_level):
         pass  # not Linux: the parent's clean shutdown still stops the children
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    logs.setup(log_settings)
     target(*args)
 
 
@@ -90,11 +135,18 @@ class Backoff:
 class Supervisor:
     """Runs the node's stages as child processes and keeps them running."""
 
-    def __init__(self, config, listener):
+    def __init__(self, config, listener, streams_listener=None):
         self.config = config
         self.listener = listener
-        self.stages = {"web": (run_web, (config, listener.fileno()))}
-        self.stages.update({name: (run_pipeline, (name, config)) for name in PIPELINES})
+        self.streams_listener = streams_listener
+        self.run_directory = RunDirectory(PIPELINES)
+        metrics.count_in(metrics.directory_in(self.run_directory.path))
+        self.stages = {"web": (run_web, (config, listener.fileno(), self.run_directory.path))}
+        if streams_listener is not None:
+            self.stages["streams"] = (run_streams, (config, streams_listener.fileno()))
+        self.stages.update({name: (run_pipeline, (name, config, self.run_directory.path)) for name in PIPELINES})
+        for name in self.stages:
+            metrics.metrics().restarts.labels(name)  # shown from the start, at 0
         self.children = {}
         self.started_at = {}
         self.backoff = {name: Backoff() for name in self.stages}
@@ -105,7 +157,7 @@ class Supervisor:
     def start_stage(self, name):
         target, args = self.stages[name]
         process = self._context.Process(
-            target=_child_main, args=(target, args, self.config["log"]["level"]), name=name, daemon=False)
+            target=_child_main, args=(target, args, self.config["log"]), name=name, daemon=False)
         process.start()
         self.children[name] = process
         self.started_at[name] = time.monotonic()
@@ -136,10 +188,14 @@ class Supervisor:
             logger.error("stage %s died (exit code %s) after %.1f s; restarting it in %g s (death %d in a row)",
                          name, process.exitcode, uptime, pause, self.backoff[name].deaths)
             self.restart_at[name] = now + pause
+            if name in PIPELINES:
+                self.run_directory.stage_down(name, f"it died (exit code {process.exitcode}) after {uptime:.1f} s; "
+                                                    f"restarting it in {pause:g} s")
         for name, due in list(self.restart_at.items()):
             if due <= now and not self.stopping:
                 del self.restart_at[name]
                 self.start_stage(name)
+                metrics.metrics().restarts.labels(name).inc()
 
     def stop(self):
         # the web server first, so that no new transaction arrives while the
@@ -158,9 +214,13 @@ class Supervisor:
                 process.kill()
                 process.join()
         self.listener.close()
+        if self.streams_listener is not None:
+            self.streams_listener.close()
+        self.run_directory.remove()
         logger.info("node stopped")
 
 
-def start(config, listener):
-    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), until stopped."""
-    Supervisor(config, listener).run()
+def start(config, listener, streams_listener=None):
+    """Run the node on ``listener``, the API's bound socket (``web.server.listen``), and
+    ``streams_listener``, the streams' (``bigchaindb.streams``), until stopped."""
+    Supervisor(config, listener, streams_listener).run()

@@ -36,6 +36,7 @@ NODE = CryptoKeypair("E5TiV7pi3PY3LpGFEZf4fox8S8BEmB9Eq9sYRpfrzFrC", "EunPyXVrLt
 ASSET_ID = "0d3c42b4-7c5b-4a4a-8b56-6e3a2a6c1f01"
 METADATA_ID = "7b1e8a4e-0f0e-4d57-9a8e-2f1c3e5d7a90"
 PUBLIC_HOST = "http://localhost:9984"
+PUBLIC_STREAMS = "ws://localhost:9985"
 SHOWN_HEADERS = ("Location", "X-BigchainDB-Timestamp", "Content-Type")
 NODE_JS = shutil.which("node")
 
@@ -47,7 +48,8 @@ class Recorder:
         self.node = node
         self.sections = []
 
-    def exchange(self, title, text, method, path, body=None, headers=None, raw=None):
+    def exchange(self, title, text, method, path, body=None, headers=None, raw=None, plain=False):
+        """Send one request and keep it as a section; ``plain``: the answer is text, not JSON."""
         url = self.node.url + path
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         send_headers = dict(headers or {})
@@ -55,14 +57,45 @@ class Recorder:
             send_headers["Content-Type"] = "application/json"
         response = requests.request(method, url, data=data, headers=send_headers, allow_redirects=False,
                                     timeout=30)
-        javascript = self._javascript(method, PUBLIC_HOST + path, send_headers, body, raw)
+        javascript = self._javascript(method, PUBLIC_HOST + path, send_headers, body, raw, plain)
         if NODE_JS:
             run_javascript(javascript, PUBLIC_HOST, self.node.url, body, raw, response.status_code)
         self.sections.append(self._section(title, text, method, path, body, send_headers, raw, response,
-                                           javascript))
+                                           javascript, plain))
         return response
 
-    def _section(self, title, text, method, path, body, headers, raw, response, javascript):
+    def stream(self, title, text, path, count):
+        """Read the first ``count`` events of the stream at ``path`` as server-sent
+        events, run the JavaScript for them, and keep it all as a section."""
+        url = self.node.streams.rpartition("/api/")[0].replace("ws://", "http://") + path
+        public = PUBLIC_STREAMS + path
+        response = requests.get(url, headers={"Accept": "text/event-stream"}, stream=True, timeout=30)
+        with response:
+            body = read_events(response, count)
+        javascript = stream_javascript(public, count)
+        if NODE_JS:
+            run_stream_javascript(javascript, self._public_streams_url(url), url, count)
+        python = ["import asyncio", "import json", "", "import websockets", "", "",
+                  "async def follow():",
+                  f"    async with websockets.connect('{public}') as stream:",
+                  "        async for message in stream:",
+                  "            event = json.loads(message)",
+                  "            print(event['position'], event)",
+                  "            # remember event['position']: reconnect with ?since=<it> to resume", "", "",
+                  "asyncio.run(follow())"]
+        shown = [f"HTTP/1.1 {response.status_code} {response.reason}",
+                 f"Content-Type: {response.headers['Content-Type']}", "", self._public(body)]
+        self.sections.append("\n".join([
+            f"### {title}", "", text, "", f"`GET {path}`", "",
+            "```bash", f"curl -N -H 'Accept: text/event-stream' '{public.replace('ws://', 'http://')}'", "```", "",
+            "```python", *python, "```", "", "```javascript", javascript, "```", "",
+            f"Response (the first {count} events):", "", "```http", *shown, "```", ""]))
+
+    @staticmethod
+    def _public_streams_url(url):
+        return PUBLIC_STREAMS.replace("ws://", "http://") + "/api/" + url.partition("/api/")[2]
+
+    def _section(self, title, text, method, path, body, headers, raw, response, javascript, plain):
         public = PUBLIC_HOST + path
         curl = ["curl -i"]
         if method != "GET":
@@ -76,18 +109,20 @@ class Recorder:
             python.append(f"response = requests.{method.lower()}('{public}', json=tx)")
         else:
             python.append(f"response = requests.{method.lower()}('{public}', allow_redirects=False)")
-        python += ["print(response.status_code, response.headers.get('Location'))", "print(response.json())"]
+        python += ["print(response.status_code, response.headers.get('Location'))",
+                   "print(response.text)" if plain else "print(response.json())"]
         shown = [f"HTTP/1.1 {response.status_code} {response.reason}"]
         shown += [f"{name}: {self._public(response.headers[name])}" for name in SHOWN_HEADERS
                   if name in response.headers]
         lines = [f"### {title}", "", *([text, ""] if text else []), f"`{method} {path}`", "", "```bash", " \\\n     ".join(curl), "```",
                  "", "```python", *python, "```", "", "```javascript", javascript, "```", "",
                  "Response:", "", "```http", *shown, "",
-                 self._public(json.dumps(response.json(), indent=2, ensure_ascii=False)), "```", ""]
+                 self._public(plain_excerpt(response.text) if plain else
+                              json.dumps(response.json(), indent=2, ensure_ascii=False)), "```", ""]
         return "\n".join(lines)
 
     @staticmethod
-    def _javascript(method, url, headers, body, raw):
+    def _javascript(method, url, headers, body, raw, plain=False):
         """The request as a ``fetch`` call; ``tx`` is the transaction object, ``body`` raw text."""
         options = [f"  method: '{method}',"] if method != "GET" else []
         if headers:
@@ -99,10 +134,18 @@ class Recorder:
         options.append("  redirect: 'manual',  // read a 303's own body: it holds the status")
         return "\n".join([f"const response = await fetch('{url}', {{", *options, "});",
                           "console.log(response.status, response.headers.get('Location'));",
-                          "console.log(await response.json());"])
+                          f"console.log(await response.{'text' if plain else 'json'}());"])
 
     def _public(self, text):
-        return text.replace(self.node.url, PUBLIC_HOST)
+        return text.replace(self.node.url, PUBLIC_HOST).replace(self.node.streams.rpartition("/api/")[0],
+                                                                PUBLIC_STREAMS)
+
+
+def plain_excerpt(text, lines=14):
+    """The first ``lines`` lines of a text answer, and a note of how many more there are."""
+    shown = text.splitlines()
+    more = len(shown) - lines
+    return "\n".join(shown[:lines] + ([f"... ({more} more lines)"] if more > 0 else []))
 
 
 def run_javascript(javascript, public_host, url, body, raw, expected_status):
@@ -116,6 +159,80 @@ def run_javascript(javascript, public_host, url, body, raw, expected_status):
     if done.returncode != 0 or status != str(expected_status):
         raise RuntimeError(f"the JavaScript example got {status or 'nothing'} instead of {expected_status}:\n"
                            f"{script}\n{done.stdout}{done.stderr}")
+
+
+def read_events(response, count):
+    """The text of a server-sent events response up to its ``count``-th event."""
+    lines, events = [], 0
+    for line in response.iter_lines(decode_unicode=True):
+        lines.append(line)
+        if line.startswith("data: "):
+            events += 1
+        elif not line and events == count:
+            return "\n".join(lines)
+    raise RuntimeError(f"the stream ended after {events} of {count} events")
+
+
+def stream_javascript(url, count):
+    """A browser's two ways to follow a stream: a WebSocket, and an EventSource
+    (which reconnects by itself, resuming after the last event it got)."""
+    return "\n".join([
+        f"const url = '{url}';",
+        f"const shown = {count};  // the events shown below; leave out the close() calls to follow for good",
+        "",
+        "// WebSocket",
+        "const socket = new WebSocket(url);",
+        "let received = 0;",
+        "socket.onmessage = (message) => {",
+        "  const event = JSON.parse(message.data);",
+        "  console.log('websocket', event.position, event);",
+        "  if (++received === shown) socket.close();",
+        "};",
+        "",
+        "// Server-sent events (http:// or https://, not ws://)",
+        "const source = new EventSource(url.replace(/^ws/, 'http'));",
+        "let seen = 0;",
+        "source.onmessage = (message) => {",
+        "  console.log('eventsource', message.lastEventId, JSON.parse(message.data));",
+        "  if (++seen === shown) source.close();",
+        "};"])
+
+
+EVENT_SOURCE = """\
+// An EventSource for Node, which has none (browsers do): enough for the example.
+globalThis.EventSource = class {
+  constructor(url) {
+    this.controller = new AbortController();
+    fetch(url, {headers: {Accept: 'text/event-stream'}, signal: this.controller.signal}).then(async (response) => {
+      let text = '';
+      for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+        text += chunk;
+        let end;
+        while ((end = text.indexOf('\\n\\n')) >= 0) {
+          const fields = Object.fromEntries(text.slice(0, end).split('\\n')
+            .filter((line) => line && !line.startsWith(':')).map((line) => line.split(/: (.*)/s).slice(0, 2)));
+          text = text.slice(end + 2);
+          if ('data' in fields) this.onmessage({data: fields.data, lastEventId: fields.id});
+        }
+      }
+    }).catch((error) => { if (error.name !== 'AbortError') throw error; });
+  }
+  close() { this.controller.abort(); }
+};
+"""
+
+
+def run_stream_javascript(javascript, public_url, url, count):
+    """Run a stream example with Node (its WebSocket, and ``EVENT_SOURCE``) against ``url``:
+    both clients must print ``count`` events."""
+    script = EVENT_SOURCE + javascript.replace(public_url.replace("http://", "ws://"), url.replace("http://", "ws://"))
+    done = subprocess.run([NODE_JS, "--experimental-websocket", "--no-warnings", "--input-type=module"],
+                          input=script, capture_output=True, text=True, timeout=30)
+    printed = done.stdout.splitlines()
+    for client in ("websocket", "eventsource"):
+        if done.returncode != 0 or sum(line.startswith(client) for line in printed) != count:
+            raise RuntimeError(f"the JavaScript example's {client} did not print {count} events:\n"
+                               f"{script}\n{done.stdout}{done.stderr}")
 
 
 def build_transactions():
@@ -161,6 +278,10 @@ def record_everything(recorder):
     recorder.exchange("Unspent outputs of an owner",
                       "Transactions with an output of `owners_after` not yet spent (`fulfilled=false`).",
                       "GET", f"{api}/transactions?fulfilled=false&owners_after={BOB.public_key}")
+    recorder.exchange("Each output of an owner",
+                      "One entry per output (`unspent=true`: not yet spent), so that a payment and its change "
+                      "to one key are told apart, as `fulfilled=false` cannot.",
+                      "GET", f"{api}/outputs?unspent=true&public_key={BOB.public_key}")
     recorder.exchange("The transactions of an asset", "Optionally only one `operation`.",
                       "GET", f"{api}/transactions?operation=CREATE&asset_id={ASSET_ID}")
     recorder.exchange("The transaction with some metadata", "", "GET",
@@ -196,6 +317,33 @@ def record_everything(recorder):
                       raw=b'{"id": ', headers={"Content-Type": "application/json"})
     recorder.exchange("Errors: an unknown transaction", "", "GET", f"{api}/transactions/{'0' * 64}")
     recorder.exchange("Errors: a missing parameter", "", "GET", f"{api}/votes")
+    recorder.exchange("Health", "For operators and container health checks: `200` when the store answers and "
+                      "every stage (block, vote, election, stale) is alive and keeping up; `503` with a message "
+                      "naming each problem otherwise (see operating.md).", "GET", "/health")
+    recorder.exchange("Metrics", "For Prometheus: every process of the node counted, in its text format (the "
+                      "first lines shown; see operating.md for what each metric means).", "GET", "/metrics",
+                      plain=True)
+
+
+def record_streams(recorder):
+    """The event streams: each shown as server-sent events (curl), a WebSocket
+    (Python), and both in a browser (JavaScript), answered from the start of
+    the ledger (``since=0``), so the answer is what the node sent."""
+    streams = "/api/v1/streams"
+    recorder.stream("Stream: valid transactions",
+                    "Every transaction of every block decided VALID, in the ledger's order, as BigchainDB 1.x "
+                    "sent them, with the event's `position`. Without `since` a stream starts with what is "
+                    "decided from the moment it connects; here it starts at the beginning of the ledger (the "
+                    "genesis block's transaction first).", f"{streams}/valid_transactions?since=0", 3)
+    recorder.stream("Stream: filtered",
+                    "`asset_id`, `public_key` (an output to that key, or an input from it) and `operation` "
+                    "select transactions; a filtered stream's positions are those of the whole stream.",
+                    f"{streams}/valid_transactions?since=0&asset_id={ASSET_ID}&operation=TRANSFER", 1)
+    recorder.stream("Stream: decided blocks",
+                    "Every block when it is decided (`VALID` or `INVALID`), with its transactions' ids.",
+                    f"{streams}/blocks?since=0", 3)
+    recorder.stream("Stream: votes", "Every vote that counts (signed by a member of the federation), as signed, "
+                    "in the order the votes were written.", f"{streams}/votes?since=0", 2)
 
 
 HEADER = """# The HTTP API, by example
@@ -222,6 +370,54 @@ schema included. The test suite holds every response it sees to it.
 """.format(host=PUBLIC_HOST)
 
 
+STREAMS_INTRO = """## Event streams
+
+A node also pushes what happens in its ledger, so that a client need not poll
+`/statuses` to learn that its transaction became valid. Its streams server
+listens on a port of its own (`streams.bind`; by default the API's port plus
+one: {streams} beside {host}), and `GET /api/v1` links each stream under
+`_links.streams`: `ws://` or `wss://` as the client came, and behind a
+proxy the proxy's own URL ([nginx.conf](nginx.conf) routes
+`/api/v1/streams/` to the streams port).
+
+- **WebSocket or server-sent events.** A request that upgrades is a
+  WebSocket: one JSON text message per event. A request with
+  `Accept: text/event-stream` gets server-sent events (for `curl -N` and a
+  browser's `EventSource`): each event's `id:` is its position, its `data:`
+  the same JSON. Anything else is a `406`.
+- **Order.** Events follow the ledger: blocks in the order they were
+  written, each one once it is decided, so a block decided early waits for
+  the blocks written before it. Votes follow the order they were written.
+- **Positions.** Every event has one (`position` in the message), taken from
+  the store: it stays valid across restarts of the node and is the same on
+  every node sharing the store. On the embedded store a block's is a number
+  (`42`) and its transactions' are `42:0`, `42:1`...; on RethinkDB the
+  block's write time (and its id, for a block written in the same
+  millisecond as another). Take them as opaque text.
+- **Resuming.** `?since=<position>` (or `Last-Event-ID`, which an
+  `EventSource` sends by itself when it reconnects) gives every event after
+  that one, from the store, then the live ones: none missed, none twice.
+  `since=0` starts at the beginning of the ledger; without `since` a stream
+  starts with what happens after the client connected.
+- **Filters** (`valid_transactions` only): `asset_id`, `public_key` (a
+  transaction with an output to that key or an input from it), `operation`
+  (`CREATE`, `TRANSFER` or `GENESIS`).
+- **A client that falls behind** (it has `streams.buffer` events, 1,000 by
+  default, still waiting when the next ones come) is disconnected, never
+  waited for: a WebSocket is closed with code `1013` and the reason
+  `too far behind: reconnect with since=<the last position sent>`; server-sent
+  events end with an `event: cut-off` of the same text. Reconnect with
+  `since`, and nothing is lost.
+- **Heartbeats.** Every `streams.heartbeat` seconds (20) a WebSocket ping
+  (a client that does not answer within half that is disconnected), or a
+  comment line `: heartbeat` on a quiet server-sent events stream, so that
+  proxies do not close a quiet connection.
+- **Errors** before a stream starts are JSON, like every other answer of the
+  API: `400` naming a bad parameter or position, `404` for an unknown stream.
+
+""".format(streams=PUBLIC_STREAMS.replace("ws://", ""), host=PUBLIC_HOST.replace("http://", ""))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default=os.path.join(HERE, "api.md"))
@@ -232,10 +428,13 @@ def main():
         try:
             recorder = Recorder(node)
             record_everything(recorder)
+            api_sections = len(recorder.sections)
+            record_streams(recorder)
         finally:
             node.stop()
     with open(output, "w", encoding="utf-8") as handle:
-        handle.write(HEADER + "\n".join(recorder.sections))
+        handle.write(HEADER + "\n".join(recorder.sections[:api_sections]) + "\n" + STREAMS_INTRO
+                     + "\n".join(recorder.sections[api_sections:]))
     print(f"wrote {output} ({len(recorder.sections)} exchanges)")
 
 

@@ -99,11 +99,12 @@ class RawStore:
                                                    "tx": transactions[position]}, written_at)
             self.block(block["id"], document, written_at)
 
-    def backlog(self, tx_id, tx, assignee, timestamp):
-        """A backlog row ``tx_id`` holding ``tx``, assigned to ``assignee`` at ``timestamp``."""
+    def backlog(self, tx_id, tx, assignee, timestamp, check=None):
+        """A backlog row ``tx_id`` holding ``tx``, assigned to ``assignee`` at ``timestamp``,
+        with ``check`` as its writer's note (see ``Connection.get_backlog_check``)."""
         if self.engine == "sqlite":
-            self._sql("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
-                      (tx_id, _text(tx), assignee, timestamp))
+            self._sql("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp, checked) VALUES (?, ?, ?, ?, ?)",
+                      (tx_id, _text(tx), assignee, timestamp, check))
         else:
             self._reql_insert("backlog", {"id": tx_id, "tx": "x" if tx is NOT_JSON else tx,
-                                          "assignee": assignee, "assignment_timestamp": timestamp})
+                                          "assignee": assignee, "assignment_timestamp": timestamp, "check": check})

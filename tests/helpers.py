@@ -64,6 +64,7 @@ def node_config(directory, **settings):
     config["database"]["path"] = os.path.join(directory, "bigchaindb.sqlite")
     config["keypair"] = {"public": keypair.public_key, "private": keypair.private_key}
     config["server"].update(bind=f"127.0.0.1:{free_port()}", workers=2)
+    config["streams"]["bind"] = f"127.0.0.1:{free_port()}"
     return bigchaindb_config.merge(config, settings)
 
 

@@ -37,6 +37,8 @@ def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
         figures = summary[target]
         assert figures["sent"] == figures["accepted"] == figures["valid"] == COUNT
         assert figures["errors"] == 0
+        if target == "node":
+            assert figures["follow"] == "poll" and figures["follow_requests"] > 0  # what polling cost
         assert 0 < figures["accepted_tx_per_s"] <= 35  # offered 30/s
         assert 0 < figures["committed_tx_per_s"] <= figures["accepted_tx_per_s"]
         assert 0 < figures["post_202_p50_ms"] <= figures["post_202_p95_ms"] <= figures["post_202_p99_ms"]
@@ -51,12 +53,13 @@ def test_a_tiny_run_on_rethinkdb(tmp_path):
     require_rethinkdb()
     out = tmp_path / "results"
     subprocess.run([sys.executable, RUN, "--rethinkdb", "1", "--no-ceiling", "--count", "30", "--clients", "2",
-                    "--rate", "30", "--duration", "3", "--drain", "20", "--get-seconds", "1", "--poll-interval",
-                    "0.1", "--workers", "1", "--out", str(out)], check=True, timeout=120, stdout=subprocess.DEVNULL)
+                    "--rate", "30", "--duration", "3", "--drain", "20", "--get-seconds", "1", "--follow", "stream",
+                    "--workers", "1", "--out", str(out)], check=True, timeout=120, stdout=subprocess.DEVNULL)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["engine"] == "rethinkdb, 1 server(s)"
     figures = summary["node"]
     assert figures["sent"] == figures["accepted"] == figures["valid"] == 30 and figures["errors"] == 0
+    assert figures["follow"] == "stream" and figures["follow_requests"] == 0  # commits seen from the stream
     assert figures["get_per_s"] > 0
 
 

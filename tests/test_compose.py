@@ -105,7 +105,7 @@ def test_node_service(services, number):
     assert volume_targets(node)[CONFIG_DIR] == ("federation-config", True)
     assert condition(node, "init") == "service_completed_successfully"
     assert "ports" not in node, "nodes are reached through nginx only"
-    assert "healthcheck" not in node, "the image's HEALTHCHECK (GET /) applies"
+    assert "healthcheck" not in node, "the image's HEALTHCHECK (GET /health) applies"
 
 
 def test_nginx_service(services):
@@ -223,7 +223,7 @@ def test_dockerfile_runs_the_node_unprivileged_and_checks_its_health():
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert ("EXPOSE", "9984") in instructions
     healthcheck = dict(instructions)["HEALTHCHECK"]
-    assert "urllib.request.urlopen" in healthcheck and "127.0.0.1" in healthcheck
+    assert "urllib.request.urlopen" in healthcheck and "http://127.0.0.1:{port}/health'" in healthcheck
     assert ("ENTRYPOINT", '["bigchaindb"]') in instructions
     assert ("CMD", '["start"]') in instructions
     assert ("ENV", "BIGCHAINDB_SERVER_BIND=0.0.0.0:9984") in instructions

@@ -98,11 +98,11 @@ def refusal(tmp_path, data, environ=None):
     ({"keyring": "abc"}, 'keyring: "abc" (in {path}): not a list'),
     ({"keyring": ["3x"]}, 'item 0 ("3x"): decodes to 1 bytes, not 32'),
     ({"server": "localhost:9984"}, 'server: "localhost:9984" (in {path}): not an object; '
-                                   "allowed: an object of bind, connections, max_body_size"),
+                                   "allowed: an object of bind, connections, cors_origins, max_body_size"),
     ({"server": {"bnd": "localhost:9984"}}, "server.bnd (in {path}): not a setting; did you mean server.bind?"),
     ({"sever": {"bind": "localhost:9984"}}, "sever (in {path}): not a setting; did you mean server?"),
     ({"backlog_reasign_delay": 60}, "did you mean backlog_reassign_delay?"),
-    ({"log": {"level": "INFO", "rotation": 5}}, "log.rotation (in {path}): not a setting; known: log.level"),
+    ({"log": {"level": "INFO", "destination": 5}}, "log.destination (in {path}): not a setting; known: log.format, log.level"),
 ])
 def test_a_wrong_value_or_key_is_refused_naming_it(tmp_path, data, expected):
     assert expected.format(path=tmp_path / "config.json") in refusal(tmp_path, data)
@@ -183,3 +183,29 @@ def test_a_public_url_that_is_not_one_is_refused_saying_why(tmp_path, url, why):
     message = refusal(tmp_path, {"server": {"public_url": url}})
     assert message.startswith(f"server.public_url: {json.dumps(url)} (in ")
     assert why in message and "allowed: an http:// or https:// URL" in message
+
+
+def test_cors_origins_come_from_the_file_or_the_environment_comma_separated(tmp_path):
+    origins = ["https://wallet.example", "http://localhost:3000", "http://[::1]:8080"]
+    assert load_file(tmp_path, {"server": {"cors_origins": origins}})["server"]["cors_origins"] == origins
+    environ = {"BIGCHAINDB_SERVER_CORS_ORIGINS": "https://wallet.example, http://localhost:3000"}
+    assert load_file(tmp_path, {}, environ)["server"]["cors_origins"] == origins[:2]
+    assert load_file(tmp_path, {}, {"BIGCHAINDB_SERVER_CORS_ORIGINS": "*"})["server"]["cors_origins"] == "*"
+    assert load_file(tmp_path, {}, {"BIGCHAINDB_SERVER_CORS_ORIGINS": ""})["server"]["cors_origins"] is None
+
+
+@pytest.mark.parametrize("origins, why", [
+    ("https://wallet.example", 'not "*" nor a non-empty list'), ([], 'not "*" nor a non-empty list'),
+    (["https://wallet.example/app"], "item 0"), (["wallet.example"], "item 0"), (["*.example"], "item 0"),
+    (["https://a.example", "https://b.example:99999999"], "item 1"), ([42], "item 0"),
+])
+def test_an_origin_that_is_not_one_is_refused_naming_it(tmp_path, origins, why):
+    message = refusal(tmp_path, {"server": {"cors_origins": origins}})
+    assert message.startswith(f"server.cors_origins: {json.dumps(origins)} (in ")
+    assert why in message and 'allowed: null (no cross-origin calls), "*"' in message
+
+
+def test_the_log_format_is_text_or_json(tmp_path):
+    assert load_file(tmp_path, {})["log"]["format"] == "text"
+    assert load_file(tmp_path, {}, {"BIGCHAINDB_LOG_FORMAT": "JSON"})["log"]["format"] == "json"
+    assert "allowed: one of text, json" in refusal(tmp_path, {"log": {"format": "logfmt"}})

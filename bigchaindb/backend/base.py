@@ -74,8 +74,10 @@ class Connection(abc.ABC):
     # -- backlog ---------------------------------------------------------
 
     @abc.abstractmethod
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
-        """Store ``tx`` in the backlog, durably, before returning.
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
+        """Store ``tx`` in the backlog, durably, before returning, with ``check``
+        (a string or None: what the writing node notes about it, see
+        ``get_backlog_check``).
 
         Atomically refuses (returns the id of the conflicting transaction)
         when another transaction holds one of ``tx``'s inputs: of several
@@ -94,6 +96,12 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def get_backlog_transaction(self, tx_id):
         """The backlog transaction ``tx_id``, or None."""
+
+    @abc.abstractmethod
+    def get_backlog_check(self, tx_id):
+        """The ``check`` stored with backlog entry ``tx_id`` (kept when it is
+        reassigned), or None.  Any member can write any value there: the node
+        that reads it must be able to tell its own from a forgery."""
 
     @abc.abstractmethod
     def backlog_spenders_of(self, txid, cids):
@@ -121,6 +129,11 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def stale_backlog(self, older_than):
         """``(tx_id, assignee)`` of backlog entries assigned before the unix time ``older_than``."""
+
+    @abc.abstractmethod
+    def backlog_size(self):
+        """How many transactions the backlog holds: a count the engine keeps or reads off an index,
+        not the entries themselves (the stale stage asks every few seconds)."""
 
     @abc.abstractmethod
     def backlog_held_by(self, assignee, tx_ids):
@@ -164,6 +177,14 @@ class Connection(abc.ABC):
     def get_transaction_in_block(self, tx_id, block_id):
         """Transaction ``tx_id`` as stored in block ``block_id``, or None."""
 
+    def transaction_copies(self, tx_id):
+        """``(block id, transaction as stored there)`` for every block that
+        holds transaction ``tx_id`` (``blocks_with_transaction``, then
+        ``get_transaction_in_block``); an engine that can read both at once
+        (by the transaction's id) does."""
+        return [(block_id, self.get_transaction_in_block(tx_id, block_id))
+                for block_id in self.blocks_with_transaction(tx_id)]
+
     @abc.abstractmethod
     def get_outputs(self, tx_id, block_id, cids):
         """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of
@@ -205,6 +226,30 @@ class Connection(abc.ABC):
         how a whole ledger is read in batches (``bigchaindb.ledger_file``)."""
 
     @abc.abstractmethod
+    def position_before_last(self, kind, count):
+        """The position after which the last ``count`` rows of ``kind``
+        ("blocks" or "votes") were written (``count`` 0: the last row's),
+        or None when there are no more than ``count``: where a reader of the
+        latest ones starts.  A read of at most ``count + 1`` index entries."""
+
+    def position_token(self, position):
+        """``position`` (of ``blocks_after`` or ``votes_after``) as text a client
+        can hand back (``position_from_token``): how the streams name where an
+        event stands in the ledger (bigchaindb.streams)."""
+        return str(position)
+
+    def position_from_token(self, token):
+        """The position ``token`` names; ValueError saying why when it names none.
+        ``"0"`` names the start, before the first block (and vote)."""
+        if not (token.isascii() and token.isdigit()) or len(token) > 18:
+            raise ValueError("not a position: a whole number")
+        return int(token)
+
+    def position_before(self, position):
+        """The position from which ``blocks_after`` reads the block at ``position`` again."""
+        return position - 1
+
+    @abc.abstractmethod
     def blocks_not_voted_by(self, voter, counts):
         """Block headers (see ``get_block_header``) with no vote row of
         ``voter`` for which ``counts(vote)`` is true, oldest first, genesis
@@ -222,6 +267,11 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def votes_for(self, block_id):
         """Every vote row on ``block_id``, in the order they were written."""
+
+    @abc.abstractmethod
+    def votes_after(self, position, limit):
+        """Up to ``limit`` vote rows written after ``position``, in the order
+        written, as ``(position, vote)`` pairs (positions as for ``blocks_after``)."""
 
     @abc.abstractmethod
     def last_vote_by(self, voter, counts):

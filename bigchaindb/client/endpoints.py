@@ -1,7 +1,12 @@
 """The resources of a node's API, one class each, as the client exposes them."""
 
-from bigchaindb.client.offchain import fulfill_transaction, inputs_of, prepare_transaction
-from bigchaindb.common.utils import flatten
+from bigchaindb.client.offchain import (
+    fulfill_transaction,
+    inputs_of,
+    merge_signatures,
+    prepare_transaction,
+    sign_partially,
+)
 
 API = "/api/v1"
 
@@ -17,6 +22,8 @@ class TransactionsEndpoint(Endpoint):
     prepare = staticmethod(prepare_transaction)
     fulfill = staticmethod(fulfill_transaction)
     inputs_of = staticmethod(inputs_of)
+    sign_partially = staticmethod(sign_partially)
+    merge_signatures = staticmethod(merge_signatures)
 
     def send(self, transaction):
         """Post a signed transaction; returns it as the node accepted it (202)."""
@@ -46,19 +53,16 @@ class TransactionsEndpoint(Endpoint):
 
 
 class OutputsEndpoint(Endpoint):
-    """The outputs a key holds, read from its transactions."""
+    """``/outputs``: what a key holds, one output at a time."""
 
     def get(self, public_key, unspent=None):
-        """``[{"transaction_id", "output_index", "amount"}]`` of outputs ``public_key`` owns.
-
-        ``unspent=True`` keeps only transactions with an output of the key
-        not yet spent (the node's ``fulfilled=false``).
-        """
-        transactions = TransactionsEndpoint(self.transport).get(
-            owners_after=public_key, fulfilled=None if unspent is None else not unspent)
-        return [{"transaction_id": tx["id"], "output_index": condition["cid"], "amount": condition["amount"]}
-                for tx in transactions for condition in tx["transaction"]["conditions"]
-                if public_key in flatten(condition["owners_after"])]
+        """``[{"transaction_id", "output_index", "asset_id", "amount", "owners_after"}]`` of the
+        outputs ``public_key`` is among the owners of; ``unspent=True`` keeps only those not yet
+        spent, ``False`` only the spent ones."""
+        params = {"public_key": public_key}
+        if unspent is not None:
+            params["unspent"] = str(bool(unspent)).lower()
+        return self.transport.request("GET", f"{API}/outputs", params=params)
 
 
 class BlocksEndpoint(Endpoint):

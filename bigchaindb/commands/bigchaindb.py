@@ -7,13 +7,12 @@ texts, prompts and confirmation with far less code than argparse.
 
 import copy
 import json
-import logging
 import os
 import sys
 
 import click
 
-from bigchaindb import __version__, backend, config as node_config
+from bigchaindb import __version__, backend, config as node_config, logs
 from bigchaindb.backend.base import MISSING, UNINITIALISED
 from bigchaindb.backend.exceptions import (
     DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError)
@@ -210,20 +209,27 @@ def start(ctx):
         click.echo(f"No configuration found: wrote a new one with a new keypair to {ctx.config_path}")
         config = ctx.load()
     _require_keypair(config)
-    logging.basicConfig(level=config["log"]["level"], format=processes.LOG_FORMAT)
+    logs.setup(config["log"])
     # before any stage starts: an address in use is refused here, not by a
     # web stage failing again and again beside pipelines that run
     listener = listen(config["server"]["bind"])
     try:
+        streams_listener = listen(node_config.streams_bind(config), "streams.bind")
+    except BaseException:
+        listener.close()
+        raise
+    try:
         open_ledger(config)
     except BaseException:
         listener.close()
+        streams_listener.close()
         raise
     click.echo(f"Configuration: {ctx.config_path}")
     click.echo(f"Data: {where_data_lives(config)}")
     click.echo(f"Public key: {config['keypair']['public']}")
     click.echo(f"API: {api_url(config)}  (Ctrl-C stops the node)")
-    processes.start(config, listener)
+    click.echo(f"Streams: ws://{node_config.streams_bind(config)}/api/v1/streams/")
+    processes.start(config, listener, streams_listener)
 
 
 def open_ledger(config):

@@ -44,11 +44,12 @@ _ED25519_KEY_LENGTH = 32
 
 # -- conditions from owners ------------------------------------------------
 
-def condition_for(owners):
+def condition_for(owners, threshold=None):
     """The crypto-condition object a public key or a list of owners stands for.
 
     One key is an Ed25519 condition; several are an n-of-n threshold with
-    weight 1 each, and a nested list nests a threshold.
+    weight 1 each, and a nested list nests a threshold.  ``threshold`` (1 to
+    n) makes the outer list an m-of-n threshold instead.
     """
     if isinstance(owners, str):
         try:
@@ -62,25 +63,40 @@ def condition_for(owners):
     if len(owners) > MAX_THRESHOLD_SIZE:
         raise NotSupported(f"a list of owners may hold at most {MAX_THRESHOLD_SIZE} keys or lists, "
                            f"not {len(owners)}; nest lists to have more signers")
-    threshold = cc.ThresholdSha256Fulfillment(threshold=len(owners))
+    made = cc.ThresholdSha256Fulfillment(threshold=len(owners) if threshold is None else threshold)
     for owner in owners:
-        threshold.add_subfulfillment(condition_for(owner))
-    return threshold
+        made.add_subfulfillment(condition_for(owner))
+    return made
 
 
-def condition_uri_for(owners):
+def condition_uri_for(owners, threshold=None):
     """The condition URI of ``owners`` (cached: the same owners recur a lot)."""
-    return _described(_freeze(owners))[0]
+    return _described(_freeze(owners), threshold)[0]
 
 
-def describe(owners):
+def describe(owners, threshold=None):
     """``(uri, details)`` of the condition of ``owners``; the details are the caller's to keep."""
-    uri, details = _described(_freeze(owners))
+    uri, details = _described(_freeze(owners), threshold)
     return uri, deserialize(details)
 
 
-def details_describe_owners(details, owners):
-    """True when ``details`` are exactly the condition details of ``owners``.
+def stated_threshold(owners, details):
+    """The m of an m-of-n output of several ``owners`` whose ``details`` state a
+    threshold 1 <= m < n (docs/protocol.md §3); None otherwise (n-of-n).
+
+    The owners still name every key that may sign, so owner queries find
+    everyone who can spend the output; only how many must sign is read from
+    the details.  Anything else a threshold could state is left to the
+    comparison of the details with those of the owners, which refuses it.
+    """
+    if isinstance(owners, str) or len(owners) < 2 or not isinstance(details, dict):
+        return None
+    threshold = details.get("threshold")
+    return threshold if type(threshold) is int and 1 <= threshold < len(owners) else None
+
+
+def details_describe_owners(details, owners, threshold=None):
+    """True when ``details`` are exactly the condition details of ``owners`` (at ``threshold``).
 
     Compared as canonical JSON, not with ``==``, for which ``true == 1`` and
     ``1.0 == 1``: the id hashes the bytes, so the bytes must be the ones meant.
@@ -88,15 +104,15 @@ def details_describe_owners(details, owners):
     way differs from the details of every condition all the same.
     """
     try:
-        return serialize(details, floats=False) == _described(_freeze(owners))[1]
+        return serialize(details, floats=False) == _described(_freeze(owners), threshold)[1]
     except TypeError:  # not writable as canonical JSON, so certainly not those details
         return False
 
 
 @lru_cache(maxsize=65536)
-def _described(frozen_owners):
+def _described(frozen_owners, threshold=None):
     """(uri, canonical JSON of the details) of frozen owners: small to keep, and immutable."""
-    condition = condition_for(frozen_owners)
+    condition = condition_for(frozen_owners, threshold)
     try:
         return condition.condition_uri, serialize(condition.to_dict(), floats=False)
     except ValueError:

@@ -11,6 +11,7 @@ because every 0.8 client speaks them.
 
 import uuid
 
+import base58
 import cryptoconditions as cc
 from cryptoconditions.crypto import Ed25519SigningKey
 
@@ -23,6 +24,7 @@ from bigchaindb.common.conditions import (
     describe,
     details_describe_owners,
     parse_fulfillment,
+    stated_threshold,
 )
 from bigchaindb.common.exceptions import (
     AmountError,
@@ -127,15 +129,19 @@ class Fulfillment:
 
 
 class Condition:
-    """An output: ``amount`` units held by ``owners_after`` under a condition."""
+    """An output: ``amount`` units held by ``owners_after`` under a condition.
+
+    Several owners must all sign, unless ``threshold`` says how many of them
+    must (an m-of-n output, such as a 2-of-3 escrow).
+    """
 
     __slots__ = ("owners_after", "amount", "uri", "details")
 
-    def __init__(self, owners_after, amount=1, uri=None, details=None):
+    def __init__(self, owners_after, amount=1, uri=None, details=None, threshold=None):
         self.owners_after = list(owners_after)
         self.amount = amount
         if uri is None:
-            uri, details = describe(self.owners_after)
+            uri, details = describe(self.owners_after, threshold)
         self.uri = uri
         self.details = details
 
@@ -145,13 +151,15 @@ class Condition:
 
         Otherwise owners_after, which clients and the node's queries read as
         "who holds this", could name someone other than who can spend it.
+        Several owners may be an m-of-n threshold whose details state the m.
         """
         owners, uri, details = cond["owners_after"], cond["condition"]["uri"], cond["condition"]["details"]
-        expected = _owners_condition_uri(owners, f"condition {index}: owners_after")
+        threshold = stated_threshold(owners, details)
+        expected = _owners_condition_uri(owners, f"condition {index}: owners_after", threshold)
         if uri != expected:
             raise InvalidFulfillment(
                 f"condition {index}: uri {uri} is not the condition of its owners_after ({expected})")
-        if not details_describe_owners(details, owners):
+        if not details_describe_owners(details, owners, threshold):
             raise InvalidFulfillment(f"condition {index}: details do not match the uri {uri}")
         return cls(owners, cond["amount"], uri, details)
 
@@ -236,16 +244,18 @@ class Transaction:
         if not recipients:
             raise ValueError("a CREATE needs at least one recipient")
         asset = asset or Asset()
-        conditions = [Condition(owners, amount) for owners, amount in recipients]
+        conditions = [Condition(*recipient[:2], threshold=_threshold_of(recipient)) for recipient in recipients]
         fulfillments = [Fulfillment(owners_before)]
         return cls(operation, asset, fulfillments, conditions, _as_metadata(metadata))
 
     @classmethod
     def transfer(cls, inputs, recipients, asset_id, metadata=None):
-        """Spend ``inputs`` (Fulfillments, see ``to_inputs``) to ``recipients``."""
+        """Spend ``inputs`` (Fulfillments, see ``to_inputs``) to ``recipients``
+        (``(owners_after, amount)`` pairs, or ``(owners_after, amount, threshold)``
+        for an m-of-n output)."""
         if not inputs:
             raise ValueError("a TRANSFER needs at least one input")
-        conditions = [Condition(owners, amount) for owners, amount in recipients]
+        conditions = [Condition(*recipient[:2], threshold=_threshold_of(recipient)) for recipient in recipients]
         fulfillments = [Fulfillment(f.owners_before, f.tx_input) for f in inputs]
         return cls(TRANSFER, Asset(asset_id=asset_id), fulfillments, conditions, _as_metadata(metadata))
 
@@ -256,19 +266,34 @@ class Transaction:
 
     # signing
 
-    def sign(self, private_keys):
-        """Sign every fulfillment with the keys of its owners_before; returns self."""
+    def sign(self, private_keys, signatures=None, thresholds=None):
+        """Sign every fulfillment with the keys of its owners_before; returns self.
+
+        Owners whose private keys are not at hand may have signed already:
+        ``signatures`` maps a fulfillment's index to ``{public key: base58
+        signature}`` of its message (``fulfillment_message``), as other
+        parties made them.  ``thresholds`` maps the index of a fulfillment
+        that spends an m-of-n output to its m: any m of the owners then sign,
+        and the others are written as conditions.  KeypairNotFound when a
+        fulfillment lacks the signatures it needs.
+        """
         keys = {crypto.public_key_of(sk): sk for sk in private_keys}
+        signatures, thresholds = signatures or {}, thresholds or {}
         body = self._body()
         floats = self.holds_floats()
         for index, ffill in enumerate(self.fulfillments):
-            condition_uri_for(ffill.owners_before)  # NotSupported for owners the package cannot encode
+            threshold = thresholds.get(index)
+            condition_uri_for(ffill.owners_before, threshold)  # NotSupported for owners the package cannot encode
             message = _fulfillment_message(body, index, floats=floats)
-            condition = condition_for(ffill.owners_before)
-            _sign_condition(condition, message, keys)
-            ffill.uri = condition.serialize_uri()
+            signer = _Signer(message, keys, signatures.get(index, {}))
+            ffill.uri = _signed_condition(ffill.owners_before, signer, threshold).serialize_uri()
         self._id = self._signed_body = None
         return self
+
+    def fulfillment_message(self, index):
+        """The bytes fulfillment ``index`` signs (docs/protocol.md §2): what a
+        party signs to hand its signature to another (see ``sign``)."""
+        return _fulfillment_message(self._body(), index, floats=self.holds_floats())
 
     # serialisation
 
@@ -436,16 +461,57 @@ def _as_metadata(metadata):
     return Metadata(metadata)
 
 
-def _sign_condition(condition, message, keys):
-    """Sign an Ed25519 condition, or every Ed25519 leaf of a threshold."""
-    if isinstance(condition, cc.Ed25519Fulfillment):
-        public_key = condition.public_key.encode(encoding="base58").decode()
-        if public_key not in keys:
+def _threshold_of(recipient):
+    return recipient[2] if len(recipient) > 2 else None
+
+
+class _Signer:
+    """The signatures of one message: made with the private keys at hand, or given."""
+
+    def __init__(self, message, keys, signatures):
+        self.message, self.keys, self.signatures = message, keys, signatures
+
+    def signature(self, public_key):
+        """The signature bytes of ``public_key``, or None when it can be neither made nor found."""
+        if public_key in self.keys:
+            return Ed25519SigningKey(self.keys[public_key]).sign(self.message, encoding="bytes")
+        given = self.signatures.get(public_key)
+        if given is None:
+            return None
+        if not crypto.verify(public_key, given, self.message):
+            raise InvalidSignature(f"the signature given for {public_key} is not its signature of this transaction")
+        return base58.b58decode(given)
+
+
+def _signed_condition(owners, signer, threshold=None):
+    """The fulfillment of the condition of ``owners`` (at ``threshold``, for the outer list)
+    signed by ``signer``; for an m-of-n threshold, owners who cannot sign are written as
+    conditions.  KeypairNotFound when a key that must sign cannot."""
+    if isinstance(owners, str) or len(owners) == 1:
+        public_key = owners if isinstance(owners, str) else owners[0]
+        if not isinstance(public_key, str):
+            return _signed_condition(public_key, signer)
+        leaf = cc.Ed25519Fulfillment(public_key=public_key)
+        signature = signer.signature(public_key)
+        if signature is None:
             raise KeypairNotFound(f"no private key given for {public_key}")
-        condition.sign(message, Ed25519SigningKey(keys[public_key]))
-        return
-    for sub in condition.subconditions:
-        _sign_condition(sub["body"], message, keys)
+        leaf.signature = signature
+        return leaf
+    needed = len(owners) if threshold is None else threshold
+    made, signed, missing = cc.ThresholdSha256Fulfillment(threshold=needed), 0, []
+    for owner in owners:
+        try:
+            made.add_subfulfillment(_signed_condition(owner, signer))
+            signed += 1
+        except KeypairNotFound as exc:
+            if threshold is None:
+                raise
+            missing.append(str(exc))
+            made.add_subcondition(condition_for(owner).condition)
+    if signed < needed:
+        raise KeypairNotFound(f"{needed} of {len(owners)} owners must sign and only {signed} can: "
+                              + "; ".join(missing))
+    return made
 
 
 def _canonical(body, floats):
@@ -497,10 +563,10 @@ def _check_signed_bytes(canonical_length, fulfillments):
             f"signature), and at most {MAX_SIGNED_BYTES:,} are: use fewer inputs or make the transaction smaller")
 
 
-def _owners_condition_uri(owners, where):
-    """condition_uri_for(owners), with ``where`` prefixed to any error."""
+def _owners_condition_uri(owners, where, threshold=None):
+    """condition_uri_for(owners, threshold), with ``where`` prefixed to any error."""
     try:
-        return condition_uri_for(owners)
+        return condition_uri_for(owners, threshold)
     except ValidationError as exc:
         raise type(exc)(f"{where}: {exc}") from None
 

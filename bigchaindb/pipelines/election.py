@@ -12,6 +12,8 @@ import time
 
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.consensus import INVALID, UNDECIDED
+from bigchaindb.health import Heartbeat, seconds_since, timestamp_in
+from bigchaindb.metrics import metrics
 
 logger = logging.getLogger(__name__)
 ANNOUNCED_LIMIT = 100_000
@@ -19,18 +21,24 @@ RECHECK_SECONDS = 600
 
 
 class ElectionPipeline:
-    def __init__(self, bigchain):
+    def __init__(self, bigchain, heartbeat=None):
         self.bigchain = bigchain
         self.connection = bigchain.connection
+        self.heartbeat = heartbeat or Heartbeat()
         self.announced = set()  # decided blocks already logged (bounded below)
+        self.live = False  # counting new votes, not going over recent ones again after a start
 
     def run(self):
         feed = self.connection.vote_feed()
         for vote in self.own_recent_votes():
             self.count(vote)
+            self.heartbeat.beat()  # old votes counted again: catching up on purpose, not behind
+        self.live = True
         for vote in feed:
             if vote is not None:
                 self.count(vote)
+            # behind by the age of the vote it counted
+            self.heartbeat.beat(0.0 if vote is None else seconds_since(timestamp_in(vote, "vote")))
 
     def own_recent_votes(self):
         """This node's votes of the last RECHECK_SECONDS, newest first."""
@@ -69,5 +77,8 @@ class ElectionPipeline:
             self.announced.clear()  # a block logged twice is harmless; unbounded memory is not
         self.announced.add(block_id)
         logger.info("block %s decided %s", block_id, status)
+        if self.live:
+            header = self.connection.get_block_header(block_id)
+            metrics().election_lag.observe(seconds_since(timestamp_in(header, "block")))
         if status == INVALID:
             self.bigchain.requeue(block_id)

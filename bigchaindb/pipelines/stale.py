@@ -12,20 +12,27 @@ import logging
 import random
 import time
 
+from bigchaindb.health import Heartbeat
+from bigchaindb.metrics import metrics
+
 logger = logging.getLogger(__name__)
 
 
 class StalePipeline:
-    def __init__(self, bigchain):
+    def __init__(self, bigchain, heartbeat=None):
         self.bigchain = bigchain
         self.connection = bigchain.connection
+        self.heartbeat = heartbeat or Heartbeat()
         self.delay = bigchain.backlog_reassign_delay
         self.interval = max(0.5, min(self.delay / 4, 10))
 
     def run(self):
         while True:
+            self.heartbeat.beat()
             time.sleep(self.interval)
             self.reassign_stale()
+            # GET /metrics reads the count from here: no scrape ever counts the backlog itself
+            metrics().backlog.set(self.connection.backlog_size())
 
     def reassign_stale(self):
         now = time.time()

@@ -20,21 +20,29 @@ import logging
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
+from bigchaindb.health import Heartbeat, seconds_since, timestamp_in
+from bigchaindb.metrics import metrics
 from bigchaindb.models import Block, validate_transaction
 
 logger = logging.getLogger(__name__)
+VERDICTS = ("invalid", "valid")  # by whether the block is valid
 
 
 class VotePipeline:
-    def __init__(self, bigchain):
+    def __init__(self, bigchain, heartbeat=None):
         self.bigchain = bigchain
         self.connection = bigchain.connection
+        self.heartbeat = heartbeat or Heartbeat()
+        for verdict in VERDICTS:
+            metrics().votes.labels(verdict)  # shown from the start, at 0
 
     def run(self):
         """Vote on every block not yet voted on, then on each new one, forever."""
         feed = self.connection.block_feed()
         pending = self.bigchain.blocks_to_vote_on()
         for header in itertools.chain(pending, feed):
+            # behind by the age of the block it comes to
+            self.heartbeat.beat(0.0 if header is None else seconds_since(timestamp_in(header, "block")))
             if header is None:
                 continue
             block_id = header.get("id") if isinstance(header, dict) else None
@@ -49,6 +57,7 @@ class VotePipeline:
             return
         reason = self.invalid_reason(block, block_id)
         if self.bigchain.cast_vote(block_id, reason is None, reason):
+            metrics().votes.labels(VERDICTS[reason is None]).inc()
             logger.info("voted %s on block %s%s", "valid" if reason is None else "INVALID", block_id,
                         f": {reason}" if reason else "")
 

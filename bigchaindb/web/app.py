@@ -3,15 +3,17 @@
 import os
 import threading
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bigchaindb.backend import connect
-from bigchaindb.config import public_url_parts
+from bigchaindb.config import public_url_parts, streams_bind
 from bigchaindb.core import Bigchain
+from bigchaindb.web.access import ROUTE_KEY
+from bigchaindb.web.cors import allow_origins
 from bigchaindb.web.errors import register_error_handlers
 from bigchaindb.web.responses import json_response
-from bigchaindb.web.views import API_PREFIX, blocks, info, statuses, transactions, votes
+from bigchaindb.web.views import API_PREFIX, blocks, info, monitoring, outputs, statuses, transactions, votes
 
 
 class PerProcess:
@@ -44,9 +46,11 @@ class NodeFlask(Flask):
         return json_response({"allow": allowed}, headers={"Allow": ", ".join(allowed)})
 
 
-def create_app(config):
-    """The WSGI app of a node with configuration ``config`` (see bigchaindb.config)."""
+def create_app(config, run_directory=None):
+    """The WSGI app of a node with configuration ``config`` (see bigchaindb.config); ``run_directory``
+    is where its stages report and its processes count (see ``processes.RunDirectory``), if they run."""
     app = NodeFlask(__name__, static_folder=None)
+    app.config["RUN_DIRECTORY"] = run_directory
     # A body above the limit is a 413 (see inputs.json_body).  Werkzeug
     # refuses a larger Content-Length unread, but cuts a chunked body at
     # MAX_CONTENT_LENGTH silently: one byte more lets the view see it is over.
@@ -54,11 +58,18 @@ def create_app(config):
     app.config["MAX_CONTENT_LENGTH"] = config["server"]["max_body_size"] + 1
     # /x and /x/ are the same resource; must be set before the rules are added.
     app.url_map.strict_slashes = False
+    # where the streams server listens, for the links to it (info.stream_links)
+    app.config["STREAMS_PORT"] = int(streams_bind(config).rpartition(":")[2])
+    app.config["STREAMS_PROXIED"] = "always" if config["server"].get("public_url") else (
+        "forwarded" if config["server"]["trusted_proxies"] else "never")
     app.extensions["bigchaindb"] = PerProcess(lambda: Bigchain.from_config(config, connect(config["database"])))
     register_error_handlers(app)
     app.register_blueprint(info.blueprint)
-    for view in (transactions, statuses, blocks, votes):
+    app.register_blueprint(monitoring.blueprint)
+    app.before_request(note_route)
+    for view in (transactions, statuses, blocks, votes, outputs):
         app.register_blueprint(view.blueprint, url_prefix=API_PREFIX)
+    allow_origins(app, config["server"].get("cors_origins"))
     public_url = config["server"].get("public_url")
     if public_url:
         # inside ProxyFix (which runs first), so it wins over forwarded headers too
@@ -70,6 +81,11 @@ def create_app(config):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
                                 x_port=proxies, x_prefix=proxies)
     return app
+
+
+def note_route():
+    """The rule the request matched (``/api/v1/transactions/<tx_id>``), for its metrics (``web.access``)."""
+    request.environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else None
 
 
 class PublicURL:

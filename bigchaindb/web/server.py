@@ -31,12 +31,13 @@ import signal
 import socket
 
 import gevent
-from gunicorn import util as gunicorn_util
+from gunicorn import glogging, util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
 
 from bigchaindb.common.exceptions import ConfigurationError
 from bigchaindb.common.utils import dumps
+from bigchaindb.web.access import RequestLog
 from bigchaindb.web.app import create_app
 
 WORKER_CLASS = "gevent"
@@ -68,9 +69,11 @@ class Server(BaseApplication):
         return self.build()
 
 
-def create_server(config, listener_fd=None):
+def create_server(config, listener_fd=None, run_directory=None):
     """The gunicorn server of a node with configuration ``config``, on the
-    listening socket ``listener_fd`` if given, else on ``server.bind``."""
+    listening socket ``listener_fd`` if given, else on ``server.bind``;
+    ``run_directory`` is the node's (see ``processes.RunDirectory``), if
+    the node's supervisor runs it."""
     server = config["server"]
     options = {
         "bind": server["bind"] if listener_fd is None else f"fd://{listener_fd}",
@@ -84,8 +87,11 @@ def create_server(config, listener_fd=None):
         # signals that reach a worker while it boots wait for its own handlers
         "post_fork": hold_stop_signals,
         "post_worker_init": take_stop_signals,
+        # the access log is the node's own (web.access); gunicorn's messages
+        # go through the node's logging, in its format (GunicornLog)
         "accesslog": None,
-        "errorlog": "-",
+        "errorlog": None,
+        "logger_class": GunicornLog,
         "loglevel": config.get("log", {}).get("level", "info").lower(),
         "proc_name": "bigchaindb-http",
         # The node is driven by signals; gunicorn's control socket would live
@@ -99,7 +105,16 @@ def create_server(config, listener_fd=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
-    return Server(lambda: RequestBody(create_app(config), server["max_body_size"]), options)
+    return Server(lambda: RequestLog(RequestBody(create_app(config, run_directory), server["max_body_size"])),
+                  options)
+
+
+class GunicornLog(glogging.Logger):
+    """gunicorn's messages (workers booting, timeouts) through the node's own log handler and format."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self.error_log.propagate = True
 
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
@@ -223,9 +238,9 @@ BIND_ADVICE = {
 }
 
 
-def listen(bind):
+def listen(bind, setting="server.bind"):
     """A socket listening on ``bind`` ("HOST:PORT", as gunicorn binds it), or a
-    ConfigurationError naming the address and why it cannot be had."""
+    ConfigurationError naming the ``setting``, the address and why it cannot be had."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -239,7 +254,7 @@ def listen(bind):
         sock.close()
         why = exc.strerror or str(exc)
         advice = BIND_ADVICE.get(exc.errno, "choose an address of this machine that nothing listens on")
-        raise ConfigurationError(f"server.bind: {json.dumps(bind)}: cannot listen there: {why}; "
+        raise ConfigurationError(f"{setting}: {json.dumps(bind)}: cannot listen there: {why}; "
                                  f"allowed: a free address ({advice})") from None
     return sock
 

@@ -88,6 +88,17 @@ def test_stale_entries_are_those_assigned_before_the_limit(connection):
     assert connection.stale_backlog(1000) == []
 
 
+def test_the_backlog_size_counts_entries_whoever_they_are_assigned_to(connection):
+    assert connection.backlog_size() == 0
+    first, second = create()[0], create()[0]
+    connection.write_backlog(first, "node", 1)
+    connection.write_backlog(second, "other", 2)
+    connection.write_backlog(second, "other", 3)  # the same transaction again: one entry
+    assert connection.backlog_size() == 2
+    connection.delete_backlog([first["id"]])
+    assert connection.backlog_size() == 1
+
+
 def test_reassigning_moves_an_entry_to_another_node(connection):
     create_tx, first, second = spending_pair()
     connection.write_backlog(first, "node", 1)

@@ -181,6 +181,7 @@ class Ledger:
 CALLS = {
     "write_backlog": lambda c, l: c.write_backlog(l.rival, "node", 2),
     "get_backlog_transaction": lambda c, l: c.get_backlog_transaction(l.waiting["id"]),
+    "get_backlog_check": lambda c, l: c.get_backlog_check(l.waiting["id"]),
     "backlog_spenders_of": lambda c, l: c.backlog_spenders_of(l.created["id"], [0, 1]),
     "delete_backlog": lambda c, l: c.delete_backlog([l.waiting["id"]]),
     "backlog_assigned_to": lambda c, l: c.backlog_assigned_to("node"),

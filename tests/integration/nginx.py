@@ -67,8 +67,10 @@ def replace_line(text, pattern, replacement, count=1):
     return regex.sub(replacement, text)
 
 
-def docs_site(upstream_port, listen_port, prefix="/bigchaindb", tls_port=None, certificate=None):
-    """docs/nginx.conf for nginx on 127.0.0.1:``listen_port`` before 127.0.0.1:``upstream_port``.
+def docs_site(upstream_port, listen_port, prefix="/bigchaindb", tls_port=None, certificate=None,
+              streams_port=None):
+    """docs/nginx.conf for nginx on 127.0.0.1:``listen_port`` before 127.0.0.1:``upstream_port``
+    (and the node's streams on 127.0.0.1:``streams_port``, if given).
 
     ``prefix`` replaces /bigchaindb in the path-prefix location.  With
     ``tls_port`` and ``certificate`` (a (certificate, key) pair of paths) the
@@ -80,6 +82,10 @@ def docs_site(upstream_port, listen_port, prefix="/bigchaindb", tls_port=None, c
     text = replace_line(text, r"(\s*)listen 80;", rf"\g<1>listen 127.0.0.1:{listen_port};")
     text = replace_line(text, r"(\s*)server 127\.0\.0\.1:9984;", rf"\g<1>server 127.0.0.1:{upstream_port};")
     text = replace_line(text, r"(\s*)location /bigchaindb/ \{", rf"\g<1>location {prefix}/ {{")
+    text = replace_line(text, r"(\s*)location /bigchaindb/api/v1/streams/ \{",
+                        rf"\g<1>location {prefix}/api/v1/streams/ {{")
+    if streams_port is not None:
+        text = replace_line(text, r"(\s*)server 127\.0\.0\.1:9985;", rf"\g<1>server 127.0.0.1:{streams_port};")
     text = replace_line(text, r"(\s*)set \$forwarded_prefix /bigchaindb;", rf"\g<1>set $forwarded_prefix {prefix};")
     if tls_port is not None:
         cert, key = certificate
@@ -185,7 +191,7 @@ class Nginx:
 
 @pytest.fixture
 def nginx_proxy():
-    """Factory: ``nginx_proxy(upstream_port, prefix="/bigchaindb", tls=False)`` -> started Nginx.
+    """Factory: ``nginx_proxy(upstream_port, prefix="/bigchaindb", tls=False, streams_port=None)`` -> started Nginx.
 
     The proxy runs docs/nginx.conf in front of 127.0.0.1:``upstream_port``
     (with TLS switched on and a self-signed certificate when ``tls``); every
@@ -195,12 +201,12 @@ def nginx_proxy():
         pytest.skip(SKIP_REASON)
     started = []
 
-    def start(upstream_port, prefix="/bigchaindb", tls=False):
+    def start(upstream_port, prefix="/bigchaindb", tls=False, streams_port=None):
         proxy = Nginx()
         started.append(proxy)
         certificate = self_signed_certificate(proxy.directory) if tls else None
         return proxy.start(lambda http_port, tls_port: docs_site(
-            upstream_port, http_port, prefix, tls_port if tls else None, certificate))
+            upstream_port, http_port, prefix, tls_port if tls else None, certificate, streams_port))
 
     yield start
     for proxy in started:

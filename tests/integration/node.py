@@ -34,6 +34,9 @@ class Node(ServedProcess):
         self.log_path = os.path.join(directory, f"{name}.log")
         self.config = copy.deepcopy(node_config.DEFAULTS)
         self.config["server"].update(bind=f"127.0.0.1:{self.port}", workers=2)
+        self.streams_port = free_port()
+        self.streams = f"ws://127.0.0.1:{self.streams_port}/api/v1/streams"
+        self.config["streams"]["bind"] = f"127.0.0.1:{self.streams_port}"
         self.config["database"].update(database)
         self.config["keypair"] = {"public": self.keypair.public_key, "private": self.keypair.private_key}
         node_config.merge(self.config, settings)

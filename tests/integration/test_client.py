@@ -34,7 +34,8 @@ def test_the_driver_flow_create_then_transfer(node):
         asset_id = create["transaction"]["asset"]["id"]
         assert [tx["id"] for tx in bdb.transactions.get(asset_id=asset_id, operation="TRANSFER")] == [transfer["id"]]
         assert bdb.outputs.get(bob.public_key, unspent=True) == [
-            {"transaction_id": transfer["id"], "output_index": 0, "amount": 1}]
+            {"transaction_id": transfer["id"], "output_index": 0, "asset_id": asset_id, "amount": 1,
+             "owners_after": [bob.public_key]}]
         assert bdb.outputs.get(alice.public_key, unspent=True) == []
         (block,) = bdb.blocks.get(txid=transfer["id"], status="VALID")
         assert bdb.blocks.retrieve(block["id"])["id"] == block["id"]

@@ -8,6 +8,7 @@ without a majority of the federation, and a forged vote row keeps no
 member's real vote out.
 """
 
+import copy
 import os
 import sqlite3
 import time
@@ -19,6 +20,7 @@ import requests
 from bigchaindb import backend
 from bigchaindb.common.crypto import generate_key_pair, hash_data
 from bigchaindb.common.transaction import Asset, Transaction
+from bigchaindb.core import Bigchain
 from bigchaindb.models import Block, make_vote
 from tests.attacker import BACKLOG, BLOCKS, VOTES, RawStore
 from tests.helpers import wait_until
@@ -293,3 +295,38 @@ def test_an_index_row_claiming_an_output_spent_does_not_refuse_its_owners_spend(
     response = b.post(spend.to_dict())
     assert response.status_code == 202, response.text
     a.wait_for_status(spend.id, "valid")
+
+
+# -- 6. a check a member writes does not spare a node verifying signatures ---
+
+def test_a_backlog_row_claiming_verified_signatures_is_verified_all_the_same(members):
+    """A node's block stage trusts the signature check of its own web workers
+    (the note they write with a backlog entry); a row m writes with any note,
+    even one a wrote for another transaction of the same id, is verified in full."""
+    a, b, m = members
+    victims = [generate_key_pair() for _ in range(3)]
+    owned = [valid_tx(a, victim, {"victim": n}) for n, victim in enumerate(victims)]
+    # a's own check of the honest spend (as m could read it from the store), on the same id
+    # (which does not cover the fulfillments) with a junk signature
+    honest = transfer(owned[0], victims[0], generate_key_pair()).to_dict()
+    same_id = copy.deepcopy(honest)
+    same_id["transaction"]["fulfillments"][0]["fulfillment"] = theft(owned[0], victims[0].public_key, m)[
+        "transaction"]["fulfillments"][0]["fulfillment"]
+    rows = [(same_id, Bigchain(None, a.public_key, a.keypair.private_key).check_of(honest))]
+    stolen = [theft(tx, victim.public_key, m) for tx, victim in zip(owned[1:], victims[1:])]
+    rows += [(stolen[0], Bigchain(None, m.public_key, m.keypair.private_key).check_of(stolen[0])),
+             (stolen[1], "0" * 64)]
+    raw = RawStore(a.config["database"])
+    for tx, check in rows:
+        raw.backlog(tx["id"], tx, a.public_key, time.time(), check)
+
+    store = store_as(a)
+    wait_until(lambda: all(store.get_backlog_transaction(tx["id"]) is None for tx, _ in rows), 20,
+               "the forged rows did not leave the backlog")
+    for tx, _ in rows:
+        assert store.blocks_with_transaction(tx["id"]) == [], f"{tx['id']} was put in a block"
+        assert "does not validate" in "".join(node.log() for node in (a, b) if tx["id"] in node.log())
+    for tx, victim in zip(owned, victims):  # every victim still spends its own output
+        spend = transfer(tx, victim, generate_key_pair())
+        assert b.post(spend.to_dict()).status_code == 202
+        a.wait_for_status(spend.id, "valid")

@@ -146,7 +146,8 @@ def overwrite_header(path):
 
 DAMAGE = {
     # where 200 random flips land decides which of SQLite's checks fails first
-    "200 flipped bytes": (lambda path: flip_bytes(path, 200, seed=9), ("fails SQLite's quick_check", "cannot be read")),
+    "200 flipped bytes": (lambda path: flip_bytes(path, 200, seed=9), ("fails SQLite's quick_check", "cannot be read",
+                                                                      "has a damaged schema")),
     "header overwritten": (overwrite_header, ("cannot be read as an SQLite database: file is not a database",)),
     "truncated to half": (lambda path: truncate(path, os.path.getsize(path) // 2),
                           ("database disk image is malformed",)),

@@ -1,14 +1,17 @@
 """A real node behind a real nginx running the documented configuration (docs/nginx.conf)."""
 
+import json
 import os
 
 import pytest
 import requests
+from websockets.sync.client import connect
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
 from tests.helpers import wait_until
 from tests.integration.node import Node
+from tests.integration.streams import HEARTBEAT, SETTINGS, sse
 
 
 @pytest.fixture
@@ -18,8 +21,8 @@ def proxied(tmp_path, nginx_proxy):
     On the embedded store only: what is tested is what passes between nginx
     and the web layer, which knows nothing of the engine."""
     node = Node(str(tmp_path), "node", {"backend": "sqlite", "path": os.path.join(str(tmp_path), "node.sqlite")},
-                server={"trusted_proxies": 1}).start()
-    yield node, nginx_proxy(node.port)
+                server={"trusted_proxies": 1}, streams=SETTINGS).start()
+    yield node, nginx_proxy(node.port, streams_port=node.streams_port)
     node.stop()
 
 
@@ -60,3 +63,26 @@ def test_the_node_refuses_what_the_proxy_lets_through_the_same_way(proxied):
     bad = requests.post(f"{proxy.url}/api/v1/transactions", data=b"[1, 2",
                         headers={"Content-Type": "application/json"})
     assert bad.status_code == 400 and "not valid JSON" in bad.json()["message"]
+
+
+def test_streams_pass_through_the_proxy_under_its_prefix(proxied):
+    """WebSocket upgrade and unbuffered server-sent events, with the links naming the proxy."""
+    node, proxy = proxied
+    public = proxy.url + "/bigchaindb"
+    links = requests.get(f"{public}/api/v1/").json()["_links"]["streams"]
+    assert links["valid_transactions"] == public.replace("http://", "ws://") + "/api/v1/streams/valid_transactions"
+    first, second = new_tx(), new_tx()
+    with connect(links["valid_transactions"]) as websocket:
+        assert requests.post(f"{public}/api/v1/transactions", json=first.to_dict()).status_code == 202
+        event = json.loads(websocket.recv(timeout=30))
+        assert event["transaction_id"] == first.id
+        # each event as it comes (nginx buffers nothing), and heartbeats keep a quiet stream open
+        assert requests.post(f"{public}/api/v1/transactions", json=second.to_dict()).status_code == 202
+        live = sse(f"{public}/api/v1/streams/valid_transactions?since={event['position']}", count=1)
+        assert live[0]["data"]["transaction_id"] == second.id
+        assert json.loads(websocket.recv(timeout=30))["transaction_id"] == second.id
+    idle = requests.get(f"{public}/api/v1/streams/votes", headers={"Accept": "text/event-stream"}, stream=True,
+                        timeout=HEARTBEAT * 3)
+    with idle:
+        lines = idle.iter_lines(decode_unicode=True)
+        assert [next(lines) for _ in range(3)] == ["retry: 1000", "", ": heartbeat"]

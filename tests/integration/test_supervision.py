@@ -19,8 +19,12 @@ def new_tx():
     return Transaction.create([owner.public_key], [([owner.public_key], 1)], Asset({})).sign([owner.private_key])
 
 
+STAGES = 5
+"""Stages without children of their own: the four pipelines and the streams server."""
+
+
 def pipeline_children(node):
-    """The supervisor's children that are pipelines (the web server is the one with workers)."""
+    """The supervisor's children that are pipelines or the streams server (the web server is the one with workers)."""
     stages = []
     for child in psutil.Process(node.process.pid).children():
         try:
@@ -33,10 +37,10 @@ def pipeline_children(node):
 
 def test_a_killed_stage_is_restarted_and_the_node_keeps_working(node):
     stages = pipeline_children(node)
-    assert len(stages) == 4
+    assert len(stages) == STAGES
     for stage in stages:
         stage.kill()
-    wait_until(lambda: len(pipeline_children(node)) == 4 and not set(pipeline_children(node)) & set(stages), 15,
+    wait_until(lambda: len(pipeline_children(node)) == STAGES and not set(pipeline_children(node)) & set(stages), 15,
                "the killed stages were not restarted")
     assert "died" in node.log() and "restarting" in node.log()
     tx = new_tx()
@@ -46,7 +50,7 @@ def test_a_killed_stage_is_restarted_and_the_node_keeps_working(node):
 
 def test_sigterm_stops_every_process(node):
     processes = node.processes()
-    assert len(processes) >= 7  # supervisor, 4 stages, gunicorn master and its workers
+    assert len(processes) >= 8  # supervisor, 5 stages, gunicorn master and its workers
     node.process.send_signal(signal.SIGTERM)
     assert node.process.wait(30) == 0
     gone, alive = psutil.wait_procs(processes, timeout=30)

@@ -15,6 +15,7 @@ from bigchaindb.pipelines.block import BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
 from bigchaindb.pipelines.vote import VotePipeline
+from tests.attacker import RawStore
 from tests.helpers import CountingConnection, write_block
 
 
@@ -23,10 +24,9 @@ def backlog_ids(bigchain):
 
 
 def make_block_of(bigchain, txs):
-    """Run the block stage once over what the backlog holds."""
+    """Run the block stage once over what the backlog holds (one batch)."""
     stage = BlockPipeline(bigchain, max_wait=0)
-    for tx, _ in bigchain.connection.backlog_assigned_to(bigchain.me):
-        stage.add(tx)
+    stage.add_all(bigchain.connection.backlog_assigned_to(bigchain.me))
     stage.close_if_due()
     return [bid for tx in txs for bid in bigchain.connection.blocks_with_transaction(tx.id)]
 
@@ -196,6 +196,78 @@ def test_block_stage_leaves_out_what_was_reassigned_before_the_block_closed(bigc
     assert len(bigchain.connection.blocks_with_transaction(kept.id)) == 1
     assert bigchain.connection.blocks_with_transaction(taken.id) == []
     assert [tx["id"] for tx, _ in bigchain.connection.backlog_assigned_to("other node")] == [taken.id]
+
+
+def test_block_stage_leaves_out_what_is_about_to_turn_stale(bigchain, make_create):
+    stage = BlockPipeline(bigchain, max_wait=0)
+    fresh, old = make_create({"fresh": 1}), make_create({"old": 1})
+    for tx, assigned_at in ((fresh, time.time()), (old, time.time() - bigchain.backlog_reassign_delay * 0.6)):
+        bigchain.connection.write_backlog(tx.to_dict(), bigchain.me, assigned_at)
+        stage.add(tx.to_dict(), assigned_at)
+    stage.close_if_due()
+    assert len(bigchain.connection.blocks_with_transaction(fresh.id)) == 1
+    assert bigchain.connection.blocks_with_transaction(old.id) == []
+    assert backlog_ids(bigchain) == {old.id}  # for the stale stage to hand on
+
+
+def test_block_stage_closes_a_block_when_the_feed_falls_quiet(bigchain, make_create):
+    stage = BlockPipeline(bigchain, max_wait=3600)
+    tx = make_create()
+    bigchain.accept_transaction(tx.to_dict())
+    batches = stage.batches(iter([(tx.to_dict(), time.time()), None]))
+    batch, quiet = next(batches)
+    assert [entry[0]["id"] for entry in batch] == [tx.id] and quiet
+    stage.add_all(batch)
+    stage.close_if_due(quiet=False)
+    assert stage.transactions
+    stage.close_if_due(quiet=True)
+    assert stage.transactions == [] and len(bigchain.connection.blocks_with_transaction(tx.id)) == 1
+
+
+def counting_verifications(monkeypatch):
+    """The ids of the transactions whose fulfillments get verified from now on, as verified."""
+    verified, verify = [], Transaction.validate_fulfillment
+
+    def counted(tx, *args):
+        verified.append(tx.id)
+        return verify(tx, *args)
+    monkeypatch.setattr(Transaction, "validate_fulfillment", counted)
+    return verified
+
+
+def test_block_stage_trusts_the_signature_check_of_its_own_web_workers(bigchain, make_create, monkeypatch):
+    posted, written = make_create({"posted": 1}), make_create({"written": 1})
+    bigchain.accept_transaction(posted.to_dict())  # as a web worker does: its check goes with the entry
+    bigchain.connection.write_backlog(written.to_dict(), bigchain.me, time.time())  # with no check
+    verified = counting_verifications(monkeypatch)
+    block_ids = make_block_of(bigchain, [posted, written])
+    assert len(block_ids) == 2 and len(set(block_ids)) == 1
+    assert verified == [written.id]
+
+
+def test_a_check_written_by_anyone_but_this_node_does_not_skip_verification(bigchain, make_create, store_config,
+                                                                           monkeypatch):
+    member = generate_key_pair()
+    other_node = Bigchain(bigchain.connection, member.public_key, member.private_key, [bigchain.me])
+    honest = make_create({"honest": 1}).to_dict()
+    # the same id (it does not cover the fulfillments) with a forged signature, and this node's check of the original
+    same_id = {**honest, "transaction": {**honest["transaction"], "fulfillments": [
+        {**honest["transaction"]["fulfillments"][0], "fulfillment": make_create().to_dict()[
+            "transaction"]["fulfillments"][0]["fulfillment"]}]}}
+    forged = [(same_id, bigchain.check_of(honest))]
+    for data in ({"member's own check": 1}, {"junk check": 1}, {"no check": 1}):
+        tx = make_create(data).to_dict()
+        tx["transaction"]["fulfillments"][0]["fulfillment"] = same_id["transaction"]["fulfillments"][0]["fulfillment"]
+        forged.append((tx, {"member's own check": other_node.check_of(tx), "junk check": "0" * 64}.get(
+            next(iter(data)))))
+    raw = RawStore(store_config)  # rows as another member writes them, past every check of this node
+    for tx, check in forged:
+        raw.backlog(tx["id"], tx, bigchain.me, time.time(), check)
+    verified = counting_verifications(monkeypatch)
+    make_block_of(bigchain, [])
+    assert [tx["id"] for tx, _ in forged if bigchain.connection.blocks_with_transaction(tx["id"])] == []
+    assert sorted(verified) == sorted(tx["id"] for tx, _ in forged)
+    assert backlog_ids(bigchain) == set()
 
 
 def test_stale_stage_reassigns_old_entries(bigchain, make_create):

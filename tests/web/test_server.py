@@ -13,7 +13,7 @@ import pytest
 
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.web.app import PerProcess
-from bigchaindb.web.server import WORKER_CLASS, create_server, default_workers
+from bigchaindb.web.server import WORKER_CLASS, GunicornLog, create_server, default_workers
 from tests.engines import ENGINES, fresh_store
 from tests.helpers import WebNode, create_tx, node_config
 
@@ -24,7 +24,8 @@ def test_the_server_settings_come_from_the_config(tmp_path):
     assert settings.bind == [config["server"]["bind"]]
     assert settings.workers == 3
     assert settings.worker_class_str == WORKER_CLASS
-    assert settings.accesslog is None and settings.errorlog == "-"
+    # the access log is the node's own; gunicorn's messages go through the node's logging
+    assert settings.accesslog is None and settings.errorlog is None and settings.logger_class is GunicornLog
     # only server.trusted_proxies decides which forwarded headers count
     assert settings.secure_scheme_headers == {} and settings.forwarder_headers == []
 

@@ -27,8 +27,10 @@ crash between the claim and the backlog write leaves).
 
 Round trips are what a request pays for here (each waits for a majority
 read or a hard-durability write), so there are few: ``read_many`` answers
-every lookup a validation needs in one query, and the backlog writes of
-concurrent requests go to the server together (``groupcommit``).
+every lookup a validation needs in one query, and the reads and the
+backlog writes of concurrent requests go to the server together
+(``groupcommit``): the server's cost of a majority read or a durable write
+is per query and table, not per document.
 
 One ``RethinkDBConnection`` serves a whole process and its threads (or the
 web server's greenlets): each query takes a driver connection from the
@@ -37,8 +39,10 @@ connection must not run two queries at once.  Each change feed has a
 connection of its own (see ``changefeed``).
 """
 
+import copy
 import functools
 import logging
+import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,7 +58,8 @@ from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
     VOTES, WRITTEN_AT, asset_keys, binary_as_floats, check_storable, flattened, floats_as_binary, input_keys,
-    metadata_id_of, next_written_at, row_key, row_keys, spent_by, stamped, stored, vote_key, written_now)
+    metadata_id_of, next_written_at, row_key, row_keys, spent_by, stamped, stored, vote_key, without,
+    written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
@@ -62,6 +67,9 @@ logger = logging.getLogger(__name__)
 HARD = {"durability": "hard"}
 VOTE_BATCH = 100
 """Votes read at a time while looking for the latest one that counts."""
+
+LATEST_WRITE = 1e12
+"""A ``written_at`` later than any real one (epoch seconds, some 30,000 years ahead)."""
 
 CLAIM_GRACE = 30.0
 """Seconds a claim whose spender is nowhere (not in the backlog, nor in a VALID
@@ -75,17 +83,20 @@ def batched(build_many):
     one ReQL ``term`` (a single index read, so one majority sync however many
     keys) answers the read for every argument tuple of ``args_list``, and
     ``split(result)`` hands back the answers in that order.  The method
-    answers one read; ``read_many`` answers many of each kind in one query."""
+    answers one read; ``read_many`` answers many of each kind in one query.
+    Either way the read joins those that other threads of the process are
+    asking at the same moment (``_read_batch``)."""
     @functools.wraps(build_many)
     def read(self, *args):
-        term, split = build_many(self, [args])
-        return split(self.run(term, majority=True))[0]
+        return self._reader.submit([(build_many.__name__, args)])[0]
     read.many = build_many
     return read
 
 
 def frozen(key):
-    """An index key as a hashable value (arrays come back from the server as lists)."""
+    """An index key, or a read's arguments, as a hashable value (arrays come back from the server as lists)."""
+    if isinstance(key, (set, frozenset)):
+        return frozenset(frozen(part) for part in key)
     return tuple(frozen(part) for part in key) if isinstance(key, (list, tuple)) else key
 
 
@@ -119,6 +130,7 @@ class RethinkDBConnection(Connection):
         with self._pool.taken():
             pass  # connected at once: a server that does not answer is named at start
         self._backlog_writer = GroupCommit(self._write_backlog_batch)
+        self._reader = GroupCommit(self._read_batch)
 
     # -- running queries ---------------------------------------------------
 
@@ -282,22 +294,49 @@ class RethinkDBConnection(Connection):
 
     def read_many(self, reads):
         """One query, read by majority, for every read of ``reads`` that is
-        ``batched`` (one index read per kind of read, in the order of their
-        first appearance); any other (or one this connection's owner replaced)
-        runs on its own, before."""
+        ``batched`` (one index read per kind of read), together with those
+        other threads of this process ask at the same moment; any other read
+        (or one this connection's owner replaced) runs on its own, before."""
         answers = [None] * len(reads)
-        kinds = {}
+        grouped = []
         for place, (name, args) in enumerate(reads):
             if name in vars(self) or getattr(getattr(type(self), name), "many", None) is None:
                 answers[place] = getattr(self, name)(*args)
             else:
-                kinds.setdefault(name, []).append((place, args))
-        if kinds:
-            built = [getattr(type(self), name).many(self, [args for _, args in calls]) for name, calls in kinds.items()]
-            results = self.run(r.expr([term for term, _ in built]), majority=True)
-            for calls, (_, split), result in zip(kinds.values(), built, results):
-                for (place, _), answer in zip(calls, split(result)):
-                    answers[place] = answer
+                grouped.append(place)
+        if grouped:
+            for place, answer in zip(grouped, self._reader.submit([reads[place] for place in grouped])):
+                answers[place] = answer
+        return answers
+
+    def _read_batch(self, calls):
+        """The answers to ``calls`` (lists of ``(name, args)`` reads, each the
+        reads of one ``read_many``), from one query for them all.
+
+        A majority read pays for a sync with the replicas per table
+        operation, whatever number of keys the operation reads: under
+        concurrent requests (the web workers' greenlets) this is what a
+        round trip costs the server, and grouping them (as ``groupcommit``
+        does for writes) shares one index read of each kind among all of
+        them.  A read several callers ask is read once; each caller gets an
+        answer of its own (a copy), as callers may change what they get."""
+        kinds = {}  # name -> {frozen args: args}, in the order of first appearance
+        for reads in calls:
+            for name, args in reads:
+                kinds.setdefault(name, {}).setdefault(frozen(args), args)
+        built = [getattr(type(self), name).many(self, list(args.values())) for name, args in kinds.items()]
+        results = self.run(r.expr([term for term, _ in built]), majority=True)
+        found = {}
+        for (name, args), (_, split), result in zip(kinds.items(), built, results):
+            found.update(zip(((name, key) for key in args), split(result)))
+        handed = set()
+        answers = []
+        for reads in calls:
+            answers.append([])
+            for name, args in reads:
+                key = (name, frozen(args))
+                answers[-1].append(copy.deepcopy(found[key]) if key in handed else found[key])
+                handed.add(key)
         return answers
 
     def _by_key(self, table, keys, index, keys_of, hits_of, order=lambda doc: 0):
@@ -308,7 +347,8 @@ class RethinkDBConnection(Connection):
         the order of ``order(doc)``.  Only keys and hits travel."""
         # sorted on the server: ReQL orders values of any type (a member may write anything)
         term = table.get_all(*keys, index=index).map(lambda doc: {
-            "id": doc["id"], "keys": keys_of(doc), "order": order(doc), "hits": hits_of(doc)}).order_by("order")
+            "id": doc["id"], "keys": keys_of(doc), "order": order(doc), "hits": hits_of(doc)}).order_by("order").coerce_to(
+            "array")  # an array even for no keys, so that it fits in one query with others
 
         def split(found):
             per_key = {frozen(key): {} for key in keys}
@@ -344,25 +384,26 @@ class RethinkDBConnection(Connection):
 
     # -- backlog -------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         """See ``base.Connection``.  The claims on ``tx``'s inputs are inserted
         first, each document keeping whichever claim was there before; only a
         transaction that holds all of its claims is written to the backlog,
         and one that lost any gives back the ones it got.  Concurrent calls in
         a process are written together (``groupcommit``)."""
         check_storable(tx)
-        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale)))
+        return self._backlog_writer.submit((tx, assignee, timestamp, frozenset(stale), check))
 
     def _write_backlog_batch(self, entries):
-        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale in entries for key in input_keys(tx)])
+        holders = self._claim_outputs([(key, tx["id"], stale) for tx, _, _, stale, _ in entries
+                                       for key in input_keys(tx)])
         answers, written, losers = [], [], {}
-        for tx, assignee, timestamp, _ in entries:
+        for tx, assignee, timestamp, _, check in entries:
             keys = input_keys(tx)
             holder = next((holders[tuple(key)] for key in keys if holders[tuple(key)] != tx["id"]), None)
             answers.append(holder)
             if holder is None:
                 written.append(stored({"id": tx["id"], "tx": floats_as_binary(tx), "assignee": assignee,
-                                       "assignment_timestamp": timestamp}))
+                                       "assignment_timestamp": timestamp, "check": check}))
             else:
                 losers[tx["id"]] = keys
         writes = []
@@ -428,6 +469,12 @@ class RethinkDBConnection(Connection):
         return term, lambda found: [binary_as_floats(first(txs)) for txs in split(found)]
 
     @batched
+    def get_backlog_check(self, args_list):
+        term, split = self._by_key(self.table(BACKLOG), [tx_id for tx_id, in args_list], "id",
+                                   lambda entry: [entry["id"]], lambda entry: [entry["check"].default(None)])
+        return term, lambda found: [first(checks) for checks in split(found)]
+
+    @batched
     def backlog_spenders(self, args_list):
         return self._by_key(self.table(BACKLOG), [list(link) for link in args_list], "spent_inputs",
                             lambda entry: spent_by(entry["tx"]), lambda entry: [entry["id"]])
@@ -459,6 +506,10 @@ class RethinkDBConnection(Connection):
         entries = self.run(self.table(BACKLOG).between(r.minval, older_than, index="assignment_timestamp")
                            .pluck("id", "assignee"))
         return [(entry["id"], entry.get("assignee")) for entry in entries]
+
+    def backlog_size(self):
+        # counted by the servers, shard by shard, without sending a document
+        return self.run(self.table(BACKLOG).count())
 
     def backlog_held_by(self, assignee, tx_ids):
         tx_ids = list(tx_ids)
@@ -542,6 +593,13 @@ class RethinkDBConnection(Connection):
         return term, lambda found: [binary_as_floats(first(txs)) for txs in split(found)]
 
     @batched
+    def transaction_copies(self, args_list):
+        term, split = self._rows([tx_id for tx_id, in args_list], "transaction_id",
+                                 lambda row: [row["tx"]["id"]], lambda row: [[row["block_id"], row["tx"]]])
+        return term, lambda found: [[(block_id, binary_as_floats(tx)) for block_id, tx in hits]
+                                    for hits in split(found)]
+
+    @batched
     def spenders_of(self, args_list):
         return self._spent(TRANSACTIONS, args_list, lambda row: [row["tx"]["id"], row["block_id"]])
 
@@ -591,12 +649,17 @@ class RethinkDBConnection(Connection):
                                     for hits in split(found)]
 
     def blocks_after(self, position, limit):
+        return [(at, self._block_as_written(block)) for at, block in self._rows_after(BIGCHAIN, position, limit)]
+
+    def _rows_after(self, table, position, limit):
+        """``(position, row)`` of up to ``limit`` rows of ``table`` written after
+        ``position``, in ``written_at`` order, without their ``written_at``."""
         # ``written_at`` is strictly increasing for one writer, but two nodes
         # writing at the same moment may share one: a position is the
         # ``written_at`` with the ids already handed out at it, and the
         # range is closed so that such neighbours are not skipped.
         at, seen = position or (r.minval, ())
-        rows = self.run(self.table(BIGCHAIN).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
+        rows = self.run(self.table(table).between(at, r.maxval, index=WRITTEN_AT).order_by(index=WRITTEN_AT)
                         .limit(limit + len(seen)), majority=True)
         found = []
         for row in rows:
@@ -605,8 +668,39 @@ class RethinkDBConnection(Connection):
             written_at = row.pop(WRITTEN_AT)
             seen = (*seen, row["id"]) if written_at == at else (row["id"],)
             at = written_at
-            found.append(((at, seen), self._block_as_written(row)))
+            found.append(((at, seen), row))
         return found[:limit]
+
+    def position_before_last(self, kind, count):
+        table = self.table({"blocks": BIGCHAIN, "votes": VOTES}[kind])
+        # numbers only: a row anyone wrote with text there would sort last
+        last = self.run(table.between(0, LATEST_WRITE, index=WRITTEN_AT).order_by(index=r.desc(WRITTEN_AT))
+                        .skip(count).limit(1)[WRITTEN_AT], majority=True)
+        if not last:
+            return None
+        # every row written at that moment is behind the position
+        at = last[0]
+        return at, tuple(self.run(table.between(at, at, index=WRITTEN_AT, right_bound="closed")["id"],
+                                  majority=True))
+
+    def position_token(self, position):
+        # the ``written_at``, then the ids handed out at it (one, but for ties)
+        at, seen = position
+        return "~".join((repr(float(at)), *seen))
+
+    def position_from_token(self, token):
+        at, *seen = token.split("~")
+        try:
+            at = float(at)
+        except ValueError:
+            raise ValueError("not a position: a number, then the ids written at it, each after a ~") from None
+        if not math.isfinite(at) or at < 0 or not all(seen):
+            raise ValueError("not a position: a number of 0 or more, then the ids written at it, each after a ~")
+        return at, tuple(seen)
+
+    def position_before(self, position):
+        at, seen = position
+        return at, seen[:-1]
 
     def blocks_not_voted_by(self, voter, counts):
         # A walk over every block in timestamp order with one index read of the
@@ -632,6 +726,9 @@ class RethinkDBConnection(Connection):
         return self._by_key(self.table(VOTES), [block_id for block_id, in args_list], "block",
                             lambda vote: [vote["vote"]["voting_for_block"]], lambda vote: [vote.without(*VOTE_EXTRAS)],
                             lambda vote: vote[WRITTEN_AT].default(None))
+
+    def votes_after(self, position, limit):
+        return [(at, without(vote, VOTE_EXTRAS)) for at, vote in self._rows_after(VOTES, position, limit)]
 
     def last_vote_by(self, voter, counts):
         # newest first, a batch at a time, until one counts (skip, not a bound

@@ -1,13 +1,14 @@
-"""Group commit: the writes that threads of one process make at the same
-moment go to the server together, as one query.
+"""Group commit: the writes (or reads) that threads of one process make at
+the same moment go to the server together, as one query.
 
 Every durable write waits for the disk (and, in a cluster, for a majority
-of replicas); a query carrying the writes of several requests waits once
-for all of them.  This is how databases commit concurrent transactions, and
-it costs no request an artificial delay: the first caller writes its item
-at once; callers arriving while that write is in flight queue up, and when
-it returns the oldest of them writes everything queued meanwhile in one
-go, and so on.  Each caller gets its own answer (or the batch's exception).
+of replicas), and every majority read for a sync with the replicas; a
+query carrying the writes of several requests waits once for all of them.
+This is how databases commit concurrent transactions, and it costs no
+request an artificial delay: the first caller writes its item at once;
+callers arriving while that write is in flight queue up, and when it
+returns the oldest of them writes everything queued meanwhile in one go,
+and so on.  Each caller gets its own answer (or the batch's exception).
 """
 
 import threading

@@ -2,8 +2,9 @@
 
 Seven tables in the configured database, every one keyed by ``id``:
 
-  backlog       ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t}``
-                (the transaction is wrapped, so it comes back exactly as posted);
+  backlog       ``{"id": tx id, "tx": tx, "assignee": pk, "assignment_timestamp": t,
+                "check": the writer's note or null}`` (the transaction is wrapped, so
+                it comes back exactly as posted);
   bigchain      the block exactly as signed, plus ``written_at``;
   transactions  one row per transaction of every block: ``{"id": row_key(tx id,
                 block id), "block_id", "position" (in the block), "tx",

@@ -10,7 +10,7 @@ from bigchaindb.backend.sqlite.fields import spent_inputs
 from bigchaindb.common.utils import dumps
 
 
-def write(db, tx, assignee, timestamp):
+def write(db, tx, assignee, timestamp, check=None):
     """Insert ``tx`` unless it is already there or one of its inputs is taken;
     returns the id of the backlog transaction that took it, else None."""
     tx_id = tx["id"]
@@ -22,8 +22,8 @@ def write(db, tx, assignee, timestamp):
                            (txid, cid)).fetchone()
         if taken:
             return taken[0]
-    db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
-               (tx_id, dumps(tx), assignee, timestamp))
+    db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp, checked) VALUES (?, ?, ?, ?, ?)",
+               (tx_id, dumps(tx), assignee, timestamp, check))
     # OR IGNORE: a transaction naming one input twice is invalid, not a storage error
     db.executemany("INSERT OR IGNORE INTO backlog_inputs (txid, cid, spender) VALUES (?, ?, ?)",
                    [(txid, cid, tx_id) for txid, cid in inputs])
@@ -33,6 +33,11 @@ def write(db, tx, assignee, timestamp):
 def get(db, tx_id):
     row = db.execute("SELECT tx FROM backlog WHERE tx_id = ?", (tx_id,)).fetchone()
     return load(row[0]) if row else None
+
+
+def check(db, tx_id):
+    row = db.execute("SELECT checked FROM backlog WHERE tx_id = ?", (tx_id,)).fetchone()
+    return row[0] if row else None
 
 
 def spenders_of(db, txid, cids):
@@ -58,6 +63,11 @@ def stale(db, older_than):
     return rows.fetchall()
 
 
+def size(db):
+    # SQLite counts the entries of the narrowest index (backlog_by_assignment_timestamp), not the rows
+    return db.execute("SELECT count(*) FROM backlog").fetchone()[0]
+
+
 def held_by(db, assignee, tx_ids):
     placeholders = ", ".join("?" * len(tx_ids))
     rows = db.execute(f"SELECT tx_id FROM backlog WHERE assignee = ? AND tx_id IN ({placeholders})",
@@ -68,13 +78,13 @@ def held_by(db, assignee, tx_ids):
 def reassign(db, tx_id, assignee, timestamp, older_than):
     """Delete and re-insert the entry if it is still assigned before
     ``older_than``, so it gets a new ``seq`` and the new assignee's feed
-    (which follows ``seq``) sees it.  Its inputs stay.  True when reassigned."""
+    (which follows ``seq``) sees it.  Its inputs and its check stay.  True when reassigned."""
     # fetchall: a RETURNING statement left half-read would keep the transaction busy
-    found = db.execute("DELETE FROM backlog WHERE tx_id = ? AND assignment_timestamp < ? RETURNING tx",
+    found = db.execute("DELETE FROM backlog WHERE tx_id = ? AND assignment_timestamp < ? RETURNING tx, checked",
                        (tx_id, older_than)).fetchall()
-    for tx, in found:
-        db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp) VALUES (?, ?, ?, ?)",
-                   (tx_id, tx, assignee, timestamp))
+    for tx, checked in found:
+        db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp, checked) VALUES (?, ?, ?, ?, ?)",
+                   (tx_id, tx, assignee, timestamp, checked))
     return bool(found)
 
 

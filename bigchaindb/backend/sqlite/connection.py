@@ -175,12 +175,15 @@ class SQLiteConnection(base.Connection):
 
     # -- backlog ------------------------------------------------------------
 
-    def write_backlog(self, tx, assignee, timestamp, stale=()):
+    def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         # ``stale`` has nothing to free here: an output is held only by a backlog entry
-        return self._write(backlog.write, tx, assignee, timestamp)
+        return self._write(backlog.write, tx, assignee, timestamp, check)
 
     def get_backlog_transaction(self, tx_id):
         return self._read(backlog.get, tx_id)
+
+    def get_backlog_check(self, tx_id):
+        return self._read(backlog.check, tx_id)
 
     def backlog_spenders_of(self, txid, cids):
         return self._read(backlog.spenders_of, txid, cids)
@@ -196,6 +199,9 @@ class SQLiteConnection(base.Connection):
 
     def backlog_held_by(self, assignee, tx_ids):
         return self._read(backlog.held_by, assignee, list(tx_ids))
+
+    def backlog_size(self):
+        return self._read(backlog.size)
 
     def reassign_backlog(self, tx_id, assignee, timestamp, older_than):
         return self._write(backlog.reassign, tx_id, assignee, timestamp, older_than)
@@ -238,6 +244,9 @@ class SQLiteConnection(base.Connection):
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)
 
+    def position_before_last(self, kind, count):
+        return self._read(feeds.before_last, {"blocks": "blocks", "votes": "votes"}[kind], count)
+
     def blocks_not_voted_by(self, voter, counts):
         return self._read(blocks.not_voted_by, voter, counts)
 
@@ -248,6 +257,9 @@ class SQLiteConnection(base.Connection):
 
     def votes_for(self, block_id):
         return self._read(votes.votes_for, block_id)
+
+    def votes_after(self, position, limit):
+        return self._read(votes.votes_after, position or 0, limit)
 
     def last_vote_by(self, voter, counts):
         return self._read(votes.last_by, voter, counts)

@@ -31,3 +31,9 @@ def follow(fetch, last):
         if not rows:
             time.sleep(POLL_INTERVAL)
             yield None
+
+
+def before_last(db, table, count):
+    """The ``seq`` after which the last ``count`` rows of ``table`` were written, or None."""
+    row = db.execute(f"SELECT seq FROM {table} ORDER BY seq DESC LIMIT 1 OFFSET ?", (count,)).fetchone()
+    return row[0] if row else None

@@ -15,7 +15,7 @@ from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.backend.sqlite import blocks
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Kept in ``PRAGMA user_version``: 0 means not initialised.  Earlier
 versions are brought up to this one by ``upgrade``."""
 
@@ -27,7 +27,8 @@ TABLES = {
             tx_id TEXT NOT NULL UNIQUE,
             tx BLOB NOT NULL,
             assignee TEXT NOT NULL,
-            assignment_timestamp NOT NULL  -- no type: a number comes back as given
+            assignment_timestamp NOT NULL,  -- no type: a number comes back as given
+            checked TEXT  -- what the writing node notes (get_backlog_check)
         )""",
     # (txid, cid) spent by backlog transaction ``spender``
     "backlog_inputs": """
@@ -161,6 +162,7 @@ def upgrade(db):
     voter): the table is made again, its rows (and their seq) kept.
     3 to 4: the ``settings`` table, recording the hash of every id; stores
     made before it was recorded all hashed with the default, SHA3-256.
+    4 to 5: the backlog's ``checked`` column (empty in the entries already there).
     """
     if version(db) == 1:
         db.execute(TABLES["conditions"])
@@ -180,6 +182,10 @@ def upgrade(db):
         db.execute(TABLES["settings"])
         _record_hash(db, DEFAULT_HASH)
         db.execute("PRAGMA user_version = 4")
+    if version(db) == 4:
+        if "checked" not in {column for _, column, *_ in db.execute("PRAGMA table_info(backlog)")}:
+            db.execute("ALTER TABLE backlog ADD COLUMN checked TEXT")
+        db.execute("PRAGMA user_version = 5")
 
 
 def create(db):

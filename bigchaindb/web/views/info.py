@@ -1,7 +1,9 @@
 """The entry points: ``GET /`` (which node this is), ``GET /api/v1`` (where things
 are) and ``GET /api/v1/openapi.json`` (the API's OpenAPI document)."""
 
-from flask import Blueprint, url_for
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Blueprint, current_app, request, url_for
 from flask_restful import Resource
 
 from bigchaindb import __version__
@@ -16,12 +18,34 @@ API_DOCS_URL = DOCS_URL + "drivers-clients/http-client-server-api.html"
 # Collections linked from the API root, as URL path segments.
 RESOURCES = ("transactions", "statuses", "blocks", "votes")
 
+# The event streams (bigchaindb.streams), served on a port of their own.
+STREAMS = ("valid_transactions", "blocks", "votes")
+FORWARDED = ("X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Forwarded-Port")
+
 blueprint = Blueprint("info", __name__)
 
 
 def api_root_url():
     """The absolute URL of /api/v1/, as the client sees it (behind a proxy too)."""
     return url_for("info.api_v1", _external=True)
+
+
+def stream_links(root):
+    """The WebSocket URL of every stream, as the client can reach it.
+
+    ``ws://`` for a client that used http, ``wss://`` for https.  Behind a
+    proxy (``server.public_url``, or a trusted one that forwarded the
+    request) the streams are where the API is: the proxy routes
+    ``/api/v1/streams/`` to the streams port (docs/nginx.conf).  Reached
+    directly, they are on the host the client named, on the streams port.
+    """
+    scheme, host, path = urlsplit(root)[:3]
+    proxied = current_app.config["STREAMS_PROXIED"]
+    if proxied == "never" or (proxied == "forwarded" and not any(request.headers.get(h) for h in FORWARDED)):
+        host = f"{host.rpartition(':')[0] if host.rpartition(':')[2].isdigit() else host}:" \
+               f"{current_app.config['STREAMS_PORT']}"
+    base = urlunsplit(("wss" if scheme == "https" else "ws", host, path, "", ""))
+    return {name: f"{base}streams/{name}" for name in STREAMS}
 
 
 class RootIndex(Resource):
@@ -42,7 +66,8 @@ class ApiV1Index(Resource):
         query()
         root = api_root_url()
         links = {name: f"{root}{name}/" for name in RESOURCES}
-        return {"_links": dict(links, self=root, docs=API_DOCS_URL, openapi=url_for("info.openapi", _external=True))}
+        return {"_links": dict(links, self=root, docs=API_DOCS_URL, streams=stream_links(root),
+                               openapi=url_for("info.openapi", _external=True))}
 
 
 class OpenApiDocument(Resource):

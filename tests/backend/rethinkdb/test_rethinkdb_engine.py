@@ -509,3 +509,40 @@ def test_a_node_whose_server_died_says_so_at_once_and_works_when_it_is_back(tmp_
         connection.close()
     finally:
         server.remove()
+
+
+def test_reads_asked_while_one_is_on_its_way_go_to_the_server_together(engine, monkeypatch):
+    for number in (1, 2):
+        engine.write_block(a_block(number))
+    queries, first_sent, others_waiting = [], threading.Event(), threading.Event()
+    run_once = RethinkDBConnection._run_once
+
+    def holding_the_first(self, query, options, *args, **kwargs):
+        queries.append(query)
+        if len(queries) == 1:  # the first read waits on its way until the others have asked theirs
+            first_sent.set()
+            assert others_waiting.wait(10)
+        return run_once(self, query, options, *args, **kwargs)
+    monkeypatch.setattr(RethinkDBConnection, "_run_once", holding_the_first)
+    answers = {}
+
+    def read(n):
+        number = n % 2 + 1
+        answers[n] = engine.read_many([("blocks_with_transaction", (f"tx{number}",)),
+                                       ("get_block_header", (f"block{number}",))])
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(6)]
+    threads[0].start()
+    assert first_sent.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(engine._reader._queue) < 5 and time.monotonic() < deadline:  # the five others wait
+        time.sleep(0.01)
+    others_waiting.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(queries) == 2  # the first read, then the five others in one query
+    for n, (blocks, header) in answers.items():
+        assert blocks == [f"block{n % 2 + 1}"] and header["id"] == f"block{n % 2 + 1}"
+    # every caller has an answer of its own, even to a read another asked too
+    assert len({id(header) for _, header in answers.values()}) == 6

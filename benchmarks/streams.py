@@ -1,0 +1,287 @@
+"""Benchmark the event streams: many subscribers, event latency, what they cost the API, resuming.
+
+    .venv/bin/python benchmarks/streams.py --subscribers 1000 --rate 300 --seconds 30
+
+Starts a node (``bigchaindb start`` on a fresh embedded store, streams'
+heartbeat off for the run: the counting clients below answer no ping) and,
+in this process:
+
+1. **request path**: posts back to back from ``--clients`` threads for
+   ``--capacity-seconds`` with no subscriber, then again with
+   ``--subscribers`` WebSocket subscribers of ``valid_transactions``
+   connected: accepted tx/s of each, and the drop;
+2. **latency**: with the subscribers still connected, posts at ``--rate``
+   tx/s offered for ``--seconds``.  A watcher reads the store every 5 ms and
+   notes when each block's vote appears (on a one-node federation, the
+   moment the block is decided VALID).  ``--probes`` of the subscribers
+   parse every event: event latency = received - decided; POST to event =
+   received by the first probe - POST sent.  The other subscribers read and
+   count bytes only: parsing 300 events/s for 1,000 clients would measure
+   this process, not the node;
+3. **resume**: ``--resumers`` clients follow the stream from one position
+   while ``--resume-rate`` tx/s are posted for ``--resume-seconds``, each
+   dropping its connection every 0.5 to 3 s (at random) and reconnecting
+   with ``since`` = the last position it received.  Then each client's
+   events are compared with one uninterrupted replay from that position:
+   every event exactly once, in order, or the run fails.
+
+Prints the figures as JSON, with the load average of the machine.
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # run as a script: import `benchmarks` and `tests` from the repository
+
+import websockets  # noqa: E402
+
+from benchmarks.client import clock  # noqa: E402
+from benchmarks.load import post_all  # noqa: E402
+from benchmarks.report import percentile  # noqa: E402
+from benchmarks.transactions import build_bodies  # noqa: E402
+from bigchaindb import backend  # noqa: E402
+from tests.integration.node import Node  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--subscribers", type=int, default=1000)
+    add("--probes", type=int, default=20, help="subscribers that parse and time every event")
+    add("--rate", type=float, default=300, help="offered tx/s of the latency phase")
+    add("--seconds", type=float, default=30, help="seconds of the latency phase")
+    add("--clients", type=int, default=8, help="posting threads")
+    add("--capacity-seconds", type=float, default=10, help="seconds of each back-to-back phase; 0 skips them")
+    add("--resumers", type=int, default=100)
+    add("--resume-rate", type=float, default=100)
+    add("--resume-seconds", type=float, default=60, help="0 skips the resume phase")
+    add("--workers", type=int, default=None, help="gunicorn workers (default: the node's)")
+    return parser.parse_args(argv)
+
+
+# -- light WebSocket clients: the handshake, then frames read by hand -----------
+
+class Subscriber(asyncio.Protocol):
+    """A WebSocket subscriber that counts the bytes it gets; a probe also parses
+    each event and notes when it came (``events``: (received, message))."""
+
+    def __init__(self, path, host, probe):
+        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        self.probe = probe
+        self.received = 0
+        self.events = []
+        self.buffer = b""
+        self.upgraded = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport):
+        transport.write(self.request)
+
+    def data_received(self, data):
+        now = clock()
+        self.received += len(data)
+        if not self.upgraded.done():
+            head, _, data = (self.buffer + data).partition(b"\r\n\r\n")
+            self.upgraded.set_result(b" 101 " in head.split(b"\r\n", 1)[0])
+            self.buffer = b""
+        if self.probe:
+            self.buffer += data
+            while len(self.buffer) >= 2:
+                length, start = self.buffer[1] & 0x7F, 2
+                if length == 126:
+                    length, start = struct.unpack("!H", self.buffer[2:4])[0], 4
+                elif length == 127:
+                    length, start = struct.unpack("!Q", self.buffer[2:10])[0], 10
+                if len(self.buffer) < start + length:
+                    break
+                if self.buffer[0] & 0x0F == 1:
+                    self.events.append((now, json.loads(self.buffer[start:start + length])))
+                self.buffer = self.buffer[start + length:]
+
+
+async def subscribe(streams_url, count, probes):
+    host = streams_url.split("/")[2]
+    path = "/api/v1/streams/valid_transactions"
+    loop = asyncio.get_running_loop()
+    every = max(1, count // max(probes, 1))
+    subscribers = []
+    for number in range(count):
+        host_name, port = host.rsplit(":", 1)
+        transport, subscriber = await loop.create_connection(
+            lambda number=number: Subscriber(path, host, probes and number % every == 0), host_name, int(port))
+        if not await subscriber.upgraded:
+            raise RuntimeError("a subscriber was refused")
+        subscribers.append((transport, subscriber))
+    return subscribers
+
+
+# -- when blocks are decided -----------------------------------------------------
+
+class DecisionWatcher:
+    """Notes when each block's first vote appears in the store (one-node federation: when it is decided)."""
+
+    def __init__(self, database):
+        self.connection = backend.connect(database)
+        self.decided = {}
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        position = self.connection.position_before_last("votes", 0)
+        while not self.stopped.is_set():
+            for position, vote in self.connection.votes_after(position, 1000):
+                self.decided.setdefault(vote["vote"]["voting_for_block"], clock())
+            time.sleep(0.005)
+
+
+# -- the phases --------------------------------------------------------------------
+
+class Fresh:
+    """The pre-built transactions not posted yet: each phase posts new ones."""
+
+    def __init__(self, bodies):
+        self.bodies = bodies
+        self.next = 0
+
+    def post(self, url, most, clients, rate, seconds):
+        """Post up to ``most`` of them (see ``load.post_all``); the Records of those sent."""
+        records = post_all(url, self.bodies[self.next:self.next + most], clients, rate, seconds, lambda r: None)
+        self.next += len(records)
+        return records
+
+
+def capacity(node, fresh, clients, seconds):
+    records = fresh.post(node.url, int(seconds * 1000), clients, None, seconds)
+    accepted = [r.accepted for r in records if r.accepted is not None]
+    return len(accepted) / (max(accepted) - min(r.sent for r in records)) if accepted else 0.0
+
+
+def latency(node, fresh, rate, seconds, subscribers, watcher):
+    records = fresh.post(node.url, int(rate * seconds), 8, rate, seconds)
+    time.sleep(5)  # the last blocks decided and pushed
+    probes = [subscriber for _, subscriber in subscribers if subscriber.probe]
+    sent = {r.id: r.sent for r in records if r.accepted is not None}
+    delays, first_seen = [], {}
+    for probe in probes:
+        for received, event in probe.events:
+            decided = watcher.decided.get(event["block_id"])
+            if event["transaction_id"] in sent and decided is not None:
+                delays.append((received - decided) * 1000)
+                first_seen.setdefault(event["transaction_id"], received)
+    post_to_event = [(first_seen[tx_id] - at) * 1000 for tx_id, at in sent.items() if tx_id in first_seen]
+    return {"offered_tx_per_s": rate, "accepted": len(sent), "seen_by_probes": len(first_seen),
+            "event_latency_p50_ms": percentile(delays, 50), "event_latency_p99_ms": percentile(delays, 99),
+            "post_to_event_p50_ms": percentile(post_to_event, 50),
+            "post_to_event_p99_ms": percentile(post_to_event, 99),
+            "bytes_per_subscriber": sum(s.received for _, s in subscribers) / len(subscribers)}
+
+
+async def resumer(url, since, stop, reconnects):
+    """Follow ``url`` from ``since``, dropping the connection at random, until ``stop`` is set; the events."""
+    events, position = [], since
+    while not stop.is_set():
+        async with websockets.connect(f"{url}?since={position}", max_queue=None) as stream:
+            reconnects.append(1)
+            leave = clock() + random.uniform(0.5, 3.0)
+            while clock() < leave and not stop.is_set():
+                try:
+                    message = await asyncio.wait_for(stream.recv(), max(0.01, leave - clock()))
+                except TimeoutError:
+                    break
+                event = json.loads(message)
+                events.append((event["position"], event["transaction_id"]))
+                position = event["position"]
+    return events
+
+
+async def resume(node, fresh, clients, rate, seconds):
+    url = f"{node.streams}/valid_transactions"
+    async with websockets.connect(f"{node.streams}/blocks") as blocks:  # where the ledger is now
+        fresh.post(node.url, 1, 1, None, 10)
+        since = json.loads(await asyncio.wait_for(blocks.recv(), 30))["position"]
+    stop, reconnects = asyncio.Event(), []
+    tasks = [asyncio.create_task(resumer(url, since, stop, reconnects)) for _ in range(clients)]
+    loop = asyncio.get_running_loop()
+    records = await loop.run_in_executor(None, fresh.post, node.url, int(rate * seconds), 8, rate, seconds)
+    await asyncio.sleep(10)  # the last blocks decided and every client caught up
+    stop.set()
+    got = await asyncio.gather(*tasks)
+    reference = []
+    async with websockets.connect(f"{url}?since={since}", max_queue=None) as stream:
+        while True:
+            try:
+                event = json.loads(await asyncio.wait_for(stream.recv(), 3))
+            except TimeoutError:
+                break
+            reference.append((event["position"], event["transaction_id"]))
+    accepted = {r.id for r in records if r.accepted is not None}
+    exact = sum(events == reference for events in got)
+    return {"clients": clients, "offered_tx_per_s": rate, "seconds": seconds, "accepted": len(accepted),
+            "events_in_ledger": len(reference), "all_accepted_in_ledger": accepted <= {t for _, t in reference},
+            "reconnections": len(reconnects), "clients_with_every_event_exactly_once": exact}
+
+
+async def main(argv=None):
+    args = parse_args(argv)
+    count = int(args.rate * args.seconds + args.resume_rate * args.resume_seconds + args.capacity_seconds * 2000) + 1
+    started = time.monotonic()
+    fresh = Fresh(build_bodies(count))
+    print(f"built {count} signed transactions in {time.monotonic() - started:.0f} s", flush=True)
+    figures = {"command": sys.argv, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="bigchaindb-streams-bench-") as scratch:
+        database = {"backend": "sqlite", "path": os.path.join(scratch, "node.sqlite")}
+        node = Node(scratch, "node", database, server={"workers": args.workers},
+                    streams={"heartbeat": 3600}).start(timeout=60)
+        loop = asyncio.get_running_loop()
+        try:
+            if args.capacity_seconds:
+                print("request path without subscribers", flush=True)
+                alone = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
+                                                   args.capacity_seconds)
+            print(f"connecting {args.subscribers} subscribers", flush=True)
+            subscribers = await subscribe(node.streams, args.subscribers, args.probes)
+            if args.capacity_seconds:
+                print("request path with them", flush=True)
+                shared = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
+                                                    args.capacity_seconds)
+                figures["request_path"] = {"accepted_tx_per_s_alone": alone,
+                                           "accepted_tx_per_s_with_subscribers": shared,
+                                           "drop_percent": 100 * (1 - shared / alone) if alone else None,
+                                           "load_average": os.getloadavg()}
+            print(f"latency at {args.rate:g} tx/s for {args.seconds:g} s", flush=True)
+            watcher = DecisionWatcher(database)
+            watcher.thread.start()
+            figures["latency"] = await loop.run_in_executor(None, latency, node, fresh, args.rate, args.seconds,
+                                                            subscribers, watcher)
+            figures["latency"].update(subscribers=args.subscribers, probes=args.probes,
+                                      load_average=os.getloadavg())
+            watcher.stopped.set()
+            for transport, _ in subscribers:
+                transport.close()
+            if args.resume_seconds:
+                print(f"{args.resumers} resuming clients for {args.resume_seconds:g} s", flush=True)
+                figures["resume"] = await resume(node, fresh, args.resumers, args.resume_rate,
+                                                 args.resume_seconds)
+                figures["resume"]["load_average"] = os.getloadavg()
+        finally:
+            node.stop()
+    print(json.dumps(figures, indent=2))
+    resumed = figures.get("resume")
+    if resumed and resumed["clients_with_every_event_exactly_once"] != resumed["clients"]:
+        sys.exit("FAILED: a resuming client missed or repeated an event")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

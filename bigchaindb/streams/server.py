@@ -1,0 +1,239 @@
+"""The streams server: ``GET /api/v1/streams/<stream>`` as WebSocket or server-sent events.
+
+It runs in a process of its own (``bigchaindb.processes`` supervises it),
+on its own port (``streams.bind``), as one asyncio event loop (aiohttp):
+
+- the API's gunicorn workers never hold a subscriber's connection, so a
+  thousand subscribers take nothing from the requests they serve;
+- an idle subscriber costs a few kilobytes and no thread; the store is read
+  by one reader per stream kind (``hub.Hub``), not one per subscriber;
+- aiohttp speaks both WebSocket (with its ping/pong heartbeat) and streamed
+  HTTP responses, which server-sent events are, on one port and one path.
+
+A request is a WebSocket when it asks to upgrade, server-sent events when
+it accepts ``text/event-stream``; anything else is a 406.  Bad parameters
+are a 400 in the API's JSON error shape, before any upgrade.
+"""
+
+import asyncio
+import logging
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import WSMsgType, web
+
+from bigchaindb import backend
+from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER
+from bigchaindb.core import Bigchain
+from bigchaindb.streams import events
+from bigchaindb.streams.hub import CUTOFF_GRACE, Hub, Subscriber
+
+logger = logging.getLogger(__name__)
+
+PATH = "/api/v1/streams/{stream}"
+RING_BACK = 100
+"""Items a hub reads back from the end of the store when it starts: the
+decisions on blocks written just before a restart reach live clients too,
+and clients that reconnect right after a restart resume from memory."""
+REPLAY_THREADS = 8
+"""Threads reading the store for subscribers that catch up."""
+TOO_SLOW = 1013
+"""The WebSocket close code of a subscriber cut off for being too far behind ("try again later")."""
+FILTERS = ("asset_id", "public_key", "operation")
+OPERATIONS = (CREATE, TRANSFER, GENESIS)
+LONGEST_VALUE = 200
+BYTES_PER_EVENT = 512
+"""What a client's buffer of ``streams.buffer`` events is taken to weigh in the
+socket: its kernel send buffer and the server's write buffer are each cut to
+that (the kernel would otherwise let megabytes pile up for a client that
+does not read, before the server even noticed it is behind)."""
+
+
+class BadRequest(Exception):
+    """A request the server refuses, with the status and message to answer."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def error(status, message):
+    return web.json_response({"status": status, "message": message}, status=status)
+
+
+@web.middleware
+async def json_errors(request, handler):
+    """Every refusal in the API's JSON error shape (aiohttp's own 404 and 405 too)."""
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return error(exc.status, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason if exc.status != 404 else
+                     f"no stream at {request.path}; streams: " + ", ".join(events.STREAMS))
+
+
+def parameters(request, stream, connection):
+    """``(since, matches)`` from the query and headers, or BadRequest naming the problem."""
+    query = request.query
+    allowed = ("since", *FILTERS) if stream == events.VALID_TRANSACTIONS else ("since",)
+    for name in query:
+        if name not in allowed:
+            raise BadRequest(400, f"{name}: not a parameter of this stream; allowed: {', '.join(allowed)}")
+        if len(query.getall(name)) > 1:
+            raise BadRequest(400, f"{name}: given more than once")
+        if not query[name] or len(query[name]) > LONGEST_VALUE:
+            raise BadRequest(400, f"{name}: empty or longer than {LONGEST_VALUE} characters")
+    # an EventSource that reconnects sends the id of the last event it got
+    token = request.headers.get("Last-Event-ID") or query.get("since")
+    since = None
+    if token:
+        try:
+            since = events.parse_since(connection, stream, token)
+        except ValueError as exc:
+            raise BadRequest(400, f"since: {token!r}: {exc}; allowed: the position of an event of this stream "
+                                  "(0 for the start of the ledger)") from None
+    operation = query.get("operation")
+    if operation is not None and operation not in OPERATIONS:
+        raise BadRequest(400, f"operation: {operation!r}: allowed: one of {', '.join(OPERATIONS)}")
+    asset_id, public_key = query.get("asset_id"), query.get("public_key")
+
+    def matches(event):
+        return ((asset_id is None or event.asset_id == asset_id)
+                and (operation is None or event.operation == operation)
+                and (public_key is None or public_key in event.keys))
+    return since, matches
+
+
+def resume_hint(subscriber):
+    return (f"too far behind: reconnect with since={subscriber.last_token}" if subscriber.last_token
+            else "too far behind: reconnect with since= the position of the last event received")
+
+
+class Streams:
+    """The aiohttp application's state: one hub per source, and the settings."""
+
+    def __init__(self, config, connection=None):
+        self.connection = connection or backend.connect(config["database"])
+        self.bigchain = Bigchain.from_config(config, self.connection)
+        settings = config["streams"]
+        self.heartbeat = settings["heartbeat"]
+        self.buffer = settings["buffer"]
+        self.socket_bytes = max(4096, self.buffer * BYTES_PER_EVENT)
+        self.executor = ThreadPoolExecutor(REPLAY_THREADS, thread_name_prefix="replay")
+        self.hubs = {}
+        for stream in events.STREAMS:
+            source = events.source_for(stream)
+            if source not in self.hubs:
+                start = events.start_position(stream, self.connection, RING_BACK)
+                self.hubs[source] = Hub(stream, self.connection, lambda position, source=source:
+                                        source(self.bigchain, position), start, self.executor)
+
+    def hub(self, stream):
+        return self.hubs[events.source_for(stream)]
+
+    async def start(self, app):
+        for hub in self.hubs.values():
+            await hub.start()
+
+    async def stop(self, app):
+        for hub in self.hubs.values():
+            hub.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def serve(self, request):
+        stream = request.match_info["stream"]
+        if stream not in events.STREAMS:
+            raise web.HTTPNotFound()
+        since, matches = parameters(request, stream, self.connection)
+        # no compression: each message is serialised once and sent as is to every subscriber
+        websocket = web.WebSocketResponse(heartbeat=self.heartbeat, compress=False, writer_limit=self.socket_bytes)
+        if websocket.can_prepare(request).ok:
+            send, respond = self._websocket(websocket), websocket
+        elif "text/event-stream" in request.headers.get("Accept", ""):
+            respond = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                                  "X-Accel-Buffering": "no"})
+            send = self._server_sent(respond)
+        else:
+            raise BadRequest(406, "a stream is a WebSocket (send Upgrade: websocket) or server-sent events "
+                                  "(send Accept: text/event-stream)")
+        self._bound_socket(request.transport)
+        await respond.prepare(request)
+        hub = self.hub(stream)
+        subscriber = Subscriber(stream, self.buffer, matches)
+        subscriber.last_token = since.token if since else hub.head_token
+        handler = asyncio.current_task()
+        subscriber.on_cut_off = lambda: asyncio.get_running_loop().call_later(CUTOFF_GRACE, handler.cancel)
+        catching_up = asyncio.create_task(hub.subscribe(subscriber, since))
+        try:
+            await send(subscriber)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            catching_up.cancel()
+            hub.remove(subscriber)
+        return respond
+
+    def _bound_socket(self, transport):
+        """Cut what the kernel and the transport hold for this client (see ``BYTES_PER_EVENT``)."""
+        sock = transport.get_extra_info("socket") if transport else None
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.socket_bytes)
+            transport.set_write_buffer_limits(high=self.socket_bytes)
+
+    def _websocket(self, websocket):
+        async def send(subscriber):
+            # read what the client sends (pongs, its close) while sending
+            listening = asyncio.create_task(self._listen(websocket, subscriber))
+            try:
+                while not websocket.closed and not listening.done():
+                    taken = await subscriber.take(self.heartbeat)
+                    if subscriber.cut_off:
+                        await websocket.close(code=TOO_SLOW, message=resume_hint(subscriber).encode()[:123])
+                        return
+                    for event in taken:
+                        await websocket.send_str(event.text)
+                        subscriber.last_token = event.token
+            finally:
+                listening.cancel()
+        return send
+
+    @staticmethod
+    async def _listen(websocket, subscriber):
+        async for message in websocket:
+            if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                break
+        subscriber.close()
+
+    def _server_sent(self, response):
+        async def send(subscriber):
+            await response.write(b"retry: 1000\n\n")
+            while True:
+                taken = await subscriber.take(self.heartbeat)
+                if subscriber.cut_off:
+                    await response.write(b"event: cut-off\ndata: " + resume_hint(subscriber).encode() + b"\n\n")
+                    return
+                # a comment when idle: keeps proxies from closing a quiet connection
+                await response.write(b"".join(event.sse() for event in taken) if taken else b": heartbeat\n\n")
+                if taken:
+                    subscriber.last_token = taken[-1].token
+        return send
+
+
+def create_app(config, connection=None):
+    """The aiohttp application serving the streams of the node configured by ``config``."""
+    streams = Streams(config, connection)
+    app = web.Application(middlewares=[json_errors])
+    app.router.add_get(PATH, streams.serve)
+    app.on_startup.append(streams.start)
+    app.on_cleanup.append(streams.stop)
+    return app
+
+
+def run(config, listener_fd):
+    """Serve the streams on the listening socket ``listener_fd`` until SIGTERM."""
+    sock = socket.socket(fileno=listener_fd)
+    web.run_app(create_app(config), sock=sock, print=None, access_log=None, handler_cancellation=True,
+                shutdown_timeout=1.0)

@@ -1,0 +1,252 @@
+"""What an operator watches, on a real node (``bigchaindb start``) of each engine: logs, health, metrics.
+
+One node per engine for the module, with ``log.format`` json, two gunicorn
+workers, and a ``backlog_reassign_delay`` of 4 s, so that a stage is
+behind (for ``GET /health``) after 2 s:
+
+- every request gets one access-log line (method, path, status, duration,
+  request id), the request id is the client's when plausible and a new one
+  otherwise, and it is on the lines the request causes;
+- /health answers 200 while the store answers and every stage keeps up,
+  503 naming the stage that died (until the supervisor has it back) or is
+  stuck;
+- /metrics sums what every process counted: requests served by either
+  worker, blocks, votes and elections of the stages, restarts by the
+  supervisor, and the backlog as the stale stage counts it.
+"""
+
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from bigchaindb.common.crypto import generate_key_pair
+from tests.engines import ENGINES, fresh_store
+from tests.helpers import create_tx, node_environment, wait_until
+from tests.integration.node import Node
+from tests.test_compose import dockerfile_instructions
+
+REASSIGN_DELAY = 4  # s: a stage is behind after half of it
+LIMIT = 2
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def operated(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("operated")
+    with fresh_store(request.param, directory, request) as database:
+        node = Node(str(directory), "node", database, log={"format": "json"},
+                    backlog_reassign_delay=REASSIGN_DELAY).start()
+        node.database = database
+        yield node
+        node.stop()
+
+
+def log_entries(node):
+    """The node's log lines after its start-up banner, each read as JSON (which each must be)."""
+    lines = node.log().split("(Ctrl-C stops the node)\n", 1)[1].splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def entries_of(node, request_id, logger=None, wanted=1):
+    """The log entries carrying ``request_id`` (of ``logger`` only, if given), once ``wanted`` are there."""
+    def found():
+        return [entry for entry in log_entries(node) if entry.get("request_id") == request_id
+                and logger in (None, entry["logger"])]
+    wait_until(lambda: len(found()) >= wanted, 10, f"no {wanted} log lines of request {request_id}")
+    return found()
+
+
+def test_a_request_gets_one_access_line_with_its_id_method_path_status_and_duration(operated):
+    request_id = f"client-{uuid.uuid4()}"
+    response = requests.get(f"{operated.api}/transactions/{'0' * 64}", headers={"X-Request-ID": request_id},
+                            timeout=10)
+    assert response.status_code == 404
+    assert response.headers["X-Request-ID"] == request_id
+    [entry] = entries_of(operated, request_id)
+    assert entry["logger"] == "bigchaindb.access" and entry["level"] == "INFO"
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", f"/api/v1/transactions/{'0' * 64}", 404)
+    assert 0 < entry["duration_ms"] < 10_000
+    assert entry["message"].startswith(f"GET /api/v1/transactions/{'0' * 64} 404 ")
+
+
+def test_without_a_plausible_request_id_the_node_makes_one(operated):
+    for given in (None, "x" * 129, "a b", "caf\u00e9", "<script>"):
+        headers = {} if given is None else {"X-Request-ID": given.encode("utf-8")}
+        response = requests.get(f"{operated.url}/?q=1", headers=headers, timeout=10)
+        assert response.status_code == 400  # an unknown parameter: still logged, still with an id
+        made = response.headers["X-Request-ID"]
+        assert made != given and len(made) == 32 and int(made, 16) >= 0
+        [entry] = entries_of(operated, made)
+        assert entry["path"] == "/?q=1" and entry["status"] == 400
+
+
+def test_the_request_id_is_on_every_line_the_request_causes(operated):
+    tx = create_tx(generate_key_pair())
+    request_id = f"post-{uuid.uuid4()}"
+    response = requests.post(f"{operated.api}/transactions", data=json.dumps(tx.to_dict()),
+                             headers={"Content-Type": "application/json", "X-Request-ID": request_id}, timeout=10)
+    assert response.status_code == 202
+    entries = entries_of(operated, request_id, wanted=2)
+    assert [entry["logger"] for entry in entries] == ["bigchaindb.core", "bigchaindb.access"]
+    assert tx.id in entries[0]["message"]
+
+
+def test_a_path_with_control_characters_stays_on_one_line(operated):
+    response = requests.get(f"{operated.api}/transactions/%0a%22fake%22%0d", timeout=10)
+    [entry] = entries_of(operated, response.headers["X-Request-ID"])
+    assert entry["path"] == "/api/v1/transactions/%0A%22fake%22%0D"
+
+
+# -- health ------------------------------------------------------------------
+
+def health(node):
+    response = requests.get(f"{node.url}/health", timeout=10)
+    assert response.status_code in (200, 503) and set(response.json()) == {"status", "message"}
+    assert response.json()["status"] == response.status_code
+    return response.status_code, response.json()["message"]
+
+
+def healthy(node):
+    return health(node)[0] == 200
+
+
+def stage_pid(node, stage):
+    """The pid of ``stage``, from its heartbeat in the node's run directory."""
+    [run_directory] = glob.glob(os.path.join(tempfile.gettempdir(), f"bigchaindb-node-{node.process.pid}-*"))
+    with open(os.path.join(run_directory, "stages", f"{stage}.json"), encoding="utf-8") as handle:
+        return json.load(handle)["pid"]
+
+
+def image_healthcheck(node):
+    """The exit status of the Dockerfile's HEALTHCHECK command, run against ``node``."""
+    command = json.loads(dict(dockerfile_instructions())["HEALTHCHECK"].split(" CMD ", 1)[1])
+    environment = node_environment(BIGCHAINDB_SERVER_BIND=f"0.0.0.0:{node.port}")
+    return subprocess.run(command, env=environment, capture_output=True, timeout=10).returncode
+
+
+def test_health_is_200_while_the_store_answers_and_every_stage_keeps_up(operated):
+    wait_until(lambda: healthy(operated), 10, f"never healthy: {health(operated)}")
+    assert health(operated) == (200, "the store answers and every stage keeps up")
+    assert image_healthcheck(operated) == 0
+
+
+@pytest.mark.parametrize("operated", ["sqlite"], indirect=True)  # stages live alike on every engine
+def test_a_dead_stage_is_a_503_naming_it_until_the_supervisor_has_it_back(operated):
+    wait_until(lambda: healthy(operated), 10, f"never healthy: {health(operated)}")
+    restarts = metric(operated, "bigchaindb_stage_restarts_total", stage="vote")
+    os.kill(stage_pid(operated, "vote"), signal.SIGKILL)
+    wait_until(lambda: not healthy(operated), 5, "still healthy with its vote stage killed")
+    status, message = health(operated)
+    assert status == 503 and re.fullmatch(r"stage vote (is down: it died \(exit code -9\) after [0-9.]+ s; "
+                                          r"restarting it in 1 s|\(pid \d+\) is gone)", message), message
+    wait_until(lambda: healthy(operated), 10, f"not healthy again: {health(operated)}")
+    assert metric(operated, "bigchaindb_stage_restarts_total", stage="vote") == restarts + 1
+
+
+@pytest.mark.parametrize("operated", ["sqlite"], indirect=True)
+def test_a_stuck_stage_is_a_503_naming_it(operated):
+    wait_until(lambda: healthy(operated), 10, f"never healthy: {health(operated)}")
+    pid = stage_pid(operated, "election")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: not healthy(operated), LIMIT + 5, "still healthy with its election stage stopped")
+        status, message = health(operated)
+        assert re.fullmatch(rf"stage election has not come around for [0-9.]+ s \(limit {LIMIT} s\): it is stuck",
+                            message), message
+        assert image_healthcheck(operated) != 0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: healthy(operated), 10, f"not healthy again: {health(operated)}")
+
+
+# -- metrics -----------------------------------------------------------------
+
+def scrape(node):
+    response = requests.get(f"{node.url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    return response.text
+
+
+def metric(node, name, **labels):
+    """The value of the sample ``name{labels}`` (0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in scrape(node).splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample == (f"{name}{{{wanted}}}" if labels else name):
+            return float(value)
+    return 0.0
+
+
+def test_requests_served_by_either_worker_all_count(operated):
+    route = "/api/v1/transactions/<tx_id>"
+    before = metric(operated, "bigchaindb_http_requests_total", code="404", method="GET", route=route)
+    seen_before = metric(operated, "bigchaindb_http_request_duration_seconds_count", method="GET", route=route)
+    marker = f"count-{uuid.uuid4()}"
+
+    def get(index):
+        # a new connection each: gunicorn's workers take them in turn as they are free
+        with requests.Session() as session:
+            return session.get(f"{operated.api}/transactions/{index:064x}", headers={"X-Request-ID": marker},
+                               timeout=10).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(get, range(60))) == {404}
+    entries = entries_of(operated, marker, wanted=60)
+    assert len({entry["pid"] for entry in entries}) == 2, "one worker served every request"
+    after = metric(operated, "bigchaindb_http_requests_total", code="404", method="GET", route=route)
+    assert after - before == 60
+    seen = metric(operated, "bigchaindb_http_request_duration_seconds_count", method="GET", route=route)
+    assert seen - seen_before == 60
+
+
+def test_a_made_up_method_or_an_unrouted_path_does_not_make_up_labels(operated):
+    assert requests.request("BREW", f"{operated.url}/", timeout=10).status_code == 405
+    assert requests.get(f"{operated.url}/{uuid.uuid4()}", timeout=10).status_code == 404
+    text = scrape(operated)
+    assert 'code="405",method="other",route="none"' in text and 'code="404",method="GET",route="none"' in text
+    assert "BREW" not in text
+
+
+def test_blocks_votes_and_elections_of_the_stages_are_counted(operated):
+    before = {name: metric(operated, name) for name in ("bigchaindb_blocks_written_total",
+                                                        "bigchaindb_block_transactions_written_total",
+                                                        "bigchaindb_election_lag_seconds_count")}
+    valid_votes = metric(operated, "bigchaindb_votes_written_total", verdict="valid")
+    tx = create_tx(generate_key_pair())
+    assert operated.post(tx.to_dict()).status_code == 202
+    operated.wait_for_status(tx.id, "valid")
+
+    def counted():
+        return all(metric(operated, name) > value for name, value in before.items())
+
+    wait_until(counted, 10, "the block, its transaction or its election was not counted")
+    assert metric(operated, "bigchaindb_votes_written_total", verdict="valid") > valid_votes
+    assert metric(operated, "bigchaindb_election_lag_seconds_sum") < 3600
+
+
+def test_the_backlog_size_is_what_the_stale_stage_last_counted(operated):
+    from bigchaindb import backend
+    connection = backend.connect(operated.database)
+    try:
+        # entries for a member that is not running: no block stage takes them (until they are stale)
+        absent = generate_key_pair().public_key
+        entries = [create_tx(generate_key_pair()).to_dict() for _ in range(3)]
+        for tx in entries:
+            connection.write_backlog(tx, absent, time.time())
+        wait_until(lambda: metric(operated, "bigchaindb_backlog_transactions") == 3, REASSIGN_DELAY,
+                   "the backlog gauge never said 3")
+        connection.delete_backlog([tx["id"] for tx in entries])
+        wait_until(lambda: metric(operated, "bigchaindb_backlog_transactions") == 0, REASSIGN_DELAY,
+                   "the backlog gauge never went back to 0")
+    finally:
+        connection.close()
