@@ -105,8 +105,8 @@ def create_server(config, listener_fd=None, run_directory=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
-    return Server(lambda: RequestLog(RequestBody(create_app(config, run_directory), server["max_body_size"])),
-                  options)
+    return Server(lambda: ClosingWhenAsked(RequestLog(RequestBody(create_app(config, run_directory),
+                                                                  server["max_body_size"]))), options)
 
 
 class GunicornLog(glogging.Logger):
@@ -161,7 +161,6 @@ class RequestBody:
         self.limit = limit
 
     def __call__(self, environ, start_response):
-        start_response = _closing_when_asked(start_response)
         codings = [c.strip().lower() for c in environ.get("HTTP_TRANSFER_ENCODING", "").split(",") if c.strip()]
         undecoded = [c for c in codings if c != "chunked"]
         if undecoded:
@@ -186,20 +185,29 @@ class RequestBody:
         return self.app(environ, start_response)
 
 
-def _closing_when_asked(start_response):
-    """``start_response``, closing the connection after a response that says ``Connection: close``.
+class ClosingWhenAsked:
+    """WSGI middleware, outermost: the connection is closed after a response
+    that says ``Connection: close``.
 
     gunicorn drops an app's hop-by-hop headers and keeps the connection
     alive; after a 413 whose body was left unread, it would then take the
-    client's next request on that connection for the rest of the body.  Its
-    ``start_response`` is a method of the response, whose ``force_close``
-    makes it close the connection (and say so).
+    client's next request on that connection for the rest of the body.  The
+    ``start_response`` gunicorn gives is a method of its response, whose
+    ``force_close`` makes it close the connection (and say so).
     """
-    def closing(status, headers, exc_info=None):
-        if any(name.lower() == "connection" and value.lower() == "close" for name, value in headers):
-            getattr(getattr(start_response, "__self__", None), "force_close", lambda: None)()
-        return start_response(status, headers, exc_info)
-    return closing
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+
+        def closing(status, headers, exc_info=None):
+            if force_close and any(name.lower() == "connection" and value.lower() == "close"
+                                   for name, value in headers):
+                force_close()
+            return start_response(status, headers, exc_info)
+        return self.app(environ, closing)
 
 
 def _read(stream, most):

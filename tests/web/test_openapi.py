@@ -14,7 +14,7 @@ from bigchaindb.web.openapi import document
 from tests.helpers import node_config
 from tests.openapi_check import find_path, mismatch
 
-JSON = {"Content-Type": "application/json"}
+JSON = {"Content-Type": "application/json", "X-Request-ID": "a-request"}
 AUTOMATIC = {"HEAD", "OPTIONS"}  # Flask answers both on every rule (HEAD as GET)
 
 
@@ -110,11 +110,12 @@ def test_the_checker_passes_what_the_document_describes(method, path, status, he
 
 @pytest.mark.parametrize("method, path, status, headers, body, named", [
     ("GET", "/api/v1/undescribed", 200, JSON, b"{}", "describes no path"),
-    ("GET", "/nowhere", 404, {"Content-Type": "text/html"}, b"<p>", "not JSON"),
+    ("GET", "/nowhere", 404, {**JSON, "Content-Type": "text/html"}, b"<p>", "not JSON"),
     ("PUT", "/api/v1/votes", 200, JSON, b"{}", "no PUT"),
     ("DELETE", "/api/v1/votes", 405, JSON, b'{"status": 405, "message": "x"}', "Allow"),
     ("GET", "/api/v1/votes", 500, JSON, b'{"status": 500, "message": "bug"}', "status 500"),
-    ("GET", "/api/v1/votes", 200, {"Content-Type": "text/plain"}, b"[]", "Content-Type"),
+    ("GET", "/api/v1/votes", 200, {**JSON, "Content-Type": "text/plain"}, b"[]", "Content-Type"),
+    ("GET", "/api/v1/votes", 200, {"Content-Type": "application/json"}, b"[]", "X-Request-ID"),
     ("GET", "/api/v1/votes", 200, JSON, b'[{"vote": {}}]', "required"),
     ("GET", "/api/v1/votes", 400, JSON, b'{"status": 404, "message": "x"}', "400"),
     ("GET", "/api/v1/votes", 400, JSON, b'{"status": 400, "message": "x", "more": 1}', "additional"),

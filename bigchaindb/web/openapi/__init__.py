@@ -25,8 +25,10 @@ import yaml
 from bigchaindb.common.schema import TX_SCHEMA
 
 BASE = "base.yaml"
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 OPTIONS = {"summary": "The methods this path allows.", "tags": ["info"],
            "responses": {"200": {"$ref": "#/components/responses/Options"}}}
+REQUEST_ID = {"$ref": "#/components/headers/X-Request-ID"}
 
 
 @functools.cache
@@ -43,14 +45,18 @@ def document():
     for path_item in spec["paths"].values():
         # Flask answers OPTIONS on every path (web.app.NodeFlask)
         path_item.setdefault("options", dict(copy.deepcopy(OPTIONS), parameters=_path_parameters(spec, path_item)))
+        for method in METHODS & path_item.keys():
+            for response in path_item[method]["responses"].values():
+                # web.access answers every request with its id
+                _resolved(spec, response).setdefault("headers", {}).setdefault("X-Request-ID", REQUEST_ID)
     return spec
 
 
 def _path_parameters(spec, path_item):
     """The path parameters that the operations of ``path_item`` declare, once each."""
     found = {}
-    for operation in path_item.values():
-        for parameter in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+    for method in METHODS & path_item.keys():
+        for parameter in path_item[method].get("parameters", ()):
             described = _resolved(spec, parameter)
             if described["in"] == "path":
                 found.setdefault(described["name"], parameter)
