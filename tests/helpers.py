@@ -78,17 +78,13 @@ def init_store(config):
 
 
 class ServedProcess:
-    """A node's server in a subprocess, logging to a file, ready once GET ``url`` answers 200.
-
-    Its responses to the suite's requests are checked against the OpenAPI
-    document (``tests.openapi_check``)."""
+    """A server in a subprocess, logging to a file, ready once GET ``url`` answers 200."""
 
     url = None
     log_path = None
     process = None
 
     def launch(self, command, timeout=30, **popen_options):
-        register_node(self.url)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, **popen_options)
@@ -137,6 +133,7 @@ class WebNode(ServedProcess):
     def start(self, timeout=30):
         bigchaindb_config.write_file(self.config, self.config_path)
         self.ledger = init_store(self.config)
+        register_node(self.url)  # its answers are checked against the OpenAPI document
         return self.launch([sys.executable, "-c", SERVE, self.config_path], timeout)
 
     def stop(self, timeout=30):
