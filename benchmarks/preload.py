@@ -13,6 +13,11 @@ voter), so the cache is two files: ``preload-K.sqlite`` and ``preload-K.json``
 the store and starts its node with that keypair.
 
     python -m benchmarks.preload K   # build the cache now (run.py --preload K does it on demand)
+
+A build stopped with SIGTERM or SIGINT (Ctrl-C) ends after the block being
+written, and is cached as a store of the transactions written so far
+(``preload-<written>.*``, the count it printed last): for sizes whose build
+outlasts the time at hand.
 """
 
 import functools
@@ -20,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import time
 
@@ -39,7 +45,9 @@ def cached(count, processes=None, directory=RESULTS):
     meta_path = os.path.join(directory, f"preload-{count}.json")
     if not (os.path.exists(path) and os.path.exists(meta_path)):
         partial = path + ".partial"  # renamed only once complete: a killed build is not cached
-        keypair, sample = build(partial, count, processes)
+        keypair, sample, written = build(partial, count, processes)
+        if written < count:  # stopped: cached under the size it reached
+            path, meta_path = (os.path.join(directory, f"preload-{written}.{kind}") for kind in ("sqlite", "json"))
         with open(meta_path, "w", encoding="utf-8") as handle:
             json.dump({"keypair": keypair._asdict(), "sample": sample}, handle)
         os.replace(partial, path)
@@ -57,7 +65,8 @@ def copy(count, destination, processes=None):
 
 
 def build(path, count, processes=None):
-    """Write a store at ``path`` holding ``count`` transactions in VALID blocks; ``(keypair, sample)``."""
+    """Write a store at ``path`` holding ``count`` transactions in VALID blocks (fewer if
+    stopped by SIGTERM or SIGINT); ``(keypair, sample, transactions written)``."""
     for leftover in (path, path + "-wal", path + "-shm"):
         if os.path.exists(leftover):
             os.remove(leftover)
@@ -68,8 +77,13 @@ def build(path, count, processes=None):
     bigchain.create_genesis_block()
     sample, written, started = [], 0, time.monotonic()
     make_block = functools.partial(_block, keypair.public_key, keypair.private_key)
+    stop = []
     with pool(processes) as workers:
+        for signum in (signal.SIGTERM, signal.SIGINT):  # the workers (forked already) keep the defaults
+            signal.signal(signum, lambda *_: stop.append(True))
         for block in workers.imap(make_block, chunks(count)):
+            if stop:
+                break
             connection.write_block(block)
             connection.write_vote(bigchain.vote(block["id"], True))
             transactions = block["block"]["transactions"]
@@ -80,7 +94,9 @@ def build(path, count, processes=None):
                 print(f"preload: {written}/{count} transactions stored "
                       f"({written / (time.monotonic() - started):.0f} tx/s)", flush=True)
     connection.close()  # the last handle closed checkpoints the WAL into the file
-    return keypair, sample
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    return keypair, sample, written
 
 
 def _block(public_key, private_key, chunk):

@@ -17,7 +17,8 @@ in this process:
    parse every event: event latency = received - decided; POST to event =
    received by the first probe - POST sent.  The other subscribers read and
    count bytes only: parsing 300 events/s for 1,000 clients would measure
-   this process, not the node;
+   this benchmark, not the node.  The probes and the others each run in a
+   process of their own, apart from the posting threads;
 3. **resume**: ``--resumers`` clients follow the stream from one position
    while ``--resume-rate`` tx/s are posted for ``--resume-seconds``, each
    dropping its connection every 0.5 to 3 s (at random) and reconnecting
@@ -32,6 +33,7 @@ import argparse
 import asyncio
 import base64
 import json
+import multiprocessing
 import os
 import random
 import struct
@@ -43,6 +45,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script: import `benchmarks` and `tests` from the repository
 
+import psutil  # noqa: E402
 import websockets  # noqa: E402
 
 from benchmarks.client import clock  # noqa: E402
@@ -85,9 +88,13 @@ class Subscriber(asyncio.Protocol):
         self.events = []
         self.buffer = b""
         self.upgraded = asyncio.get_running_loop().create_future()
+        self.lost = False
 
     def connection_made(self, transport):
         transport.write(self.request)
+
+    def connection_lost(self, exc):
+        self.lost = True  # the server cut it off (or the run closed it)
 
     def data_received(self, data):
         now = clock()
@@ -111,20 +118,62 @@ class Subscriber(asyncio.Protocol):
                 self.buffer = self.buffer[start + length:]
 
 
-async def subscribe(streams_url, count, probes):
+async def subscribe(streams_url, count, probe):
+    """``count`` subscribers (all probes, or none), connected one after the other."""
     host = streams_url.split("/")[2]
-    path = "/api/v1/streams/valid_transactions"
+    host_name, port = host.rsplit(":", 1)
     loop = asyncio.get_running_loop()
-    every = max(1, count // max(probes, 1))
     subscribers = []
-    for number in range(count):
-        host_name, port = host.rsplit(":", 1)
+    for _ in range(count):
         transport, subscriber = await loop.create_connection(
-            lambda number=number: Subscriber(path, host, probes and number % every == 0), host_name, int(port))
+            lambda: Subscriber("/api/v1/streams/valid_transactions", host, probe), host_name, int(port))
         if not await subscriber.upgraded:
             raise RuntimeError("a subscriber was refused")
         subscribers.append((transport, subscriber))
     return subscribers
+
+
+def hold_subscribers(streams_url, count, probe, pipe):
+    """In a process of its own (so that this benchmark's posting threads do not
+    delay its reading): connect, say "ready", and on "report" send what came."""
+    async def run():
+        subscribers = await subscribe(streams_url, count, probe)
+        pipe.send("ready")
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        pipe.send({"events": [event for _, s in subscribers for event in s.events],
+                   "bytes": sum(s.received for _, s in subscribers), "lost": sum(s.lost for _, s in subscribers)})
+        for transport, _ in subscribers:
+            transport.close()
+    asyncio.run(run())
+
+
+class Subscribers:
+    """``count`` subscribers in two processes: ``probes`` that parse and time every
+    event, and the others, which count bytes."""
+
+    def __init__(self, streams_url, count, probes):
+        context = multiprocessing.get_context("fork")
+        self.count = count
+        self.groups = []
+        for size, probe in ((probes, True), (count - probes, False)):
+            if size:
+                mine, theirs = context.Pipe()
+                process = context.Process(target=hold_subscribers, args=(streams_url, size, probe, theirs))
+                process.start()
+                self.groups.append((process, mine))
+        for _, pipe in self.groups:
+            if pipe.recv() != "ready":
+                raise RuntimeError("the subscribers did not connect")
+
+    def report(self):
+        """Everything the probes got (``(received, event)``), bytes and cut-off subscribers; then they close."""
+        reports = []
+        for process, pipe in self.groups:
+            pipe.send("report")
+            reports.append(pipe.recv())
+            process.join()
+        return ([event for report in reports for event in report["events"]], sum(r["bytes"] for r in reports),
+                sum(r["lost"] for r in reports))
 
 
 # -- when blocks are decided -----------------------------------------------------
@@ -163,79 +212,115 @@ class Fresh:
 
 
 def capacity(node, fresh, clients, seconds):
-    records = fresh.post(node.url, int(seconds * 1000), clients, None, seconds)
+    records = fresh.post(node.url, int(seconds * 600), clients, None, seconds)
     accepted = [r.accepted for r in records if r.accepted is not None]
     return len(accepted) / (max(accepted) - min(r.sent for r in records)) if accepted else 0.0
 
 
+def streams_process(node):
+    """The node's process that holds the subscribers' connections (the streams server)."""
+    for process in node.processes():
+        if any(c.laddr.port == node.streams_port and c.status == psutil.CONN_ESTABLISHED
+               for c in process.net_connections("tcp")):
+            return process
+    raise RuntimeError("no process of the node holds a stream")
+
+
+def cpu_seconds(processes):
+    return sum(sum(process.cpu_times()[:2]) for process in processes)
+
+
 def latency(node, fresh, rate, seconds, subscribers, watcher):
+    streams, everything = streams_process(node), node.processes()
+    cpu = (cpu_seconds([streams]), cpu_seconds(everything), clock())
     records = fresh.post(node.url, int(rate * seconds), 8, rate, seconds)
     time.sleep(5)  # the last blocks decided and pushed
-    probes = [subscriber for _, subscriber in subscribers if subscriber.probe]
+    elapsed = clock() - cpu[2]
+    streams_cpu, node_cpu = cpu_seconds([streams]) - cpu[0], cpu_seconds(everything) - cpu[1]
+    events, received_bytes, lost = subscribers.report()
     sent = {r.id: r.sent for r in records if r.accepted is not None}
     delays, first_seen = [], {}
-    for probe in probes:
-        for received, event in probe.events:
-            decided = watcher.decided.get(event["block_id"])
-            if event["transaction_id"] in sent and decided is not None:
-                delays.append((received - decided) * 1000)
-                first_seen.setdefault(event["transaction_id"], received)
+    for received, event in events:
+        decided = watcher.decided.get(event["block_id"])
+        if event["transaction_id"] in sent and decided is not None:
+            delays.append((received - decided) * 1000)
+            first_seen[event["transaction_id"]] = min(received, first_seen.get(event["transaction_id"], received))
     post_to_event = [(first_seen[tx_id] - at) * 1000 for tx_id, at in sent.items() if tx_id in first_seen]
     return {"offered_tx_per_s": rate, "accepted": len(sent), "seen_by_probes": len(first_seen),
             "event_latency_p50_ms": percentile(delays, 50), "event_latency_p99_ms": percentile(delays, 99),
             "post_to_event_p50_ms": percentile(post_to_event, 50),
             "post_to_event_p99_ms": percentile(post_to_event, 99),
-            "bytes_per_subscriber": sum(s.received for _, s in subscribers) / len(subscribers)}
+            "bytes_per_subscriber": received_bytes / subscribers.count, "subscribers_cut_off": lost,
+            "streams_server_cpu_percent": 100 * streams_cpu / elapsed,
+            "whole_node_cpu_percent": 100 * node_cpu / elapsed}
 
 
-async def resumer(url, since, stop, reconnects):
-    """Follow ``url`` from ``since``, dropping the connection at random, until ``stop`` is set; the events."""
+async def resumer(url, since, last, reconnects, deadline):
+    """Follow ``url`` from ``since``, dropping the connection at random, until the
+    event at ``last()`` (None while unknown) came, or ``deadline``; the events."""
     events, position = [], since
-    while not stop.is_set():
-        async with websockets.connect(f"{url}?since={position}", max_queue=None) as stream:
-            reconnects.append(1)
-            leave = clock() + random.uniform(0.5, 3.0)
-            while clock() < leave and not stop.is_set():
-                try:
-                    message = await asyncio.wait_for(stream.recv(), max(0.01, leave - clock()))
-                except TimeoutError:
-                    break
-                event = json.loads(message)
-                events.append((event["position"], event["transaction_id"]))
-                position = event["position"]
+    while clock() < deadline() and (last() is None or position != last()):
+        try:
+            async with websockets.connect(f"{url}?since={position}", max_queue=None, open_timeout=60) as stream:
+                reconnects.append(1)
+                leave = clock() + random.uniform(0.5, 3.0)
+                while clock() < leave and (last() is None or position != last()):
+                    try:
+                        message = await asyncio.wait_for(stream.recv(), max(0.01, leave - clock()))
+                    except TimeoutError:
+                        break
+                    event = json.loads(message)
+                    events.append((event["position"], event["transaction_id"]))
+                    position = event["position"]
+        except (OSError, TimeoutError, websockets.ConnectionClosed):
+            await asyncio.sleep(0.5)  # as a client does: connect again, from the last position it has
     return events
+
+
+async def replay(url, since, expected):
+    """Every event after ``since``, read in one go until ``expected`` came and the stream is then quiet for 5 s."""
+    found = []
+    async with websockets.connect(f"{url}?since={since}", max_queue=None) as stream:
+        while True:
+            try:
+                event = json.loads(await asyncio.wait_for(stream.recv(), 5 if len(found) >= expected else 120))
+            except TimeoutError:
+                return found
+            found.append((event["position"], event["transaction_id"]))
 
 
 async def resume(node, fresh, clients, rate, seconds):
     url = f"{node.streams}/valid_transactions"
-    async with websockets.connect(f"{node.streams}/blocks") as blocks:  # where the ledger is now
-        fresh.post(node.url, 1, 1, None, 10)
-        since = json.loads(await asyncio.wait_for(blocks.recv(), 30))["position"]
-    stop, reconnects = asyncio.Event(), []
-    tasks = [asyncio.create_task(resumer(url, since, stop, reconnects)) for _ in range(clients)]
-    loop = asyncio.get_running_loop()
-    records = await loop.run_in_executor(None, fresh.post, node.url, int(rate * seconds), 8, rate, seconds)
-    await asyncio.sleep(10)  # the last blocks decided and every client caught up
-    stop.set()
-    got = await asyncio.gather(*tasks)
-    reference = []
-    async with websockets.connect(f"{url}?since={since}", max_queue=None) as stream:
+    async with websockets.connect(f"{node.streams}/blocks?since=0") as blocks:  # where the ledger is now
+        since = None
         while True:
             try:
-                event = json.loads(await asyncio.wait_for(stream.recv(), 3))
+                since = json.loads(await asyncio.wait_for(blocks.recv(), 3))["position"]
             except TimeoutError:
                 break
-            reference.append((event["position"], event["transaction_id"]))
+    reference, reconnects = [], []
+    ends = {"last": None, "deadline": clock() + seconds + 300}
+    tasks = [asyncio.create_task(resumer(url, since, lambda: ends["last"], reconnects, lambda: ends["deadline"]))
+             for _ in range(clients)]
+    loop = asyncio.get_running_loop()
+    records = await loop.run_in_executor(None, fresh.post, node.url, int(rate * seconds), 8, rate, seconds)
+    await asyncio.sleep(5)  # the last blocks decided
     accepted = {r.id for r in records if r.accepted is not None}
-    exact = sum(events == reference for events in got)
+    reference = await replay(url, since, len(accepted))
+    ends["last"] = reference[-1][0]
+    ends["deadline"] = clock() + 120  # time for every client to catch up
+    got = await asyncio.gather(*tasks)
     return {"clients": clients, "offered_tx_per_s": rate, "seconds": seconds, "accepted": len(accepted),
             "events_in_ledger": len(reference), "all_accepted_in_ledger": accepted <= {t for _, t in reference},
-            "reconnections": len(reconnects), "clients_with_every_event_exactly_once": exact}
+            "reconnections": len(reconnects), "clients_with_every_event_exactly_once":
+                sum(events == reference for events in got),
+            "events_missed": sum(len(set(reference) - set(events)) for events in got),
+            "events_repeated": sum(len(events) - len(set(events)) for events in got)}
 
 
 async def main(argv=None):
     args = parse_args(argv)
-    count = int(args.rate * args.seconds + args.resume_rate * args.resume_seconds + args.capacity_seconds * 2000) + 1
+    count = int(args.rate * args.seconds + args.resume_rate * args.resume_seconds + args.capacity_seconds * 2 * 600) + 1
     started = time.monotonic()
     fresh = Fresh(build_bodies(count))
     print(f"built {count} signed transactions in {time.monotonic() - started:.0f} s", flush=True)
@@ -251,7 +336,8 @@ async def main(argv=None):
                 alone = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
                                                    args.capacity_seconds)
             print(f"connecting {args.subscribers} subscribers", flush=True)
-            subscribers = await subscribe(node.streams, args.subscribers, args.probes)
+            subscribers = await loop.run_in_executor(None, Subscribers, node.streams, args.subscribers,
+                                                     args.probes)
             if args.capacity_seconds:
                 print("request path with them", flush=True)
                 shared = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
@@ -267,9 +353,9 @@ async def main(argv=None):
                                                             subscribers, watcher)
             figures["latency"].update(subscribers=args.subscribers, probes=args.probes,
                                       load_average=os.getloadavg())
+            print(json.dumps({name: figures[name] for name in ("request_path", "latency") if name in figures},
+                             indent=2), flush=True)
             watcher.stopped.set()
-            for transport, _ in subscribers:
-                transport.close()
             if args.resume_seconds:
                 print(f"{args.resumers} resuming clients for {args.resume_seconds:g} s", flush=True)
                 figures["resume"] = await resume(node, fresh, args.resumers, args.resume_rate,

@@ -17,10 +17,15 @@ import hmac
 import logging
 import random
 import time
+from typing import NamedTuple
+
+from bigchaindb.backend.exceptions import InvalidPosition
 
 from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, InputDoesNotExist, InputNotValid,
                                          ValidationError)
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction, TransactionLink
+from bigchaindb.common.utils import flatten
+from bigchaindb.common.words import words_in
 from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
                                   is_authentic_vote_by)
 from bigchaindb.common.utils import dumps
@@ -32,10 +37,20 @@ logger = logging.getLogger(__name__)
 # transaction statuses, as the statuses endpoint names them
 TX_VALID, TX_UNDECIDED, TX_BACKLOG, TX_INVALID = "valid", "undecided", "backlog", "invalid"
 LIVE = (VALID, UNDECIDED)
+PAGE_SIZE = 100
+"""Items of a list page when the client does not say."""
+PAGE_SCAN = 10
+"""A page reads at most this many times its size (or ``PAGE_SIZE``, if more) of index entries (see ``read_page``)."""
 _CACHE_SIZE = 100_000
 _HEADERS_CACHED = 10_000
 """Block headers a process keeps (a few hundred bytes each, a block holding
 up to a thousand transactions): what a GET of a transaction answers with."""
+
+
+COMBINED = {"transaction_copies": "get_transaction_in_block", "outputs_in_blocks": "get_outputs"}
+"""Reads that answer ``blocks_with_transaction`` and another read per block
+found at once (see ``backend.base.Connection``), and which other
+(``combined_answers``)."""
 
 
 def remember(cache, key, value, size=_CACHE_SIZE):
@@ -173,7 +188,7 @@ class Bigchain:
                 reads.append(("blocks_with_transaction", (tx.id,)))
             for txid, cids in spent_cids(tx).items():
                 outputs.setdefault(txid, set()).add(cids)
-                reads += [("blocks_with_transaction", (txid,)), ("spenders_of", (txid, cids))]
+                reads += [("outputs_in_blocks", (txid, cids)), ("spenders_of", (txid, cids))]
                 if check_backlog:
                     reads.append(("backlog_spenders_of", (txid, cids)))
             if tx.operation == TRANSFER and sum(condition.amount for condition in tx.conditions) != 1:
@@ -197,16 +212,18 @@ class Bigchain:
         one, and a second when blocks were found.  Every answer is as of that
         read, as if read when asked; anything else is read when asked.  The
         status of the block ``known`` is not read.  On an engine whose reads
-        are not worth batching (``READS_IN_BATCHES``) it is this node itself:
-        everything is read when asked."""
+        are not worth batching (``READS_IN_BATCHES``) nothing is read ahead:
+        everything is read when first asked, and remembered for the view's
+        later asks (accepting a transaction asks which blocks hold it twice)."""
         if not self.connection.READS_IN_BATCHES:
-            return self
+            view = copy.copy(self)
+            view.connection = Prefetched(self.connection, {}, remember=True)
+            return view
         answers = self._read_ahead(reads, {})
         blocks = set()
         for (name, args), answer in list(answers.items()):
-            if name == "transaction_copies":  # the answers to the two reads it combines
-                answers[("blocks_with_transaction", args)] = [block_id for block_id, _ in answer]
-                answers.update({("get_transaction_in_block", (*args, block_id)): tx for block_id, tx in answer})
+            if name in COMBINED:
+                answers.update(combined_answers(name, args, answer))
                 blocks.update(block_id for block_id, _ in answer)
             elif name == "blocks_with_transaction":
                 blocks.update(answer)
@@ -394,16 +411,18 @@ class Bigchain:
                 remember(self._headers, block_id, header, _HEADERS_CACHED)
         return header
 
-    def get_blocks_with_transaction(self, tx_id, status=None):
-        """Full blocks holding ``tx_id``, optionally only those whose status is
-        ``status``; stored blocks not shaped as blocks are left out."""
-        blocks = []
-        for block_id in self.connection.blocks_with_transaction(tx_id):
+    def get_blocks_with_transaction(self, tx_id, status=None, after=None, limit=PAGE_SIZE):
+        """``Page`` of the full blocks holding ``tx_id``, optionally only those whose
+        status is ``status``; stored blocks not shaped as blocks are left out.
+
+        The list is as long as the blocks holding one transaction: it is read
+        whole, and a page goes on after the block ``after`` (an id) names."""
+        def block(block_id):
             if status is None or self.block_status(block_id) == status:
-                block = self.get_block(block_id, status=None)
-                if block is not None:
-                    blocks.append(block)
-        return blocks
+                return self.get_block(block_id, status=None)
+            return None
+        block_ids = list(dict.fromkeys(self.connection.blocks_with_transaction(tx_id)))
+        return page_after(block_ids, lambda block_id: block_id, after, limit, block)
 
     def get_block(self, block_id, status=VALID):
         """The block ``block_id`` if its status is ``status`` (any for None) and
@@ -421,52 +440,170 @@ class Bigchain:
         votes = counted_votes(block_id, self.federation, self.connection.votes_for(block_id))
         return [vote for vote in votes if voter is None or vote["node_pubkey"] == voter]
 
-    def _live_transactions(self, pairs):
-        """The transactions of ``(tx, block id)`` pairs in VALID or UNDECIDED blocks, once each."""
-        found = {}
-        for tx, block_id in pairs:
-            if looks_like_transaction(tx) and tx["id"] not in found and self.block_status(block_id) in LIVE:
-                found[tx["id"]] = tx
-        return list(found.values())
+    # -- lists, a page at a time -----------------------------------------
+    # Every list is read from an index in ledger order, a page after a
+    # position (see ``backend.base.Connection``).  What a page leaves out (in
+    # no VALID or UNDECIDED block; spent, or not, when asked; an index row
+    # that does not say what its transaction says) is skipped, reading at most
+    # ``PAGE_SCAN`` times the page's size of index entries: a page may so come
+    # back short, or empty, with where to go on from.  A transaction held by
+    # two live blocks (possible only while one of them is undecided) is listed
+    # once a page.
 
-    def get_transactions_by_asset(self, asset_id, operation=None):
-        return self._live_transactions(self.connection.transactions_by_asset(asset_id, operation))
+    def get_outputs_of(self, owner, spent=None, after=None, limit=PAGE_SIZE):
+        """``Page`` of ``{"transaction_id", "output_index", "amount", "asset_id", "owners_after"}``: the outputs
+        of ``owner`` in VALID or UNDECIDED blocks, as ``get_transactions_by_owner``
+        finds them; ``spent`` True or False keeps only those spent (by a
+        transaction in a VALID or UNDECIDED block) or not."""
+        listed = set()
 
-    def get_transactions_by_metadata(self, metadata_id):
-        return self._live_transactions(self.connection.transactions_by_metadata(metadata_id))
+        def accept(entry):
+            tx, block_id, cid = entry
+            output = self._owned_output(tx, block_id, owner, cid)
+            if output is None or (tx["id"], cid) in listed:
+                return None
+            if spent is not None and self._is_spent(tx["id"], cid) != spent:
+                return None
+            listed.add((tx["id"], cid))
+            return {"transaction_id": tx["id"], "output_index": cid, **output}
+        return read_page(lambda position, size: read_index([
+            (position, position, (tx, block_id, cid))
+            for position, tx, block_id, cid in self.connection.outputs_page(owner, position, size)], size),
+            after, limit, accept)
 
-    def get_transactions_by_owner(self, owner, fulfilled=None):
-        """Transactions with an output of ``owner`` in a VALID or UNDECIDED block.
+    def get_votes_page(self, block_id, voter=None, after=None, limit=PAGE_SIZE):
+        """``Page`` of ``get_votes``: as long as the federation at most, the list
+        is read whole; a page goes on after the vote of the voter ``after``
+        names (each voter has one vote that counts)."""
+        return page_after(self.get_votes(block_id, voter), lambda vote: vote["node_pubkey"], after, limit)
+
+    def get_transactions_by_owner(self, owner, fulfilled=None, after=None, limit=PAGE_SIZE):
+        """``Page`` of transactions with an output of ``owner`` in a VALID or UNDECIDED block.
 
         ``fulfilled=False`` keeps only those with an output of ``owner`` not yet
         spent, ``True`` only those with one spent; None keeps all.
         """
-        outputs = self.get_outputs(owner, None if fulfilled is None else not fulfilled)
-        return list({tx["id"]: tx for tx, _ in outputs}.values())
+        listed = set()
 
-    def get_outputs(self, owner, unspent=None):
-        """``(transaction, cid)`` of each output of ``owner`` in a VALID or UNDECIDED block,
-        in ledger order.
+        def accept(entry):
+            tx, block_id, cid = entry
+            if self._owned_output(tx, block_id, owner, cid) is None or tx["id"] in listed:
+                return None
+            if fulfilled is not None and self._is_spent(tx["id"], cid) != fulfilled:
+                return None
+            listed.add(tx["id"])
+            return tx
+        # the outputs of one transaction are one group: it is listed once, for the first that fits
+        return read_page(lambda position, size: read_index([
+            (position, (tx.get("id") if isinstance(tx, dict) else None, block_id), (tx, block_id, cid))
+            for position, tx, block_id, cid in self.connection.outputs_page(owner, position, size)], size),
+            after, limit, accept)
 
-        ``unspent=True`` keeps only the outputs no transaction in a VALID or
-        UNDECIDED block spends, ``False`` only the spent ones; None keeps all.
-        Unlike ``get_transactions_by_owner`` this tells apart two outputs of
-        one transaction (a payment and its change, say).
-        """
-        found, seen = [], set()
-        for tx_id, cid, block_id in self.connection.outputs_of(owner):
-            if (tx_id, cid) in seen or self.block_status(block_id) not in LIVE:
-                continue
-            tx = self.stored_transaction(tx_id, block_id)
-            if tx is None:
-                continue
-            if unspent is not None:
-                spent = self.get_spender(TransactionLink(tx_id, cid), None, check_backlog=False) is not None
-                if spent == unspent:
-                    continue
-            seen.add((tx_id, cid))
-            found.append((tx, cid))
-        return found
+    def _owned_output(self, tx, block_id, owner, cid):
+        """``{"asset_id", "amount", "owners_after"}`` of output ``cid`` of the stored
+        ``tx`` when it is in a VALID or UNDECIDED block and ``owner`` is among its
+        owners_after, else None.  The index row that named it is not taken on
+        trust (see ``_spends``)."""
+        if not looks_like_transaction(tx) or self.block_status(block_id) not in LIVE:
+            return None
+        try:
+            body = tx["transaction"]
+            condition = body["conditions"][cid]
+            if owner in flatten(condition["owners_after"]) and type(condition["amount"]) is int:
+                return {"asset_id": body["asset"]["id"], "amount": condition["amount"],
+                        "owners_after": condition["owners_after"]}
+        except (KeyError, TypeError, IndexError):
+            pass
+        return None
+
+    def _is_spent(self, tx_id, cid):
+        """True when a transaction in a VALID or UNDECIDED block spends output ``cid`` of ``tx_id``."""
+        return self.get_spender(TransactionLink(tx_id, cid), None, check_backlog=False) is not None
+
+    def get_transactions_by_asset(self, asset_id, operation=None, after=None, limit=PAGE_SIZE):
+        """``Page`` of the transactions of ``asset_id`` (of ``operation`` unless None) in VALID or UNDECIDED blocks."""
+        return self._transactions_page(lambda position, size: self.connection.asset_page(
+            asset_id, operation, position, size), after, limit, lambda body: body["asset"]["id"] == asset_id)
+
+    def get_transactions_by_metadata(self, metadata_id, after=None, limit=PAGE_SIZE):
+        """``Page`` of the transactions with metadata ``metadata_id`` in VALID or UNDECIDED blocks."""
+        return self._transactions_page(lambda position, size: self.connection.metadata_page(
+            metadata_id, position, size), after, limit, lambda body: body["metadata"]["id"] == metadata_id)
+
+    def _transactions_page(self, read, after, limit, matches):
+        listed = set()
+
+        def accept(entry):
+            tx, block_id = entry
+            if not self._live_transaction(tx, block_id, matches) or tx["id"] in listed:
+                return None
+            listed.add(tx["id"])
+            return tx
+        return read_page(lambda position, size: read_index([
+            (position, position, (tx, block_id)) for position, tx, block_id in read(position, size)], size),
+            after, limit, accept)
+
+    def _live_transaction(self, tx, block_id, matches=lambda body: True):
+        """True when the stored ``tx`` is in a VALID or UNDECIDED block and its body ``matches``
+        (what the index row that named it says of it: see ``_spends``)."""
+        if not looks_like_transaction(tx) or self.block_status(block_id) not in LIVE:
+            return False
+        try:
+            return matches(tx["transaction"])
+        except (KeyError, TypeError):
+            return False
+
+    def search(self, kind, words, after=None, limit=PAGE_SIZE):
+        """``Page`` of ``{"id", "data"}`` of the assets (``kind`` "asset") or
+        metadata ("metadata") in VALID or UNDECIDED blocks whose data holds
+        some of ``words``, ranked (see ``backend.base.Connection.search_page``):
+        one a transaction, so metadata several transactions carry shows once
+        for each (an asset's data is on its CREATE only)."""
+        listed = set()
+
+        def accept(tx_and_block):
+            tx, block_id = tx_and_block
+            part = self._live_part(tx, block_id, kind)
+            if part is None or tx["id"] in listed or not set(words) & set(words_in(part.get("data"))):
+                return None
+            listed.add(tx["id"])
+            return {"id": part["id"], "data": part.get("data")}
+
+        def read(position, size):
+            entries, following = self.connection.search_page(kind, words, position, size)
+            return [(position, position, (tx, block_id)) for position, tx, block_id in entries], following
+        return read_page(read, after, limit, accept)
+
+    def _live_part(self, tx, block_id, kind):
+        """The asset of a CREATE (``kind`` "asset") or the metadata ("metadata")
+        of the stored ``tx`` in a VALID or UNDECIDED block, when it has an id; else None."""
+        if not self._live_transaction(tx, block_id):
+            return None
+        body = tx["transaction"]
+        if kind == "asset" and body.get("operation") != CREATE:
+            return None
+        part = body.get(kind)
+        return part if isinstance(part, dict) and isinstance(part.get("id"), str) else None
+
+    def get_asset(self, asset_id):
+        """``{"id", "data"}`` of ``asset_id`` from its CREATE in a VALID or UNDECIDED block, or None."""
+        return self._first_part("asset", asset_id, lambda position, size: self.connection.asset_page(
+            asset_id, CREATE, position, size))
+
+    def get_metadata(self, metadata_id):
+        """``{"id", "data"}`` of ``metadata_id`` from the first transaction holding it in a
+        VALID or UNDECIDED block, or None."""
+        return self._first_part("metadata", metadata_id, lambda position, size: self.connection.metadata_page(
+            metadata_id, position, size))
+
+    def _first_part(self, kind, part_id, read):
+        def accept(entry):
+            part = self._live_part(*entry, kind)
+            return {"id": part_id, "data": part.get("data")} if part and part["id"] == part_id else None
+        page = read_page(lambda position, size: read_index([
+            (position, position, (tx, block_id)) for position, tx, block_id in read(position, size)], size),
+            None, 1, accept)
+        return page.items[0] if page.items else None
 
     # -- blocks and votes ------------------------------------------------
 
@@ -547,6 +684,82 @@ class Bigchain:
             logger.info("block %s is INVALID: %d of its transactions went back to the backlog", block_id, requeued)
 
 
+class Page(NamedTuple):
+    """One page of a list: its ``items``, and the position to read the next
+    page after (see ``backend.base.Connection``), or None after the last."""
+    items: list
+    next: object
+
+
+def read_page(read, after, limit, accept, scan=None):
+    """A ``Page`` of up to ``limit`` items from index entries in order.
+
+    ``read(after, size)`` gives ``(entries, following)``: up to ``size``
+    entries after the position ``after`` as ``(position, group, entry)``, and
+    the position to read on after (None at the end of the index).
+    ``accept(entry)`` makes an entry an item, or None to skip it.  Entries of
+    one ``group`` (adjacent) give one item at most, and a page never ends
+    inside a group, so that a group is never split between pages.  A page
+    has a next position only when an item was found after its last one (the
+    next page starts with it), or when it stopped after reading ``scan``
+    entries (by default ``PAGE_SCAN`` times ``limit``, or ``PAGE_SIZE`` if
+    more; whole groups) or ``PAGE_SCAN`` times.
+    """
+    scan = PAGE_SCAN * max(limit, PAGE_SIZE) if scan is None else scan
+    items, position, scanned = [], after, 0
+    group, taken, before_group = _NO_GROUP, False, after
+    for _ in range(PAGE_SCAN):
+        entries, following = read(position, limit + 1)
+        for entry_position, entry_group, entry in entries:
+            if entry_group != group:
+                if scanned >= scan:
+                    return Page(items, position)
+                group, taken, before_group = entry_group, False, position
+            scanned += 1
+            position = entry_position
+            if not taken:
+                item = accept(entry)
+                if item is not None:
+                    if len(items) == limit:  # one more: the next page starts with its group
+                        return Page(items, before_group)
+                    items.append(item)
+                    taken = True
+        if following is None:
+            return Page(items, None)
+        position = following
+    return Page(items, position)
+
+
+def read_index(entries, size):
+    """``(entries, following)`` for ``read_page`` from up to ``size`` ``entries``
+    of a ``*_page`` read: fewer than asked means the end of the index."""
+    return entries, (entries[-1][0] if len(entries) == size else None)
+
+
+_NO_GROUP = object()
+
+
+def page_after(whole, key, after, limit, make=lambda item: item):
+    """A ``Page`` of the items ``make(item)`` (None ones left out) of the short
+    list ``whole``, after the one whose ``key`` is ``after``; its ``next``
+    is the key of the last item it looked at.  InvalidPosition when no item
+    has the key ``after``."""
+    keys = [key(item) for item in whole]
+    if after is not None:
+        if after not in keys:
+            raise InvalidPosition("the cursor names no item of this list")
+        start = keys.index(after) + 1
+        whole, keys = whole[start:], keys[start:]
+    items = []
+    for index, item in enumerate(whole):
+        if len(items) == limit:
+            return Page(items, keys[index - 1])
+        made = make(item)
+        if made is not None:
+            items.append(made)
+    return Page(items, None)
+
+
 def _as_stored(tx, tx_id):
     """``tx`` (as read from a block) when it is stored as a transaction of id ``tx_id``, else None."""
     return tx if isinstance(tx, dict) and tx.get("id") == tx_id else None
@@ -561,14 +774,26 @@ def spent_cids(tx):
     return {txid: tuple(cids) for txid, cids in spent.items()}
 
 
+def combined_answers(name, args, answer):
+    """``{(method, args): answer}`` of the reads that the read ``(name, args)``
+    answered too (see ``COMBINED``)."""
+    if name not in COMBINED:
+        return {}
+    return {("blocks_with_transaction", args[:1]): [block_id for block_id, _ in answer],
+            **{(COMBINED[name], (args[0], block_id, *args[1:])): part for block_id, part in answer}}
+
+
 class Prefetched:
     """A storage connection whose reads are answered from ``answers``
     (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
-    from the connection otherwise; everything else goes to the connection."""
+    from the connection otherwise (and then added to ``answers`` if it is to
+    ``remember`` them: for a view that only reads); everything else goes to
+    the connection."""
 
-    def __init__(self, connection, answers):
+    def __init__(self, connection, answers, remember=False):
         self._connection = connection
         self._answers = answers
+        self._remember = remember
 
     def __getattr__(self, name):
         method = getattr(self._connection, name)
@@ -578,5 +803,10 @@ class Prefetched:
         def call(*args, **kwargs):
             key = (name, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args))
             found = self._answers.get(key, self) if not kwargs else self
-            return method(*args, **kwargs) if found is self else found
+            if found is self:
+                found = method(*args, **kwargs)
+                if self._remember and not kwargs:
+                    self._answers[key] = found
+                    self._answers.update(combined_answers(*key, found))
+            return found
         return call

@@ -37,7 +37,7 @@ ASSET_ID = "0d3c42b4-7c5b-4a4a-8b56-6e3a2a6c1f01"
 METADATA_ID = "7b1e8a4e-0f0e-4d57-9a8e-2f1c3e5d7a90"
 PUBLIC_HOST = "http://localhost:9984"
 PUBLIC_STREAMS = "ws://localhost:9985"
-SHOWN_HEADERS = ("Location", "X-BigchainDB-Timestamp", "Content-Type")
+SHOWN_HEADERS = ("Location", "X-BigchainDB-Timestamp", "Link", "Content-Type")
 NODE_JS = shutil.which("node")
 
 
@@ -279,11 +279,26 @@ def record_everything(recorder):
                       "Transactions with an output of `owners_after` not yet spent (`fulfilled=false`).",
                       "GET", f"{api}/transactions?fulfilled=false&owners_after={BOB.public_key}")
     recorder.exchange("Each output of an owner",
-                      "One entry per output (`unspent=true`: not yet spent), so that a payment and its change "
-                      "to one key are told apart, as `fulfilled=false` cannot.",
-                      "GET", f"{api}/outputs?unspent=true&public_key={BOB.public_key}")
+                      "One entry per output, of transactions in VALID or UNDECIDED blocks as the other lists: "
+                      "`spent=false` keeps those not yet spent, `spent=true` the spent ones (`unspent=`, as "
+                      "BigchainDB 0.9 named it, is taken too), so that a payment and its change to one key "
+                      "are told apart, as `fulfilled=false` cannot.",
+                      "GET", f"{api}/outputs?public_key={BOB.public_key}&spent=false")
     recorder.exchange("The transactions of an asset", "Optionally only one `operation`.",
                       "GET", f"{api}/transactions?operation=CREATE&asset_id={ASSET_ID}")
+    recorder.exchange("A page of a list",
+                      "Every list comes a page at a time: `limit` items (100 unless asked, at most 1000), and "
+                      "when more follow, a `Link` header with the URL of the next page (its `cursor`).",
+                      "GET", f"{api}/transactions?asset_id={ASSET_ID}&limit=1")
+    recorder.exchange("Search assets",
+                      "The assets whose data holds the most of the words first (words: letters and digits, "
+                      "any case, in any string value of the data), then in ledger order.",
+                      "GET", f"{api}/assets?search=hello%20world&limit=10")
+    recorder.exchange("Search metadata", "", "GET", f"{api}/metadata?search=earth")
+    recorder.exchange("An asset", "Its data, from its CREATE in a VALID or UNDECIDED block.",
+                      "GET", f"{api}/assets/{ASSET_ID}")
+    recorder.exchange("Some metadata", "From the first transaction in a VALID or UNDECIDED block holding it.",
+                      "GET", f"{api}/metadata/{METADATA_ID}")
     recorder.exchange("The transaction with some metadata", "", "GET",
                       f"{api}/transactions?metadata_id={METADATA_ID}")
     blocks = recorder.exchange("The blocks holding a transaction", "Optionally only those of one `status`.",
@@ -317,6 +332,7 @@ def record_everything(recorder):
                       raw=b'{"id": ', headers={"Content-Type": "application/json"})
     recorder.exchange("Errors: an unknown transaction", "", "GET", f"{api}/transactions/{'0' * 64}")
     recorder.exchange("Errors: a missing parameter", "", "GET", f"{api}/votes")
+    recorder.exchange("Errors: a page too large", "", "GET", f"{api}/outputs?public_key={BOB.public_key}&limit=5000")
     recorder.exchange("Health", "For operators and container health checks: `200` when the store answers and "
                       "every stage (block, vote, election, stale) is alive and keeping up; `503` with a message "
                       "naming each problem otherwise (see operating.md).", "GET", "/health")
@@ -414,6 +430,10 @@ proxy the proxy's own URL ([nginx.conf](nginx.conf) routes
   proxies do not close a quiet connection.
 - **Errors** before a stream starts are JSON, like every other answer of the
   API: `400` naming a bad parameter or position, `404` for an unknown stream.
+
+The JavaScript below is a browser's. Node 22+ has its `WebSocket` too (Node
+20 and 21 with `--experimental-websocket`), but no `EventSource`: the
+generator runs each example under Node with a minimal one of its own.
 
 """.format(streams=PUBLIC_STREAMS.replace("ws://", ""), host=PUBLIC_HOST.replace("http://", ""))
 

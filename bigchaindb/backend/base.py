@@ -50,6 +50,13 @@ class Connection(abc.ABC):
         ``DatabaseDamaged``, naming the store and what is wrong, when the
         engine's own check of its structure fails.  Changes nothing."""
 
+    def upgrade(self):
+        """Bring an initialised store made by an earlier version of this node up
+        to this one (new tables and indexes, filled from what is stored); True
+        when there was something to do.  A node calls it once, before starting
+        its processes.  SQLite upgrades a store whenever it opens one."""
+        return False
+
     @abc.abstractmethod
     def stored_hash(self):
         """The name of the hash ``init`` recorded ("sha3_256" for a store made before
@@ -193,6 +200,13 @@ class Connection(abc.ABC):
         What spending those outputs needs, without reading (or handing back)
         the rest of a transaction that may hold thousands of outputs."""
 
+    def outputs_in_blocks(self, txid, cids):
+        """``(block id, get_outputs(txid, block id, cids))`` for every block
+        that holds transaction ``txid`` (``blocks_with_transaction``): what
+        spending outputs of ``txid`` needs to know, which an engine that can
+        read it at once (by the transaction's id) does."""
+        return [(block_id, self.get_outputs(txid, block_id, cids)) for block_id in self.blocks_with_transaction(txid)]
+
     @abc.abstractmethod
     def spenders_of(self, txid, cids):
         """``(cid, spending tx id, block id)`` for every block transaction that
@@ -204,19 +218,49 @@ class Connection(abc.ABC):
         output ``cid`` of ``txid``."""
         return [(spender, block_id) for _, spender, block_id in self.spenders_of(txid, [cid])]
 
+    # -- pages of lists ----------------------------------------------------
+    # Each reads up to ``limit`` entries of an index in its order, starting
+    # after ``after`` (None: at the start), and gives every entry with its
+    # ``position``, which a later call passes as ``after`` to go on: keyset
+    # pagination.  Positions are the engine's own (JSON-able values, opaque
+    # to callers); one the engine never gave raises ``InvalidPosition``.
+    # Entries written later come after every entry already there, so a list
+    # read page by page while the ledger grows misses and repeats nothing.
+    # The ledger order is blocks in the order written, transactions in the
+    # order of their block, then outputs by cid.
+
     @abc.abstractmethod
-    def outputs_of(self, owner):
-        """``(tx id, cid, block id)`` of every block output whose owners_after
-        include ``owner`` (nested owners included)."""
+    def outputs_page(self, owner, after, limit):
+        """``(position, tx, block id, cid)`` of block outputs whose owners_after
+        include ``owner`` (nested owners included), in ledger order."""
+
+    @abc.abstractmethod
+    def asset_page(self, asset_id, operation, after, limit):
+        """``(position, tx, block id)`` of block transactions of asset
+        ``asset_id`` (only those of ``operation`` unless it is None), in ledger order."""
+
+    @abc.abstractmethod
+    def metadata_page(self, metadata_id, after, limit):
+        """``(position, tx, block id)`` of block transactions with metadata ``metadata_id``, in ledger order."""
+
+    @abc.abstractmethod
+    def search_page(self, kind, words, after, limit):
+        """``(entries, next)``: ``entries`` are ``(position, tx, block id)`` of
+        block transactions whose ``kind`` ("asset": of CREATEs, or
+        "metadata") ``data`` holds at least one of ``words`` (distinct, as
+        ``common.words`` makes them; at most ``SEARCHED_WORDS``): those
+        holding all of them first, in ledger order, then those holding all
+        but one, and so on.  A transaction's rank depends on its own data
+        only, so ranks do not move as the ledger grows.  ``next`` is the
+        position to go on after, None at the end of the list.  An engine may
+        end a page early (fewer than ``limit`` entries, even none) after
+        reading a bounded number of index entries; ``next`` then says where
+        it stopped."""
 
     @abc.abstractmethod
     def transactions_by_asset(self, asset_id, operation=None):
         """``(tx, block id)`` for every block transaction of asset ``asset_id``,
         optionally only those of ``operation``."""
-
-    @abc.abstractmethod
-    def transactions_by_metadata(self, metadata_id):
-        """``(tx, block id)`` for every block transaction with metadata ``metadata_id``."""
 
     @abc.abstractmethod
     def blocks_after(self, position, limit):
@@ -310,6 +354,9 @@ class Connection(abc.ABC):
 
 
 POLL_INTERVAL = 0.05
+
+SEARCHED_WORDS = 8
+"""The most words one search takes (the cost of ranking grows with their combinations)."""
 
 MISSING, UNINITIALISED, INITIALISED = "missing", "uninitialised", "initialised"
 """The answers of ``Connection.state``."""

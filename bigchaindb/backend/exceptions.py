@@ -17,3 +17,8 @@ class DatabaseDoesNotExist(DatabaseError):
 
 class DatabaseDamaged(DatabaseError):
     """The store fails its engine's check of its own structure: a node must not start on it."""
+
+
+class InvalidPosition(BigchainDBError, ValueError):
+    """A position to read a page after (see the ``*_page`` methods) that is not
+    one the engine gives: the client's cursor was made up or came from another list."""

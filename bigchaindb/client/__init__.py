@@ -11,11 +11,13 @@
     bdb.transactions.send(signed)
     bdb.transactions.status(signed["id"])     # {"status": "backlog"}, then "valid"
 
-Several node URLs spread the requests over the nodes and carry on when one
+``bdb.streams.valid_transactions(since=..., public_key=...)`` follows the
+node's stream of valid transactions instead of polling.  Several node URLs spread the requests over the nodes and carry on when one
 is down (see ``transport``).  Errors are the classes in ``exceptions``.
 """
 
-from bigchaindb.client.endpoints import BlocksEndpoint, OutputsEndpoint, TransactionsEndpoint, VotesEndpoint
+from bigchaindb.client.endpoints import (BlocksEndpoint, DataEndpoint, OutputsEndpoint, TransactionsEndpoint,
+                                         VotesEndpoint)
 from bigchaindb.client.exceptions import (
     BadRequest,
     BigchaindbException,
@@ -26,6 +28,7 @@ from bigchaindb.client.exceptions import (
     ServerError,
     TransportError,
 )
+from bigchaindb.client.streams import StreamsEndpoint
 from bigchaindb.client.transport import DEFAULT_TIMEOUT, Transport
 
 DEFAULT_NODE = "http://localhost:9984"
@@ -41,6 +44,9 @@ class BigchainDB:
         self.outputs = OutputsEndpoint(self.transport)
         self.blocks = BlocksEndpoint(self.transport)
         self.votes = VotesEndpoint(self.transport)
+        self.assets = DataEndpoint(self.transport, "assets")
+        self.metadata = DataEndpoint(self.transport, "metadata")
+        self.streams = StreamsEndpoint(self.transport)
 
     def info(self):
         """The answer of ``GET /`` (the node's version, public key and keyring)."""

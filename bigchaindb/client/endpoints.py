@@ -48,21 +48,39 @@ class TransactionsEndpoint(Endpoint):
         params = {"owners_after": owners_after, "asset_id": asset_id, "operation": operation,
                   "metadata_id": metadata_id,
                   "fulfilled": None if fulfilled is None else str(bool(fulfilled)).lower()}
-        return self.transport.request("GET", f"{API}/transactions",
-                                      params={k: v for k, v in params.items() if v is not None})
+        return self.transport.request_all(f"{API}/transactions",
+                                          params={k: v for k, v in params.items() if v is not None})
 
 
 class OutputsEndpoint(Endpoint):
-    """``/outputs``: what a key holds, one output at a time."""
+    """``/outputs``: the outputs a key holds, without their transactions."""
 
     def get(self, public_key, unspent=None):
-        """``[{"transaction_id", "output_index", "asset_id", "amount", "owners_after"}]`` of the
-        outputs ``public_key`` is among the owners of; ``unspent=True`` keeps only those not yet
-        spent, ``False`` only the spent ones."""
+        """``[{"transaction_id", "output_index", "amount", "asset_id", "owners_after"}]`` of the
+        outputs ``public_key`` is among the owners of, in VALID or UNDECIDED blocks (every
+        page); ``unspent=True`` keeps only those not yet spent, ``False`` only the spent ones."""
         params = {"public_key": public_key}
         if unspent is not None:
-            params["unspent"] = str(bool(unspent)).lower()
-        return self.transport.request("GET", f"{API}/outputs", params=params)
+            params["spent"] = "false" if unspent else "true"
+        return self.transport.request_all(f"{API}/outputs", params=params)
+
+
+class DataEndpoint(Endpoint):
+    """``/assets`` or ``/metadata`` (``kind``): search the data of assets or metadata, or get one."""
+
+    def __init__(self, transport, kind):
+        super().__init__(transport)
+        self.kind = kind
+
+    def get(self, *, search, limit=None):
+        """``[{"id", "data"}]`` whose data holds the most of the words of ``search``
+        first (one page: at most ``limit``, 100 unless given), as 1.x drivers ask."""
+        params = {"search": search, **({"limit": limit} if limit else {})}
+        return self.transport.request("GET", f"{API}/{self.kind}", params=params)
+
+    def retrieve(self, data_id):
+        """``{"id", "data"}`` of the asset (metadata) ``data_id``; NotFoundError when none is live."""
+        return self.transport.request("GET", f"{API}/{self.kind}/{data_id}")
 
 
 class BlocksEndpoint(Endpoint):
@@ -72,11 +90,11 @@ class BlocksEndpoint(Endpoint):
     def get(self, *, txid, status=None):
         """Blocks holding transaction ``txid``, optionally only those of ``status``."""
         params = {"tx_id": txid, **({"status": status} if status else {})}
-        return self.transport.request("GET", f"{API}/blocks", params=params)
+        return self.transport.request_all(f"{API}/blocks", params=params)
 
 
 class VotesEndpoint(Endpoint):
     def get(self, *, block_id, voter=None):
         params = {"block_id": block_id, **({"voter": voter} if voter else {})}
-        return self.transport.request("GET", f"{API}/votes", params=params)
+        return self.transport.request_all(f"{API}/votes", params=params)
 

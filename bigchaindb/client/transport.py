@@ -44,13 +44,30 @@ class Transport:
         intends.  Raises a TransportError subclass for a 4xx, and
         ConnectionError when every attempt failed.
         """
+        return _json(self._response(method, path, params, json))
+
+    def request_all(self, path, params=None):
+        """Every item of a list route (``GET``), page after page: each page's
+        ``Link: <url>; rel="next"`` header is followed until a page has none.
+        A next page is asked for at its absolute URL, whichever node is tried."""
+        response = self._response("GET", path, params)
+        items = list(_json(response))
+        while "next" in response.links:
+            response = self._response("GET", response.links["next"]["url"])
+            items += _json(response)
+        return items
+
+    def _response(self, method, path, params=None, json=None):
+        """The response of the first node that answers without a 5xx (see ``request``);
+        ``path`` may be an absolute URL."""
         errors = []
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(BACKOFF * 2 ** (attempt - 1))
             node = self.nodes[next(self._turns)]
             try:
-                response = node.session.request(method, node.url + path, params=params, json=json,
+                url = path if path.startswith(("http://", "https://")) else node.url + path
+                response = node.session.request(method, url, params=params, json=json,
                                                 timeout=self.timeout, allow_redirects=False)
             except requests.RequestException as exc:
                 errors.append(f"{node.url}: {exc}")
@@ -60,7 +77,7 @@ class Transport:
                 continue
             if response.status_code >= 400:
                 raise error_for(response.status_code, _message(response), response.url, _json(response))
-            return _json(response)
+            return response
         raise ConnectionError(f"no node answered {method} {path} after {len(errors)} attempts: "
                               + "; ".join(errors[-3:]), errors)
 

@@ -269,6 +269,8 @@ def open_ledger(config):
                 f"the store {where} was made with hash {stored_hash}, but this node's hash setting is "
                 f"{config['hash']}: every id in it is a {stored_hash} hash. Set hash to {stored_hash} to run "
                 "on it, or use another store")
+        if connection.upgrade():
+            click.echo(f"Upgraded the store ({where}) to this version's tables and indexes")
     finally:
         connection.close()
 

@@ -12,6 +12,7 @@ pycryptodome, a maintained library with wheels for every platform (pysha3
 no longer builds on current Python, and hashlib has only the FIPS variant).
 """
 
+import functools
 import hashlib
 from collections import namedtuple
 
@@ -38,6 +39,9 @@ def _keccak_256(data):
 HASHES = {"sha3_256": _sha3_256, "keccak_256": _keccak_256}
 """The ``hash`` setting's choices; the first is the default."""
 DEFAULT_HASH = "sha3_256"
+
+KEYS_CACHED = 64
+"""Private keys whose decoded form ``signing_key`` and ``public_key_of`` keep."""
 
 _hash_name = DEFAULT_HASH
 _hash = _sha3_256
@@ -74,13 +78,16 @@ def generate_key_pair():
     )
 
 
+@functools.lru_cache(maxsize=KEYS_CACHED)
 def public_key_of(private_key):
     """The base58 public key belonging to a base58 private key."""
     return base58.b58encode(bytes(signing_key(private_key).verify_key))
 
 
+@functools.lru_cache(maxsize=KEYS_CACHED)
 def signing_key(private_key):
-    """The PyNaCl signing key for a base58 private key (a 32-byte seed)."""
+    """The PyNaCl signing key for a base58 private key (a 32-byte seed); the
+    latest few are kept, as decoding one costs more than signing with it."""
     return nacl.signing.SigningKey(base58.b58decode(private_key))
 
 

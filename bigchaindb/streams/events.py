@@ -24,6 +24,7 @@ Each event's message is serialised once, here, and shared by every
 subscriber.  Sources do blocking I/O: they run on threads.
 """
 
+import struct
 from typing import NamedTuple
 
 from bigchaindb.common.utils import dumps, flatten
@@ -40,20 +41,33 @@ class Event:
     """One message of one stream: its position ``token``, its JSON ``message``
     (bytes), and what filters match on (``asset_id``, ``operation``, ``keys``)."""
 
-    __slots__ = ("token", "message", "text", "asset_id", "operation", "keys", "_sse")
+    __slots__ = ("token", "message", "asset_id", "operation", "keys", "_sse", "_frame")
 
     def __init__(self, token, message, asset_id=None, operation=None, keys=frozenset()):
         self.token = token
         self.message = dumps({**message, "position": token})
-        self.text = self.message.decode()
         self.asset_id, self.operation, self.keys = asset_id, operation, keys
-        self._sse = None
+        self._sse = self._frame = None
 
     def sse(self):
         """The event as server-sent events frame it, made once."""
         if self._sse is None:
             self._sse = b"id: " + self.token.encode() + b"\ndata: " + self.message + b"\n\n"
         return self._sse
+
+    def frame(self):
+        """The event as one WebSocket text frame from a server (unmasked: the same
+        bytes for every client), made once."""
+        if self._frame is None:
+            size = len(self.message)
+            if size < 126:
+                head = struct.pack("!BB", 0x81, size)
+            elif size < 65536:
+                head = struct.pack("!BBH", 0x81, 126, size)
+            else:
+                head = struct.pack("!BBQ", 0x81, 127, size)
+            self._frame = head + self.message
+        return self._frame
 
 
 class Item(NamedTuple):

@@ -39,6 +39,8 @@ REPLAY_THREADS = 8
 """Threads reading the store for subscribers that catch up."""
 TOO_SLOW = 1013
 """The WebSocket close code of a subscriber cut off for being too far behind ("try again later")."""
+DRAIN_PAUSE = 0.05
+"""Seconds between two looks at the socket of a client that does not take what it is sent."""
 FILTERS = ("asset_id", "public_key", "operation")
 OPERATIONS = (CREATE, TRANSFER, GENESIS)
 LONGEST_VALUE = 200
@@ -104,7 +106,7 @@ def parameters(request, stream, connection):
         return ((asset_id is None or event.asset_id == asset_id)
                 and (operation is None or event.operation == operation)
                 and (public_key is None or public_key in event.keys))
-    return since, matches
+    return since, matches if (asset_id, operation, public_key) != (None, None, None) else None
 
 
 def resume_hint(subscriber):
@@ -151,7 +153,7 @@ class Streams:
         # no compression: each message is serialised once and sent as is to every subscriber
         websocket = web.WebSocketResponse(heartbeat=self.heartbeat, compress=False, writer_limit=self.socket_bytes)
         if websocket.can_prepare(request).ok:
-            send, respond = self._websocket(websocket), websocket
+            send, respond = self._websocket(websocket, request.transport), websocket
         elif "text/event-stream" in request.headers.get("Accept", ""):
             respond = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                                   "X-Accel-Buffering": "no"})
@@ -183,22 +185,41 @@ class Streams:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.socket_bytes)
             transport.set_write_buffer_limits(high=self.socket_bytes)
 
-    def _websocket(self, websocket):
+    def _websocket(self, websocket, transport):
         async def send(subscriber):
+            def write(events):
+                # the frames as made once for every client, in one write (aiohttp would
+                # build and write each frame of each client apart)
+                if transport.is_closing():
+                    return False
+                transport.writelines([event.frame() for event in events])
+                subscriber.last_token = events[-1].token
+                return transport.get_write_buffer_size() <= self.socket_bytes
+
             # read what the client sends (pongs, its close) while sending
             listening = asyncio.create_task(self._listen(websocket, subscriber))
+            subscriber.write = write
             try:
                 while not websocket.closed and not listening.done():
-                    taken = await subscriber.take(self.heartbeat)
+                    taken = await subscriber.take()  # aiohttp sends the pings
                     if subscriber.cut_off:
                         await websocket.close(code=TOO_SLOW, message=resume_hint(subscriber).encode()[:123])
                         return
-                    for event in taken:
-                        await websocket.send_str(event.text)
-                        subscriber.last_token = event.token
+                    if taken:
+                        write(taken)
+                    await self._drained(transport)
+                    subscriber.congested = False
             finally:
+                subscriber.write = None
                 listening.cancel()
         return send
+
+    async def _drained(self, transport):
+        """Wait while more than the client's share is waiting in the transport."""
+        while transport.get_write_buffer_size() > self.socket_bytes:
+            if transport.is_closing():
+                raise ConnectionResetError("the client went away")
+            await asyncio.sleep(DRAIN_PAUSE)
 
     @staticmethod
     async def _listen(websocket, subscriber):

@@ -13,7 +13,7 @@ from bigchaindb.web.access import ROUTE_KEY
 from bigchaindb.web.cors import allow_origins
 from bigchaindb.web.errors import register_error_handlers
 from bigchaindb.web.responses import json_response
-from bigchaindb.web.views import API_PREFIX, blocks, info, monitoring, outputs, statuses, transactions, votes
+from bigchaindb.web.views import API_PREFIX, assets, blocks, info, monitoring, outputs, statuses, transactions, votes
 
 
 class PerProcess:
@@ -67,7 +67,7 @@ def create_app(config, run_directory=None):
     app.register_blueprint(info.blueprint)
     app.register_blueprint(monitoring.blueprint)
     app.before_request(note_route)
-    for view in (transactions, statuses, blocks, votes, outputs):
+    for view in (transactions, statuses, blocks, votes, outputs, assets):
         app.register_blueprint(view.blueprint, url_prefix=API_PREFIX)
     allow_origins(app, config["server"].get("cors_origins"))
     public_url = config["server"].get("public_url")

@@ -10,7 +10,7 @@ import logging
 from flask import request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from bigchaindb.backend.exceptions import DatabaseError
+from bigchaindb.backend.exceptions import DatabaseError, InvalidPosition
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.web.responses import json_response
 
@@ -25,6 +25,7 @@ def register_error_handlers(app):
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ValidationError, _invalid)
     app.register_error_handler(DatabaseError, _store_unavailable)
+    app.register_error_handler(InvalidPosition, _bad_cursor)
     app.register_error_handler(Exception, _bug)
 
 
@@ -52,6 +53,11 @@ def _describe(exc):
 
 def _invalid(exc):
     return error_response(400, str(exc))
+
+
+def _bad_cursor(exc):
+    return error_response(400, f"query parameter cursor is not one this list gave ({exc}): "
+                               "pass on the one of a Link header")
 
 
 def _store_unavailable(exc):

@@ -5,13 +5,23 @@ names the parameter and what was wrong, so that views read as the happy path.
 Value checkers pass None through: an optional parameter that is absent.
 """
 
+import base64
+import binascii
 import re
 
+import orjson
 from flask import abort, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bigchaindb.common.schema import TX_SCHEMA
 from bigchaindb.common.utils import deserialize_unique
+from bigchaindb.core import PAGE_SIZE
+
+MAX_PAGE_SIZE = 1000
+PAGE_PARAMETERS = ("limit", "cursor")
+"""What every list takes besides its own query parameters: ``limit`` (items
+a page holds, ``PAGE_SIZE`` unless given, at most ``MAX_PAGE_SIZE``) and
+``cursor`` (where the page starts, from the previous page's Link header)."""
 
 _SHOWN = 80  # characters of a bad value echoed back in a message
 
@@ -78,6 +88,35 @@ def boolean(value, name):
     return value.lower() == "true"
 
 
+def page(args):
+    """``(after, limit)`` of a list request: the position its ``cursor`` names
+    (None without one) and its ``limit``."""
+    limit = args.get("limit")
+    if limit is None:
+        limit = PAGE_SIZE
+    elif not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_PAGE_SIZE):
+        abort(400, f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, not {_shown(limit)}")
+    else:
+        limit = int(limit)
+    return cursor_position(args.get("cursor")), limit
+
+
+def cursor(position):
+    """The opaque ``cursor`` text of a page position: its JSON, base64url-encoded."""
+    return base64.urlsafe_b64encode(orjson.dumps(position)).rstrip(b"=").decode()
+
+
+def cursor_position(text):
+    """The position a ``cursor`` names (see ``cursor``), None for none.  The
+    engine checks it names a position of the list (``InvalidPosition``)."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        abort(400, f"cursor {_shown(text)} is not one this node gave: pass on the one of a Link header")
+
+
 def json_body():
     """The request body, which must be a JSON object.
 
@@ -96,7 +135,7 @@ def json_body():
         abort(415, f"Content-Encoding {_shown(request.content_encoding)} is not supported; send the body as is")
     limit = current_app.config["MAX_BODY_SIZE"]
     try:
-        raw = request.get_data(cache=False)
+        raw = request.get_data()  # kept: a view may answer with the bytes as received
         too_large = len(raw) > limit  # a chunked body, read one byte past the limit (see app.py)
     except RequestEntityTooLarge:  # a Content-Length over the limit: refused unread
         too_large = True

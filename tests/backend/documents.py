@@ -15,12 +15,12 @@ def valid_vectors():
     return [vector["tx"] for vector in load_vectors() if vector["expect"] == "valid"]
 
 
-def create(owners_after=None, amounts=(1,), metadata=None):
+def create(owners_after=None, amounts=(1,), metadata=None, asset_data=None):
     """A signed CREATE by a fresh key with one output per amount, each to
     ``owners_after`` (default: the creator); returns ``(tx dict, private key)``."""
     private, public = generate_key_pair()
     recipients = [(owners_after or [public], amount) for amount in amounts]
-    asset = Asset({"made": "by the tests"}, divisible=sum(amounts) > 1)
+    asset = Asset(asset_data or {"made": "by the tests"}, divisible=sum(amounts) > 1)
     tx = Transaction.create([public], recipients, asset=asset, metadata=metadata)
     return tx.sign([private]).to_dict(), private
 

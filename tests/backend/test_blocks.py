@@ -58,6 +58,14 @@ def test_blocks_holding_a_transaction_come_in_the_order_written(connection):
     connection.write_block(block_of([create()[0]]))
     assert connection.blocks_with_transaction(tx["id"]) == [first["id"], second["id"]]
     assert connection.blocks_with_transaction("0" * 64) == []
+    # with it as stored in each, or the outputs asked for
+    assert connection.transaction_copies(tx["id"]) == [(first["id"], tx), (second["id"], tx)]
+    uri = tx["transaction"]["conditions"][0]["condition"]["uri"]
+    outputs = [(0, uri, 1, tx["transaction"]["asset"]["id"])]
+    assert connection.outputs_in_blocks(tx["id"], [0, 3]) == [(first["id"], outputs), (second["id"], outputs)]
+    assert connection.read_many([("outputs_in_blocks", (tx["id"], (3,))), ("outputs_in_blocks", (tx["id"], (0,)))]) == [
+        [(first["id"], []), (second["id"], [])], [(first["id"], outputs), (second["id"], outputs)]]
+    assert connection.transaction_copies("0" * 64) == connection.outputs_in_blocks("0" * 64, [0]) == []
 
 
 def test_a_transaction_is_read_from_the_block_named(connection):
@@ -95,14 +103,23 @@ def test_spenders_of_many_outputs_come_in_one_answer_by_cid(connection):
     assert connection.spenders(tx["id"], 1) == [(both["id"], first["id"]), (rival["id"], second["id"])]
 
 
+def outputs_of(connection, owner):
+    """``(tx id, cid, block id)`` of every output of ``owner``, from one page."""
+    return [(tx["id"], cid, block_id) for _, tx, block_id, cid in connection.outputs_page(owner, None, 100)]
+
+
+def by_metadata(connection, metadata_id):
+    return [(tx, block_id) for _, tx, block_id in connection.metadata_page(metadata_id, None, 100)]
+
+
 def test_outputs_are_found_by_every_owner_nested_ones_included(connection):
     alice, bob, carol = (generate_key_pair().public_key for _ in range(3))
     shared, private = create(owners_after=[[alice, bob], carol])
     block = block_of([shared])
     connection.write_block(block)
     for owner in (alice, bob, carol):
-        assert connection.outputs_of(owner) == [(shared["id"], 0, block["id"])]
-    assert connection.outputs_of(generate_key_pair().public_key) == []
+        assert outputs_of(connection, owner) == [(shared["id"], 0, block["id"])]
+    assert outputs_of(connection, generate_key_pair().public_key) == []
 
 
 def test_outputs_of_an_owner_span_transactions_and_blocks(connection):
@@ -113,7 +130,7 @@ def test_outputs_of_an_owner_span_transactions_and_blocks(connection):
     first, second = block_of([tx]), block_of([mine, given])
     connection.write_block(first)
     connection.write_block(second)
-    assert connection.outputs_of(alice) == [(tx["id"], 0, first["id"]), (tx["id"], 1, first["id"]),
+    assert outputs_of(connection, alice) == [(tx["id"], 0, first["id"]), (tx["id"], 1, first["id"]),
                                             (given["id"], 0, second["id"])]
 
 
@@ -135,8 +152,8 @@ def test_transactions_are_found_by_metadata(connection):
     block = block_of([untagged, tagged])
     connection.write_block(block)
     metadata_id = tagged["transaction"]["metadata"]["id"]
-    assert connection.transactions_by_metadata(metadata_id) == [(tagged, block["id"])]
-    assert connection.transactions_by_metadata("no-such-metadata") == []
+    assert by_metadata(connection, metadata_id) == [(tagged, block["id"])]
+    assert by_metadata(connection, "no-such-metadata") == []
 
 
 def test_blocks_not_voted_by_a_voter_come_oldest_first(connection):
@@ -210,4 +227,4 @@ def test_outputs_of_an_owner_come_in_block_order_within_a_block(connection):
     made = [create(owners_after=[alice])[0] for _ in range(6)]
     block = block_of(made)
     connection.write_block(block)
-    assert connection.outputs_of(alice) == [(tx["id"], 0, block["id"]) for tx in made]
+    assert outputs_of(connection, alice) == [(tx["id"], 0, block["id"]) for tx in made]

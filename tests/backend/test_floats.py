@@ -68,6 +68,6 @@ def test_blocks_keep_floats(connection):
     assert [block_id for _, block_id in found] == [block["id"], later["id"]]
     for (tx, _), written in zip(found, (create, spend), strict=True):
         assert_exact(tx, written)
-    (tx, block_id), = connection.transactions_by_metadata(spend["transaction"]["metadata"]["id"])
+    (_, tx, block_id), = connection.metadata_page(spend["transaction"]["metadata"]["id"], None, 10)
     assert block_id == later["id"]
     assert_exact(tx, spend)

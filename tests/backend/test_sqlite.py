@@ -13,6 +13,7 @@ from bigchaindb import backend
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.sqlite import schema
+from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.utils import dumps
 
 from .documents import any_vote, block_of, create, genesis_block, transfer, vote
@@ -98,11 +99,20 @@ def test_a_closed_connection_opens_again_on_use(sqlite_connection):
     assert sqlite_connection.get_backlog_transaction(tx["id"]) == tx
 
 
+SCHEMA_5_OUTPUTS = ("CREATE TABLE outputs (owner TEXT NOT NULL, block_seq INTEGER NOT NULL, tx_id TEXT NOT NULL,"
+                    " cid INTEGER NOT NULL, PRIMARY KEY (owner, block_seq, tx_id, cid)) WITHOUT ROWID")
+
+
 def _set_version(path, version, statement=None):
-    """Make the store at ``path`` look as schema ``version`` made it (schema 4 added settings)."""
+    """Make the store at ``path`` look as schema ``version`` made it (schema 4 added
+    settings; schema 6 the word tables, and outputs keyed by position)."""
     with closing(sqlite3.connect(path)) as raw:
         if statement:
             raw.execute(statement)
+        if version < 6:
+            for drop in ("TABLE asset_words", "TABLE metadata_words", "INDEX assets_in_order", "TABLE outputs"):
+                raw.execute(f"DROP {drop}")
+            raw.execute(SCHEMA_5_OUTPUTS)
         if version < 4:
             raw.execute("DROP TABLE settings")
         raw.execute(f"PRAGMA user_version = {version}")
@@ -125,6 +135,35 @@ def test_a_store_of_schema_1_gets_its_outputs_indexed_when_opened(tmp_path):
     with conn._pool.taken() as handle:
         assert handle.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
     conn.close()
+
+
+def test_a_store_of_schema_5_gets_its_outputs_in_ledger_order_and_its_words_indexed_when_opened(tmp_path):
+    path = str(tmp_path / "store.sqlite")
+    old = backend.connect({"backend": "sqlite", "path": path})
+    old.init()
+    alice = generate_key_pair().public_key
+    made = [create(owners_after=[alice], asset_data={"title": f"Red car {n}"}, metadata={"note": "Blue sky"})[0]
+            for n in range(3)]
+    blocks = [block_of(made[:2]), block_of(made[2:])]
+    for block in blocks:
+        old.write_block(block)
+    old.close()
+    _set_version(path, 5)
+    with closing(sqlite3.connect(path)) as raw:  # an outputs row as schema 5 wrote it
+        raw.execute("INSERT INTO outputs VALUES (?, 2, ?, 0)", (alice, made[0]["id"]))
+        raw.commit()
+    conn = backend.connect({"backend": "sqlite", "path": path})
+    try:
+        assert [(tx["id"], block_id) for _, tx, block_id, _ in conn.outputs_page(alice, None, 10)] == [
+            (made[0]["id"], blocks[0]["id"]), (made[1]["id"], blocks[0]["id"]), (made[2]["id"], blocks[1]["id"])]
+        found, following = conn.search_page("asset", ["car", "2"], None, 10)
+        assert [tx["id"] for _, tx, _ in found] == [made[2]["id"], made[0]["id"], made[1]["id"]]
+        assert following is None
+        assert [tx["id"] for _, tx, _ in conn.search_page("metadata", ["sky"], None, 10)[0]] == [tx["id"] for tx in made]
+        with conn._pool.taken() as handle:
+            assert handle.execute("PRAGMA user_version").fetchone() == (schema.SCHEMA_VERSION,)
+    finally:
+        conn.close()
 
 
 def test_a_store_of_schema_2_gets_votes_keyed_by_signature_when_opened(tmp_path):
@@ -196,10 +235,13 @@ CALLS = {
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
     "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
     "spenders_of": lambda c, l: c.spenders_of(l.created["id"], [0, 1]),
-    "outputs_of": lambda c, l: c.outputs_of(l.owner),
+    "outputs_page": lambda c, l: (c.outputs_page(l.owner, None, 10), c.outputs_page(l.owner, (1, 0, 0), 10)),
+    "asset_page": lambda c, l: (c.asset_page(l.asset_id, None, (1, 0), 10), c.asset_page(l.asset_id, "CREATE", None, 10)),
+    "metadata_page": lambda c, l: c.metadata_page(l.metadata_id, (1, 0), 10),
+    "search_page": lambda c, l: (c.search_page("asset", ["planet", "earth"], None, 10),
+                                 c.search_page("metadata", ["planet"], (1, 5), 10)),
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
-    "transactions_by_metadata": lambda c, l: c.transactions_by_metadata(l.metadata_id),
     "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter", any_vote),
     "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
@@ -216,6 +258,8 @@ CALLS = {
 # the votes index for each), so a pass over blocks is what it is.
 ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
                  # the list of cids asked for, passed as one JSON array: not a table
+                 # FTS5's own index, read by MATCH ("M") from a rowid on ("1>"): the words' doclists
+                 "search_page": {"SCAN w VIRTUAL TABLE INDEX 64:M1>"},
                  **{method: {"SCAN json_each VIRTUAL TABLE INDEX 1:"}
                     for method in ("get_outputs", "spenders_of", "backlog_spenders_of")}}
 
@@ -234,7 +278,8 @@ def _statements_run_by(conn, call):
         call()
     finally:
         handle.set_trace_callback(None)
-    return [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"))]
+    # "--": statements FTS5 runs for itself (reading its own tables by key)
+    return [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "--"))]
 
 
 @pytest.mark.parametrize("method", sorted(CALLS))

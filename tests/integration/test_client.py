@@ -37,6 +37,8 @@ def test_the_driver_flow_create_then_transfer(node):
             {"transaction_id": transfer["id"], "output_index": 0, "asset_id": asset_id, "amount": 1,
              "owners_after": [bob.public_key]}]
         assert bdb.outputs.get(alice.public_key, unspent=True) == []
+        assert bdb.assets.get(search="Cannondale", limit=5) == [{"id": asset_id, "data": {"bicycle": "cannondale"}}]
+        assert bdb.metadata.retrieve(create["transaction"]["metadata"]["id"])["data"] == {"planet": "earth"}
         (block,) = bdb.blocks.get(txid=transfer["id"], status="VALID")
         assert bdb.blocks.retrieve(block["id"])["id"] == block["id"]
         assert [vote["node_pubkey"] for vote in bdb.votes.get(block_id=block["id"])] == [node.public_key]
@@ -60,6 +62,25 @@ def test_divisible_outputs_and_the_nodes_refusals(node):
     assert refused.value.status_code == 400 and "does not match" in refused.value.message
     with pytest.raises(NotFoundError):
         bdb.transactions.retrieve("f" * 64)
+
+
+# on SQLite only: the streams know nothing of the engine (tests/integration/test_streams.py)
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_client_follows_the_valid_transactions_of_a_key(node):
+    alice, bob = generate_key_pair(), generate_key_pair()
+    bdb = BigchainDB(node.url)
+    first, second, other = (bdb.transactions.fulfill(bdb.transactions.prepare(
+        operation="CREATE", owners_before=owner.public_key, asset={"data": {"n": n}}), owner.private_key)
+        for n, owner in enumerate((alice, alice, bob)))
+    bdb.transactions.send(first)
+    wait_valid(bdb, first["id"])
+    events = bdb.streams.valid_transactions(since="0", public_key=alice.public_key)
+    replayed = next(events)  # from the start of the ledger: the one before the stream was asked for
+    assert (replayed["transaction_id"], replayed["asset_id"]) == (first["id"], first["transaction"]["asset"]["id"])
+    bdb.transactions.send(other)
+    bdb.transactions.send(second)
+    assert next(events)["transaction_id"] == second["id"]  # then live, and only alice's
+    events.close()
 
 
 # on SQLite only: what is tested is the client's round robin, which knows nothing of the engine

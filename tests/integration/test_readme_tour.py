@@ -26,5 +26,6 @@ def test_the_readme_tour_runs_as_written(node, tmp_path):
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "HTTP/1.1 303 SEE OTHER" in done.stdout.upper()
-    assert re.search(r"bob holds \[\{'transaction_id': '[0-9a-f]{64}', 'output_index': 0, 'amount': 1\}\]",
+    assert re.search(r"bob holds \[\{'transaction_id': '[0-9a-f]{64}', 'output_index': 0, 'asset_id': '[0-9a-f-]{36}', "
+                     r"'amount': 1, 'owners_after': \['\w+'\]\}\]",
                      done.stdout), done.stdout

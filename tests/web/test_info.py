@@ -30,7 +30,7 @@ def test_root_names_the_node_and_links_the_api(web_node):
 def test_api_root_links_every_resource(web_node):
     links = requests.get(web_node.api).json()["_links"]
     assert links["self"] == f"{web_node.api}/"
-    for name in ("transactions", "statuses", "blocks", "votes"):
+    for name in ("transactions", "statuses", "blocks", "votes", "outputs", "assets", "metadata"):
         assert links[name] == f"{web_node.api}/{name}/"
     assert links["docs"].startswith("https://")
 

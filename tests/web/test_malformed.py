@@ -147,7 +147,11 @@ def test_a_2_mb_body_is_413(web_node):
 QUERIES = {
     "unknown parameter on a transaction": (f"/transactions/{ZERO_ID}?pretty=1", ["pretty"]),
     "unknown parameter on the root": ("/?verbose=true", ["verbose"]),
-    "unknown parameter on a query": (f"/transactions?asset_id={ASSET_ID}&limit=10", ["limit"]),
+    "unknown parameter on a query": (f"/transactions?asset_id={ASSET_ID}&offset=10", ["offset"]),
+    "limit out of range": (f"/transactions?asset_id={ASSET_ID}&limit=1001", ["limit", "1001"]),
+    "limit not a number": (f"/outputs?public_key={PUBLIC_KEY}&limit=ten", ["limit", "ten"]),
+    "cursor not base64": (f"/votes?block_id={ZERO_ID}&cursor=%25%25", ["cursor"]),
+    "cursor of another list": (f"/transactions?asset_id={ASSET_ID}&cursor=WzEsMiwzXQ", ["cursor"]),
     "unknown parameter on votes": (f"/votes?block_id={ZERO_ID}&voter_key=x", ["voter_key"]),
     "repeated parameter": (f"/blocks?tx_id={ZERO_ID}&status=VALID&status=INVALID", ["status", "more than once"]),
     "bad block status": (f"/blocks/{ZERO_ID}?status=DONE", ["status", "DONE"]),

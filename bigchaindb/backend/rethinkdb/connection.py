@@ -57,15 +57,20 @@ from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
-    VOTES, WRITTEN_AT, asset_keys, binary_as_floats, check_storable, flattened, floats_as_binary, input_keys,
-    metadata_id_of, next_written_at, row_key, row_keys, spent_by, stamped, stored, vote_key, without,
-    written_now)
+    LATER_INDEXES, LATER_TABLES, VOTES, WORDS, WRITTEN_AT, asset_keys, binary_as_floats, check_band, check_position, check_storable,
+    floats_as_binary, input_keys, ledger_key, next_written_at, owned_cids, row_key, row_keys, spent_by, stamped,
+    stored, transaction_words, vote_key, without, word_rows, written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
 
 HARD = {"durability": "hard"}
 VOTE_BATCH = 100
+SEARCH_READ = 1000
+"""Entries of each word's range a search reads at a time (see ``search_page``)."""
+WORDS_BATCH = 1000
+"""Stored transactions whose words ``upgrade`` writes at a time."""
+"""Entries of each word's range a search reads at a time (see ``search_page``)."""
 """Votes read at a time while looking for the latest one that counts."""
 
 LATEST_WRITE = 1e12
@@ -229,15 +234,45 @@ class RethinkDBConnection(Connection):
         # Whatever an interrupted init left behind is completed, not refused.
         if not self.run(r.db_list().contains(self.dbname)):
             self.run(r.db_create(self.dbname), retry=False)
+        self._complete_schema()
+        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
+
+    def upgrade(self):
+        """See ``base.Connection``: the tables and indexes of ``LATER_TABLES`` and
+        ``LATER_INDEXES`` a store made before them lacks, and the words of every
+        stored transaction in a ``words`` table made now."""
+        created = self._complete_schema()
+        if WORDS in created[0]:
+            self._index_stored_words()
+        return any(created)
+
+    def _complete_schema(self):
+        """Create the tables and indexes missing from the database; the names of both."""
         present = set(self.run(r.db(self.dbname).table_list()))
-        self._create_tables([name for name in TABLES if name not in present])
-        for name, indexes in INDEXES.items():
+        tables = [name for name in TABLES if name not in present]
+        self._create_tables(tables)
+        indexes = []
+        for name, wanted in INDEXES.items():
             existing = set(self.run(self.table(name).index_list()))
-            for index, (function, multi) in indexes.items():
+            for index, (function, multi) in wanted.items():
                 if index not in existing:
                     self.run(self.table(name).index_create(index, function, multi=multi), retry=False)
+                    indexes.append(index)
             self.run(self.table(name).index_wait())
-        self.run(self.table(SETTINGS).insert({"id": "hash", "value": hash_in_use()}, conflict="replace", **HARD))
+        return tables, indexes
+
+    def _index_stored_words(self):
+        """Write the ``words`` rows of every stored ``transactions`` row, a batch at a time."""
+        after = r.minval
+        while rows := self.run(self.table(TRANSACTIONS).between(after, r.maxval, left_bound="open")
+                               .order_by(index="id").limit(WORDS_BATCH)
+                               .pluck("id", "tx", "block_id", "position", WRITTEN_AT), majority=True):
+            words = [dict(word, **{WRITTEN_AT: row[WRITTEN_AT]}) for row in rows
+                     for word in transaction_words(row["id"], row["block_id"], row["position"], row["tx"])]
+            if words:
+                self._check_writes(self.run(self.table(WORDS).insert(
+                    words, conflict=lambda _key, old, _new: old, **HARD)))
+            after = rows[-1]["id"]
 
     def _create_tables(self, names):
         """Create the tables ``names`` all at once, each on a driver connection
@@ -272,9 +307,10 @@ class RethinkDBConnection(Connection):
         present = self.run(r.branch(r.db_list().contains(self.dbname), r.db(self.dbname).table_list(), None))
         if present is None:
             return MISSING
-        # a store made before the settings table existed is complete without it
-        complete = set(TABLES) - {SETTINGS} <= set(present) and all(
-            set(indexes) <= set(self.run(self.table(name).index_list())) for name, indexes in INDEXES.items())
+        # a store made before the later tables and indexes is complete without them (see ``upgrade``)
+        complete = set(TABLES) - set(LATER_TABLES) <= set(present) and all(
+            set(indexes) - LATER_INDEXES.get(name, set()) <= set(self.run(self.table(name).index_list()))
+            for name, indexes in INDEXES.items() if name not in LATER_TABLES)
         if not complete:
             return UNINITIALISED
         # A server that has just (re)started refuses reads of its tables until
@@ -538,10 +574,15 @@ class RethinkDBConnection(Connection):
             block = dict(block, block=dict(block["block"], transactions=[
                 floats_as_binary(tx) for tx in block["block"]["transactions"]]))
 
+        words = word_rows(block["id"], keys, block["block"]["transactions"]) if keys else []
+
         def rows_then_block(document, written_at):
             write = bigchain.insert(document.merge({WRITTEN_AT: written_at}), conflict="error", **HARD)
             if not keys:
                 return write
+            if words:
+                write = self.table(WORDS).insert(r.expr(words).map(lambda row: row.merge({WRITTEN_AT: written_at})),
+                                                 conflict=lambda _key, old, _new: old, **HARD).do(lambda _: write)
             return self.table(TRANSACTIONS).insert(
                 r.range(len(keys)).map(r.expr(keys), document["block"]["transactions"], lambda position, key, tx: {
                     "id": key, "block_id": block["id"], "position": position, "tx": tx, WRITTEN_AT: written_at}),
@@ -605,32 +646,42 @@ class RethinkDBConnection(Connection):
 
     @batched
     def get_outputs(self, args_list):
-        # Picked on the server: only the outputs asked for travel (nth, not a
-        # filter over every output for every cid asked).
         keys = [row_key(tx_id, block_id) for tx_id, block_id, _ in args_list]
+        term, split = self._picked_outputs(keys, [cids for _, _, cids in args_list], "id", lambda row: row["id"])
+        return term, lambda found: [next(iter(picked.values()), []) for picked in split(found)]
+
+    @batched
+    def outputs_in_blocks(self, args_list):
+        term, split = self._picked_outputs([txid for txid, _ in args_list], [cids for _, cids in args_list],
+                                           "transaction_id", lambda row: row["tx"]["id"])
+        # in the order the blocks were written, as blocks_with_transaction answers
+        return term, lambda found: [list(picked.items()) for picked in split(found)]
+
+    def _picked_outputs(self, keys, cids_list, index, key_of):
+        """``(term, split)`` of a batched read of the ``transactions`` rows under
+        ``keys`` in ``index`` (``key_of(row)`` is a row's key there), picking the
+        outputs ``cids_list[i]`` of the transaction in each: for every key,
+        ``{block id: [(cid, condition uri, amount, asset id), ...]}`` by cid,
+        blocks in the order written.  Picked on the server: only the outputs
+        asked for travel (``nth``, not a filter over every output for every
+        cid asked)."""
         wanted = {}
-        for key, (_, _, cids) in zip(keys, args_list):
+        for key, cids in zip(keys, cids_list):
             wanted.setdefault(key, set()).update(cids)
 
         def outputs(row):
             conditions = row["tx"]["transaction"]["conditions"]
-            return r.expr({key: sorted(cids) for key, cids in wanted.items()})[row["id"]].filter(
+            return [[row["block_id"], r.expr({key: sorted(cids) for key, cids in wanted.items()})[key_of(row)].filter(
                 lambda cid: cid.lt(conditions.count())).map(lambda cid: [
                     cid, conditions.nth(cid)["condition"]["uri"], conditions.nth(cid)["amount"],
-                    row["tx"]["transaction"]["asset"]["id"]])
-        term, split = self._by_key(self.table(TRANSACTIONS), keys, "id", lambda row: [row["id"]], outputs)
-        return term, lambda found: [sorted({tuple(output) for output in hits if output[0] in cids})
-                                    for hits, (_, _, cids) in zip(split(found), args_list)]
+                    row["tx"]["transaction"]["asset"]["id"]])]]
+        term, split = self._rows(keys, index, lambda row: [key_of(row)], outputs)
 
-    @batched
-    def outputs_of(self, args_list):
-        term, split = self._rows([owner for owner, in args_list], "outputs", lambda row: row["tx"]["transaction"][
-            "conditions"].concat_map(lambda condition: flattened(condition["owners_after"])),
-            lambda row: row["tx"]["transaction"]["conditions"].map(lambda condition: [
-                row["tx"]["id"], condition["cid"], row["block_id"], flattened(condition["owners_after"])]))
-        owners = [owner for owner, in args_list]
-        return term, lambda found: [[(tx_id, cid, block_id) for tx_id, cid, block_id, keys in hits if owner in keys]
-                                    for owner, hits in zip(owners, split(found))]
+        def picked(found):
+            return [{block_id: sorted({tuple(output) for output in hits if output[0] in cids})
+                     for block_id, hits in per_key}
+                    for per_key, cids in zip(split(found), cids_list)]
+        return term, picked
 
     @batched
     def transactions_by_asset(self, args_list):
@@ -641,12 +692,81 @@ class RethinkDBConnection(Connection):
         return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits]
                                     for hits in split(found)]
 
-    @batched
-    def transactions_by_metadata(self, args_list):
-        term, split = self._rows([metadata_id for metadata_id, in args_list], "metadata",
-                                 lambda row: [metadata_id_of(row["tx"])], lambda row: [[row["tx"], row["block_id"]]])
-        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits]
-                                    for hits in split(found)]
+    # -- pages (see ``base.Connection``): ranges of an ``*_order`` index, whose
+    # keys end with the row's ``ledger_key``, the position handed out.
+
+    def outputs_page(self, owner, after, limit):
+        """A range of ``owner_order``; a row may hold several of ``owner``'s
+        outputs, so the row a page ended in is read again for the outputs after it."""
+        after = check_position(after, with_cid=True)
+        start = [owner, *after[:3]] if after else [owner, r.minval]
+        rows = self._page_rows("owner_order", start, [owner, r.maxval], limit + 1, closed=True)
+        found = []
+        for key, tx, block_id in rows:
+            for cid in owned_cids(tx, owner):
+                if after is None or [*key, cid] > after:
+                    found.append(([*key, cid], tx, block_id, cid))
+        return found[:limit]
+
+    def asset_page(self, asset_id, operation, after, limit):
+        prefix = [asset_id] if operation is None else [asset_id, operation]
+        return self._page_rows("asset_order" if operation is None else "asset_operation_order",
+                               prefix + (check_position(after) or [r.minval]), prefix + [r.maxval], limit)
+
+    def metadata_page(self, metadata_id, after, limit):
+        return self._page_rows("metadata_order", [metadata_id, *(check_position(after) or [r.minval])],
+                               [metadata_id, r.maxval], limit)
+
+    def _page_rows(self, index, start, end, limit, closed=False):
+        """``(ledger key, tx, block id)`` of the ``transactions`` rows from ``start``
+        (excluded unless ``closed``) to ``end`` in ``index``, up to ``limit``."""
+        rows = self.run(self.table(TRANSACTIONS).between(start, end, index=index,
+                                                         left_bound="closed" if closed else "open")
+                        .order_by(index=index).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT),
+                        majority=True)
+        return [([row[WRITTEN_AT], row["block_id"], row["position"]], binary_as_floats(row["tx"]), row["block_id"])
+                for row in rows]
+
+    def search_page(self, kind, words, after, limit):
+        """Per band (how many of the words a document holds, most first): the
+        ``word_order`` ranges of every word, read together, ``SEARCH_READ`` entries of
+        each at a time, counted by row; the rows counted as many times as the band
+        are its documents.  A word whose range was cut short leaves the rows past its
+        last entry uncounted: the page ends there (its next position), short, so
+        that a page reads a bounded number of entries."""
+        band, key = check_band(after, len(words))
+        found = []
+        while band >= 1:
+            start = [r.minval] if key is None else key
+            ranges = self.run(r.expr([
+                self.table(WORDS).between([kind, word, *start], [kind, word, r.maxval], index="word_order",
+                                          left_bound="open").order_by(index="word_order").limit(SEARCH_READ)
+                .map(lambda entry: [ledger_key(entry), entry["row"]]).coerce_to("array") for word in words]),
+                majority=True)
+            cut = min((entries[-1][0] for entries in ranges if len(entries) == SEARCH_READ), default=None)
+            counts = {}
+            for entries in ranges:
+                for entry_key, row in entries:
+                    if cut is None or entry_key <= cut:
+                        counts.setdefault(frozen(entry_key), [entry_key, row, 0])[2] += 1
+            matches = sorted((entry for entry in counts.values() if entry[2] == band), key=lambda entry: entry[0])
+            room = limit - len(found)
+            found += [([band, entry_key], row) for entry_key, row, _ in matches[:room]]
+            if len(matches) > room:
+                return self._search_rows(found), found[-1][0]
+            if cut is not None:
+                return self._search_rows(found), [band, cut]
+            band, key = band - 1, None
+        return self._search_rows(found), None
+
+    def _search_rows(self, found):
+        """``(position, tx, block id)`` of the ``transactions`` rows ``found`` names (``(position, row key)``)."""
+        if not found:
+            return []
+        rows = {row["id"]: row for row in self.run(self.table(TRANSACTIONS).get_all(*[key for _, key in found])
+                                                   .pluck("id", "tx", "block_id"), majority=True)}
+        return [(position, binary_as_floats(rows[key]["tx"]), rows[key]["block_id"])
+                for position, key in found if key in rows]
 
     def blocks_after(self, position, limit):
         return [(at, self._block_as_written(block)) for at, block in self._rows_after(BIGCHAIN, position, limit)]

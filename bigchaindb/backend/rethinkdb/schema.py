@@ -23,7 +23,13 @@ Seven tables in the configured database, every one keyed by ``id``:
                 whose primary key is the output (RethinkDB writes one document
                 atomically, so of several spenders exactly one gets it);
   settings      ``{"id": "hash", "value": name}``: the hash every id in the
-                store is made with, recorded by ``init``.
+                store is made with, recorded by ``init``;
+  words         the word index of search (RethinkDB has no full-text index):
+                one row per word of a CREATE's asset data or of a
+                transaction's metadata data (``common.words``), ``{"id",
+                "kind": "asset" | "metadata", "word", "row": the transactions
+                row, "block_id", "position", "written_at"}``, written with the
+                block; its index keys a word's transactions in ledger order.
 
 ``claim`` is a random token of the write (see ``CLAIM``).
 
@@ -50,9 +56,11 @@ import struct
 
 from rethinkdb import r
 
+from bigchaindb.backend.exceptions import InvalidPosition
 from bigchaindb.common.crypto import hash_data
 from bigchaindb.common.exceptions import NotSupported
-from bigchaindb.common.utils import dumps, holds_float, map_floats
+from bigchaindb.common.utils import dumps, flatten, holds_float, map_floats
+from bigchaindb.common.words import words_in
 
 BACKLOG = "backlog"
 BIGCHAIN = "bigchain"
@@ -61,7 +69,8 @@ VOTES = "votes"
 REQUEUED = "requeued"
 CLAIMS = "claims"
 SETTINGS = "settings"
-TABLES = (BACKLOG, BIGCHAIN, TRANSACTIONS, VOTES, REQUEUED, CLAIMS, SETTINGS)
+WORDS = "words"
+TABLES = (BACKLOG, BIGCHAIN, TRANSACTIONS, VOTES, REQUEUED, CLAIMS, SETTINGS, WORDS)
 
 WRITTEN_AT = "written_at"
 CLAIM = "claim"
@@ -260,6 +269,48 @@ def metadata_id_of(tx):
     return r.branch(metadata.eq(None), None, metadata["id"])
 
 
+def ledger_key(row):
+    """Where a ``transactions`` row (or a ``words`` row) is in the ledger, in
+    ledger order: ``[written_at, block id, position]`` (blocks written at the
+    same moment by two nodes are told apart by their id)."""
+    return [row[WRITTEN_AT], row["block_id"], row["position"]]
+
+
+def check_position(position, with_cid=False):
+    """A page position (a ``ledger_key``, with a cid after it for outputs) as a
+    list, None for none; InvalidPosition for anything else."""
+    if position is None:
+        return None
+    shape = (_NUMBER, str, int, int) if with_cid else (_NUMBER, str, int)
+    if not (isinstance(position, list) and len(position) == len(shape)
+            and all(isinstance(part, kind) and not isinstance(part, bool) for part, kind in zip(position, shape))):
+        raise InvalidPosition(f"not a position of this list: {position!r}")
+    return position
+
+
+def check_band(position, words):
+    """``(band, ledger key or None)`` of a search position (see
+    ``connection.search_page``); ``(words, None)`` for none."""
+    if position is None:
+        return words, None
+    if not (isinstance(position, list) and len(position) == 2 and type(position[0]) is int
+            and 1 <= position[0] <= words):
+        raise InvalidPosition(f"not a position of this search: {position!r}")
+    return position[0], check_position(position[1])
+
+
+_NUMBER = (int, float)
+
+
+def owned_cids(tx, owner):
+    """The cids of the outputs of the stored ``tx`` whose owners_after include ``owner``."""
+    try:
+        return [condition["cid"] for condition in tx["transaction"]["conditions"]
+                if type(condition["cid"]) is int and owner in flatten(condition["owners_after"])]
+    except (KeyError, TypeError):
+        return []
+
+
 def is_genesis(block_row):
     """A block of exactly one transaction, a GENESIS one (anything else is a block to vote on)."""
     return transactions(block_row).count().eq(1).and_(
@@ -286,11 +337,20 @@ INDEXES = {
     TRANSACTIONS: {
         "transaction_id": (lambda row: row["tx"]["id"], False),
         "spent_inputs": (lambda row: spent_by(row["tx"]).distinct(), True),
-        "outputs": (lambda row: row["tx"]["transaction"]["conditions"].concat_map(
-            lambda condition: flattened(condition["owners_after"])).distinct(), True),
         "asset": (lambda row: asset_keys(row["tx"]), True),
-        "metadata": (lambda row: r.branch(metadata_id_of(row["tx"]).eq(None), [], [metadata_id_of(row["tx"])]),
-                     True),
+        # pages, keyed in ledger order (``ledger_key``) after what they list by
+        "owner_order": (lambda row: row["tx"]["transaction"]["conditions"].concat_map(
+            lambda condition: flattened(condition["owners_after"])).distinct().map(
+            lambda owner: r.expr([owner]).add(ledger_key(row))), True),
+        "asset_order": (lambda row: r.expr([row["tx"]["transaction"]["asset"]["id"]]).add(ledger_key(row)), False),
+        "asset_operation_order": (lambda row: r.expr([row["tx"]["transaction"]["asset"]["id"],
+                                                      row["tx"]["transaction"]["operation"]]).add(ledger_key(row)),
+                                  False),
+        "metadata_order": (lambda row: r.branch(metadata_id_of(row["tx"]).eq(None), [],
+                                                [r.expr([metadata_id_of(row["tx"])]).add(ledger_key(row))]), True),
+    },
+    WORDS: {
+        "word_order": (lambda entry: r.expr([entry["kind"], entry["word"]]).add(ledger_key(entry)), False),
     },
     VOTES: {
         # votes_for (any number of blocks at once)
@@ -309,3 +369,27 @@ INDEXES = {
     },
 }
 """``{table: {index name: (index function, multi)}}`` (the settings table has none)."""
+
+
+def word_rows(block_id, keys, transactions):
+    """The ``words`` rows of a block's transactions (without ``written_at``,
+    which the write adds): ``keys`` are their ``transactions`` row keys."""
+    return [row for position, (key, tx) in enumerate(zip(keys, transactions))
+            for row in transaction_words(key, block_id, position, tx)]
+
+
+def transaction_words(key, block_id, position, tx):
+    """The ``words`` rows of the transaction ``tx`` of the ``transactions`` row ``key``."""
+    body = tx.get("transaction") if isinstance(tx, dict) else None
+    if not isinstance(body, dict):
+        return []
+    return [{"id": hash_data(f"{kind}/{word}/{key}"), "kind": kind, "word": word, "row": key,
+             "block_id": block_id, "position": position}
+            for kind in ("asset", "metadata") if isinstance(body.get(kind), dict)
+            for word in words_in(body[kind].get("data"))]
+
+
+LATER_TABLES = (SETTINGS, WORDS)
+LATER_INDEXES = {TRANSACTIONS: {"owner_order", "asset_order", "asset_operation_order", "metadata_order"}}
+"""Tables and indexes a store made by an earlier version may lack: it is
+complete without them, and ``upgrade`` adds them."""

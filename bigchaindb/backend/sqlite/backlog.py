@@ -22,12 +22,18 @@ def write(db, tx, assignee, timestamp, check=None):
                            (txid, cid)).fetchone()
         if taken:
             return taken[0]
-    db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp, checked) VALUES (?, ?, ?, ?, ?)",
-               (tx_id, dumps(tx), assignee, timestamp, check))
+    insert(db, tx, assignee, timestamp, check)
     # OR IGNORE: a transaction naming one input twice is invalid, not a storage error
     db.executemany("INSERT OR IGNORE INTO backlog_inputs (txid, cid, spender) VALUES (?, ?, ?)",
                    [(txid, cid, tx_id) for txid, cid in inputs])
     return None
+
+
+def insert(db, tx, assignee, timestamp, check=None):
+    """Insert ``tx`` unless it is already there, in one statement: atomic on its
+    own, which is all a transaction spending nothing (a CREATE) needs."""
+    db.execute("INSERT INTO backlog (tx_id, tx, assignee, assignment_timestamp, checked) VALUES (?, ?, ?, ?, ?)"
+               " ON CONFLICT (tx_id) DO NOTHING", (tx["id"], dumps(tx), assignee, timestamp, check))
 
 
 def get(db, tx_id):

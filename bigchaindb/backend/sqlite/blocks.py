@@ -10,16 +10,21 @@ assets, metadata) point at a transaction by ``(block_seq, position)``.
 from bigchaindb.backend.sqlite.documents import load
 from bigchaindb.backend.sqlite.fields import conditions, owners, spent_inputs
 from bigchaindb.common.utils import dumps
+from bigchaindb.common.words import words_in
 
 GENESIS = "GENESIS"
+UPGRADE_BATCH = 10_000
+"""Stored transactions indexed at a time by a schema upgrade."""
 
 _INDEX_INSERTS = {
     "spends": "INSERT OR IGNORE INTO spends (txid, cid, block_seq, spender) VALUES (?, ?, ?, ?)",
-    "outputs": "INSERT OR IGNORE INTO outputs (owner, block_seq, tx_id, cid) VALUES (?, ?, ?, ?)",
+    "outputs": "INSERT OR IGNORE INTO outputs (owner, block_seq, position, cid, tx_id) VALUES (?, ?, ?, ?, ?)",
     "conditions": "INSERT OR IGNORE INTO conditions (block_seq, position, cid, uri, amount, asset_id)"
                   " VALUES (?, ?, ?, ?, ?, ?)",
     "assets": "INSERT OR IGNORE INTO assets (asset_id, operation, block_seq, position) VALUES (?, ?, ?, ?)",
     "metadata": "INSERT OR IGNORE INTO metadata (metadata_id, block_seq, position) VALUES (?, ?, ?)",
+    "asset_words": "INSERT INTO asset_words (rowid, words) VALUES (?, ?)",
+    "metadata_words": "INSERT INTO metadata_words (rowid, words) VALUES (?, ?)",
 }
 # OR IGNORE: the store keeps whatever block it is given; a duplicate index row
 # (say an invalid transaction spending one input twice) adds nothing.
@@ -47,19 +52,42 @@ def _header(block):
     return header
 
 
+def ledger_key(block_seq, position):
+    """One integer for a transaction's place in the ledger, in ledger order:
+    the rowid of its rows in the word tables (FTS5 rows have one integer key)."""
+    return block_seq << 32 | position
+
+
 def _index_rows(block_seq, transactions):
     rows = {table: [] for table in _INDEX_INSERTS}
     for position, tx in enumerate(transactions):
-        tx_id, body = tx["id"], tx["transaction"]
-        rows["spends"] += [(txid, cid, block_seq, tx_id) for txid, cid in spent_inputs(tx)]
-        rows["conditions"] += [(block_seq, position, *output) for output in conditions(tx)]
-        for condition in body["conditions"]:
-            rows["outputs"] += [(owner, block_seq, tx_id, condition["cid"])
-                                for owner in owners(condition["owners_after"])]
-        rows["assets"].append((body["asset"]["id"], body["operation"], block_seq, position))
-        if body.get("metadata"):
-            rows["metadata"].append((body["metadata"]["id"], block_seq, position))
+        _add_index_rows(rows, block_seq, position, tx)
     return rows
+
+
+def _add_index_rows(rows, block_seq, position, tx):
+    """Add the index rows of ``tx`` at ``position`` in block ``block_seq`` to ``rows`` (by table)."""
+    tx_id, body = tx["id"], tx["transaction"]
+    rows["spends"] += [(txid, cid, block_seq, tx_id) for txid, cid in spent_inputs(tx)]
+    rows["conditions"] += [(block_seq, position, *output) for output in conditions(tx)]
+    for condition in body["conditions"]:
+        rows["outputs"] += [(owner, block_seq, position, condition["cid"], tx_id)
+                            for owner in owners(condition["owners_after"])]
+    rows["assets"].append((body["asset"]["id"], body["operation"], block_seq, position))
+    key = ledger_key(block_seq, position)
+    asset_words = searched_words(body["asset"])
+    if asset_words:
+        rows["asset_words"].append((key, asset_words))
+    if body.get("metadata"):
+        rows["metadata"].append((body["metadata"]["id"], block_seq, position))
+        metadata_words = searched_words(body["metadata"])
+        if metadata_words:
+            rows["metadata_words"].append((key, metadata_words))
+
+
+def searched_words(part):
+    """The words of an asset's or metadata's ``data`` as the word tables hold them: space-separated."""
+    return " ".join(words_in(part.get("data")))
 
 
 def _with_transactions(db, block_seq, header):
@@ -124,40 +152,22 @@ def outputs(db, tx_id, block_id, cids):
     return rows.fetchall()
 
 
-def index_stored_conditions(db):
-    """Fill the ``conditions`` table from every stored block transaction (a schema upgrade, once)."""
-    stored = db.execute("SELECT block_seq, position, tx FROM block_transactions")
-    db.executemany(_INDEX_INSERTS["conditions"], ((block_seq, position, *output)
-                                                  for block_seq, position, tx in stored
-                                                  for output in conditions(load(tx))))
+def index_stored_transactions(db, tables):
+    """Fill the index ``tables`` from every stored block transaction (a schema upgrade, once).
 
-
-def outputs_of(db, owner):
-    # in ledger order, as every engine answers: blocks as written, transactions in block order
-    rows = db.execute("SELECT DISTINCT o.tx_id, o.cid, b.id, t.position FROM outputs o"
-                      " JOIN blocks b ON b.seq = o.block_seq"
-                      " JOIN block_transactions t ON t.block_seq = o.block_seq AND t.tx_id = o.tx_id"
-                      " WHERE o.owner = ? ORDER BY o.block_seq, t.position, o.cid", (owner,))
-    return [(tx_id, cid, block_id) for tx_id, cid, block_id, _ in rows.fetchall()]
-
-
-def by_asset(db, asset_id, operation=None):
-    if operation is None:
-        return _transactions_at(db, "assets", "i.asset_id = ?", (asset_id,))
-    return _transactions_at(db, "assets", "i.asset_id = ? AND i.operation = ?", (asset_id, operation))
-
-
-def by_metadata(db, metadata_id):
-    return _transactions_at(db, "metadata", "i.metadata_id = ?", (metadata_id,))
-
-
-def _transactions_at(db, index_table, where, params):
-    """``(tx, block id)`` of the transactions the rows of ``index_table`` matching ``where`` point at."""
-    rows = db.execute(f"SELECT t.tx, b.id FROM {index_table} i"
-                      " JOIN block_transactions t ON t.block_seq = i.block_seq AND t.position = i.position"
-                      f" JOIN blocks b ON b.seq = i.block_seq WHERE {where} ORDER BY i.block_seq, i.position",
-                      params)
-    return [(load(tx), block_id) for tx, block_id in rows.fetchall()]
+    A stored transaction the indexes cannot read (any member may write a row)
+    gets no index rows, as its block could not have been written with them.
+    """
+    stored = db.execute("SELECT block_seq, position, tx FROM block_transactions ORDER BY block_seq, position")
+    while batch := stored.fetchmany(UPGRADE_BATCH):
+        rows = {table: [] for table in _INDEX_INSERTS}
+        for block_seq, position, tx in batch:
+            try:
+                _add_index_rows(rows, block_seq, position, load(tx))
+            except (KeyError, TypeError, AttributeError, IndexError):
+                continue
+        for table in tables:
+            db.executemany(_INDEX_INSERTS[table], rows[table])
 
 
 def not_voted_by(db, voter, counts):

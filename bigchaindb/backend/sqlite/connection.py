@@ -16,7 +16,8 @@ from functools import partial
 from bigchaindb.backend import base
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDamaged, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.pool import Pool
-from bigchaindb.backend.sqlite import backlog, blocks, feeds, schema, votes
+from bigchaindb.backend.sqlite import backlog, blocks, feeds, pages, schema, votes
+from bigchaindb.backend.sqlite.fields import spent_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class SQLiteConnection(base.Connection):
             raise DatabaseError(f"the store {self.path} failed: {exc}") from exc
 
     def _read(self, query, *args):
-        """``query(handle, *args)`` in autocommit mode (each statement sees the latest commit)."""
+        """``query(handle, *args)`` in autocommit mode (each statement sees the latest
+        commit, and a statement that writes is a transaction of its own)."""
         with self._translated(), self._pool.taken() as handle:
             return query(handle, *args)
 
@@ -177,6 +179,8 @@ class SQLiteConnection(base.Connection):
 
     def write_backlog(self, tx, assignee, timestamp, stale=(), check=None):
         # ``stale`` has nothing to free here: an output is held only by a backlog entry
+        if not spent_inputs(tx):  # nothing to check first: one statement, without BEGIN and COMMIT
+            return self._read(backlog.insert, tx, assignee, timestamp, check)
         return self._write(backlog.write, tx, assignee, timestamp, check)
 
     def get_backlog_transaction(self, tx_id):
@@ -232,14 +236,21 @@ class SQLiteConnection(base.Connection):
     def spenders_of(self, txid, cids):
         return self._read(blocks.spenders_of, txid, cids)
 
-    def outputs_of(self, owner):
-        return self._read(blocks.outputs_of, owner)
-
     def transactions_by_asset(self, asset_id, operation=None):
-        return self._read(blocks.by_asset, asset_id, operation)
+        # every one: a page with no limit (SQLite's LIMIT -1)
+        return [(tx, block_id) for _, tx, block_id in self._read(pages.by_asset, asset_id, operation, None, -1)]
 
-    def transactions_by_metadata(self, metadata_id):
-        return self._read(blocks.by_metadata, metadata_id)
+    def outputs_page(self, owner, after, limit):
+        return self._read(pages.outputs, owner, after, limit)
+
+    def asset_page(self, asset_id, operation, after, limit):
+        return self._read(pages.by_asset, asset_id, operation, after, limit)
+
+    def metadata_page(self, metadata_id, after, limit):
+        return self._read(pages.by_metadata, metadata_id, after, limit)
+
+    def search_page(self, kind, words, after, limit):
+        return self._read(pages.search, kind, words, after, limit)
 
     def blocks_after(self, position, limit):
         return self._read(blocks.after, position, limit)

@@ -15,7 +15,7 @@ from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.backend.sqlite import blocks
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Kept in ``PRAGMA user_version``: 0 means not initialised.  Earlier
 versions are brought up to this one by ``upgrade``."""
 
@@ -63,13 +63,16 @@ TABLES = {
             spender TEXT NOT NULL,
             PRIMARY KEY (txid, cid, block_seq, spender)
         ) WITHOUT ROWID""",
+    # in ledger order (block, then position in it, then output) by owner:
+    # the key of GET /outputs and GET /transactions?owners_after= pages
     "outputs": """
         CREATE TABLE outputs (
             owner TEXT NOT NULL,
             block_seq INTEGER NOT NULL,
-            tx_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
             cid INTEGER NOT NULL,
-            PRIMARY KEY (owner, block_seq, tx_id, cid)
+            tx_id TEXT NOT NULL,
+            PRIMARY KEY (owner, block_seq, position, cid)
         ) WITHOUT ROWID""",
     # what spending an output needs, so that validation reads one row per
     # input instead of the whole (up to body-size) transaction holding it
@@ -98,6 +101,19 @@ TABLES = {
             position INTEGER NOT NULL,
             PRIMARY KEY (metadata_id, block_seq, position)
         ) WITHOUT ROWID""",
+    # the words of a CREATE's asset data and of a transaction's metadata data
+    # (``common.words``), given space-separated: FTS5 finds them again as
+    # they are.  Contentless (only the index is kept; the text is in the
+    # transaction), without positions or counts (detail=none: a search asks
+    # only which documents hold a word).  The rowid is the transaction's
+    # place in the ledger, ``ledger_key(block_seq, position)``, so that
+    # matches come out in ledger order, which pages go by.
+    "asset_words": """
+        CREATE VIRTUAL TABLE asset_words USING fts5(
+            words, content='', columnsize=0, detail=none, tokenize='unicode61 remove_diacritics 0')""",
+    "metadata_words": """
+        CREATE VIRTUAL TABLE metadata_words USING fts5(
+            words, content='', columnsize=0, detail=none, tokenize='unicode61 remove_diacritics 0')""",
     # -- votes and election bookkeeping --------------------------------------
     # by block id, not seq: a vote may be stored before its block is.  Not
     # unique per (block, voter): any member can write a row naming any voter,
@@ -133,6 +149,8 @@ INDEXES = (
     # partial: holds the genesis block(s) only
     "CREATE INDEX blocks_genesis ON blocks (is_genesis) WHERE is_genesis = 1",
     "CREATE INDEX block_transactions_by_tx_id ON block_transactions (tx_id, block_seq)",
+    # an asset's transactions of every operation in ledger order (pages of ?asset_id=)
+    "CREATE INDEX assets_in_order ON assets (asset_id, block_seq, position)",
     "CREATE INDEX votes_by_voter ON votes (voter, seq)",
 )
 
@@ -163,10 +181,13 @@ def upgrade(db):
     3 to 4: the ``settings`` table, recording the hash of every id; stores
     made before it was recorded all hashed with the default, SHA3-256.
     4 to 5: the backlog's ``checked`` column (empty in the entries already there).
+    5 to 6: ``outputs`` keyed in ledger order (by position in the block, no
+    longer by transaction id), the ``assets_in_order`` index and the word
+    tables of search, all filled from the stored transactions.
     """
     if version(db) == 1:
         db.execute(TABLES["conditions"])
-        blocks.index_stored_conditions(db)
+        blocks.index_stored_transactions(db, ("conditions",))
         db.execute("PRAGMA user_version = 2")
     if version(db) == 2:
         db.execute("ALTER TABLE votes RENAME TO votes_before_3")
@@ -186,6 +207,13 @@ def upgrade(db):
         if "checked" not in {column for _, column, *_ in db.execute("PRAGMA table_info(backlog)")}:
             db.execute("ALTER TABLE backlog ADD COLUMN checked TEXT")
         db.execute("PRAGMA user_version = 5")
+    if version(db) == 5:
+        db.execute("DROP TABLE outputs")
+        for table in ("outputs", "asset_words", "metadata_words"):
+            db.execute(TABLES[table])
+        db.execute(next(index for index in INDEXES if " assets_in_order " in index))
+        blocks.index_stored_transactions(db, ("outputs", "asset_words", "metadata_words"))
+        db.execute("PRAGMA user_version = 6")
 
 
 def create(db):

@@ -1,8 +1,9 @@
 """The API's resources, one blueprint per module, and what they share."""
 
-from flask import current_app
+from flask import current_app, request, url_for
 from flask_restful import Api
 
+from bigchaindb.web.inputs import cursor
 from bigchaindb.web.responses import json_response
 
 API_PREFIX = "/api/v1"
@@ -28,3 +29,15 @@ class JsonApi(Api):
 def bigchain():
     """This process's ``Bigchain`` (see ``web.app.create_app``)."""
     return current_app.extensions["bigchaindb"].get()
+
+
+def listed(page):
+    """The answer of a list route: the page's items, and when more may follow a
+    ``Link: <url>; rel="next"`` header, the URL of this request with the
+    cursor of the next page, absolute as every link this node writes (behind
+    a proxy too, see ``web.app``)."""
+    if page.next is None:
+        return page.items
+    args = dict(request.args.to_dict(), cursor=cursor(page.next))
+    url = url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
+    return page.items, 200, {"Link": f'<{url}>; rel="next"'}

@@ -4,8 +4,8 @@ from flask import Blueprint, abort
 from flask_restful import Resource
 
 from bigchaindb.consensus import INVALID, UNDECIDED, VALID
-from bigchaindb.web.inputs import hex_id, one_of, query, required
-from bigchaindb.web.views import JsonApi, bigchain
+from bigchaindb.web.inputs import PAGE_PARAMETERS, hex_id, one_of, page, query, required
+from bigchaindb.web.views import JsonApi, bigchain, listed
 
 STATUSES = (VALID, UNDECIDED, INVALID)
 
@@ -37,9 +37,10 @@ class BlockListApi(Resource):
         the 0.8 API reference gives both 404 and 400 for /blocks without tx_id; a 400
         saying tx_id is required tells the client what to do.
         """
-        args = query("tx_id", "status")
+        args = query("tx_id", "status", *PAGE_PARAMETERS)
         tx_id = hex_id(required(args, "tx_id"), "tx_id")
-        return bigchain().get_blocks_with_transaction(tx_id, one_of(args.get("status"), "status", STATUSES))
+        return listed(bigchain().get_blocks_with_transaction(tx_id, one_of(args.get("status"), "status", STATUSES),
+                                                             *page(args)))
 
 
 api = JsonApi(blueprint)

@@ -16,7 +16,7 @@ from bigchaindb.web.views import API_PREFIX, JsonApi, bigchain
 DOCS_URL = "https://docs.bigchaindb.com/projects/server/en/v0.8.2/"
 API_DOCS_URL = DOCS_URL + "drivers-clients/http-client-server-api.html"
 # Collections linked from the API root, as URL path segments.
-RESOURCES = ("transactions", "statuses", "blocks", "votes")
+RESOURCES = ("transactions", "statuses", "blocks", "votes", "outputs", "assets", "metadata")
 
 # The event streams (bigchaindb.streams), served on a port of their own.
 STREAMS = ("valid_transactions", "blocks", "votes")

@@ -1,11 +1,13 @@
 """Transactions: post one, get one with its status, and find them by owner, asset or metadata."""
 
-from flask import Blueprint, abort, url_for
+from functools import partial
+
+from flask import Blueprint, abort, current_app, request, url_for
 from flask_restful import Resource
 
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER
-from bigchaindb.web.inputs import boolean, hex_id, json_body, one_of, public_key, query, uuid4
-from bigchaindb.web.views import JsonApi, bigchain
+from bigchaindb.web.inputs import PAGE_PARAMETERS, boolean, hex_id, json_body, one_of, page, public_key, query, uuid4
+from bigchaindb.web.views import JsonApi, bigchain, listed
 
 OPERATIONS = (GENESIS, CREATE, TRANSFER)
 # The queries GET /transactions answers: a key parameter, and the optional one that refines it.
@@ -40,8 +42,9 @@ class TransactionStatusApi(Resource):
 
 class TransactionListApi(Resource):
     def get(self):
-        args = query(*QUERIES, *filter(None, QUERIES.values()))
-        if not args:
+        """A page of the transactions of an owner, asset or metadata (see ``web.views.listed``)."""
+        args = query(*QUERIES, *filter(None, QUERIES.values()), *PAGE_PARAMETERS)
+        if not set(args) - set(PAGE_PARAMETERS):
             # the 0.8 API reference: the bare collection is not exposed (it changes by the second).
             abort(404, "GET /transactions lists nothing without a query: "
                        "give owners_after, asset_id or metadata_id")
@@ -53,20 +56,22 @@ class TransactionListApi(Resource):
             abort(400, f"query parameters {' and '.join(keys)} cannot be combined: give one of them")
         node = bigchain()
         if "owners_after" in args:
-            return node.get_transactions_by_owner(public_key(args["owners_after"], "owners_after"),
-                                                  boolean(args.get("fulfilled"), "fulfilled"))
-        if "asset_id" in args:
-            return node.get_transactions_by_asset(uuid4(args["asset_id"], "asset_id"),
-                                                  one_of(args.get("operation"), "operation", OPERATIONS))
-        return node.get_transactions_by_metadata(uuid4(args["metadata_id"], "metadata_id"))
+            found = partial(node.get_transactions_by_owner, public_key(args["owners_after"], "owners_after"),
+                            boolean(args.get("fulfilled"), "fulfilled"))
+        elif "asset_id" in args:
+            found = partial(node.get_transactions_by_asset, uuid4(args["asset_id"], "asset_id"),
+                            one_of(args.get("operation"), "operation", OPERATIONS))
+        else:
+            found = partial(node.get_transactions_by_metadata, uuid4(args["metadata_id"], "metadata_id"))
+        return listed(found(*page(args)))
 
     def post(self):
         """Validate and store a transaction: 202, and where to follow its status."""
         query()
-        posted = json_body()
-        tx = bigchain().accept_transaction(posted)
-        # what was posted is the transaction, byte for byte: no need to rebuild it
-        return posted, 202, {"Location": url_for("statuses.status", resource_id=tx.id, _external=True)}
+        tx = bigchain().accept_transaction(json_body())
+        # what was posted is the transaction: answered with the bytes received, not serialised again
+        return current_app.response_class(request.get_data(), status=202, mimetype="application/json", headers={
+            "Location": url_for("statuses.status", resource_id=tx.id, _external=True)})
 
 
 api = JsonApi(blueprint)

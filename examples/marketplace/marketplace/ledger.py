@@ -22,7 +22,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from bigchaindb.client import BigchainDB, NotFoundError
+from bigchaindb.client import BadRequest, BigchainDB, NotFoundError
 
 KIND = "openbazaar"
 VALIDITY_TIMEOUT = 30
@@ -58,7 +58,13 @@ def author_of(tx):
 
 
 class Ledger:
-    """One participant's view of the ledger: its keypair, the node and the currency it pays in."""
+    """One participant's view of the ledger: its keypair, the node and the currency it pays in.
+
+    ``follow(on_valid)`` follows the node's stream of the valid transactions
+    that concern this participant (an output to it, or an input from it),
+    from the start of the ledger: ``on_valid(tx)`` is called for each, and
+    ``wait_valid`` returns once the stream has brought what it waits for.
+    """
 
     def __init__(self, node_url, keypair, currency):
         self.bdb = BigchainDB(node_url, timeout=10)
@@ -68,6 +74,18 @@ class Ledger:
         self._spending = set()  # outputs this server has spent in transactions not yet valid
         self._coins_lock = threading.Lock()
         self._cache = {}  # transaction id -> transaction: what is in a valid block never changes
+        self._valid = set()  # ids of this participant's transactions the stream has brought
+        self._arrived = threading.Condition()
+
+    def follow(self, on_valid):
+        """Start following this participant's valid transactions (a daemon thread)."""
+        def run():
+            for event in self.bdb.streams.valid_transactions(since="0", public_key=self.guid):
+                on_valid(self.transaction(event["transaction_id"]))
+                with self._arrived:
+                    self._valid.add(event["transaction_id"])
+                    self._arrived.notify_all()
+        threading.Thread(target=run, name="follower", daemon=True).start()
 
     # -- writing --------------------------------------------------------------
 
@@ -81,24 +99,15 @@ class Ledger:
         return transactions
 
     def wait_valid(self, txids, timeout=VALIDITY_TIMEOUT):
-        """Return once every transaction of ``txids`` is VALID; LedgerError if one is invalid or late.
-
-        A block closes about a second after its oldest transaction, so the
-        first look comes after most of that second.
-        """
-        deadline = time.monotonic() + timeout
-        waiting = list(txids)
-        time.sleep(0.5)
-        while waiting:
-            status = self.bdb.transactions.status(waiting[0])["status"]
-            if status == "valid":
-                waiting.pop(0)
-                continue
-            if status == "invalid":
-                raise LedgerError(f"transaction {waiting[0]} was voted invalid")
-            if time.monotonic() > deadline:
-                raise LedgerError(f"transaction {waiting[0]} is still {status} after {timeout} s")
-            time.sleep(0.1)
+        """Return once the stream has brought every transaction of ``txids`` (each one of this
+        participant's) as VALID; LedgerError, with the node's status of the first missing, if not
+        within ``timeout`` seconds."""
+        with self._arrived:
+            if self._arrived.wait_for(lambda: self._valid.issuperset(txids), timeout):
+                return
+        missing = next(txid for txid in txids if txid not in self._valid)
+        status = self.bdb.transactions.status(missing)["status"]
+        raise LedgerError(f"transaction {missing} is {status}, not valid, after {timeout} s")
 
     def record(self, topic_id, data, owners_after=None, asset=None, asset_id=None):
         """A signed CREATE by this participant: a record ``data`` in the thread ``topic_id``.
@@ -176,7 +185,7 @@ class Ledger:
         if txid not in self._cache:
             try:
                 self._cache[txid] = self.bdb.transactions.retrieve(txid)
-            except NotFoundError:
+            except (NotFoundError, BadRequest):  # none such, or not even a transaction id
                 return None
         return self._cache[txid]
 

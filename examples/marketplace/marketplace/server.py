@@ -18,6 +18,7 @@ from flask import Flask, jsonify, request
 from bigchaindb.client import BigchaindbException
 from bigchaindb.common.crypto import CryptoKeypair
 from bigchaindb.common.exceptions import ValidationError
+from bigchaindb.common.utils import flatten
 from marketplace import peers
 from marketplace.ledger import KIND, Ledger, LedgerError, author_of, data_of, kind_of, thread_id
 from marketplace.orders import (
@@ -55,7 +56,10 @@ class Market:
         self.ledger = Ledger(config["node"], self.keypair, config["currency"])
         self.url = config["public_url"]
         self.read_notifications = set()
+        self.notes = []  # notifications, oldest first, as the stream brings them
+        self.record_assets = set()  # assets of order records other than the order itself: not orders
         self._profile_lock = threading.Lock()  # a version spends the one before: one at a time
+        self.ledger.follow(self.on_valid)
 
     # -- profile and listings ------------------------------------------------------
 
@@ -140,13 +144,15 @@ class Market:
     def orders(self, *roles):
         """This participant's orders in ``roles``, read from the ledger: those whose order record
         it is an owner of (others may name it in records of their own: they do not count)."""
-        candidates = self.ledger.shared_assets()
+        candidates = [asset for asset in self.ledger.shared_assets() if asset not in self.record_assets]
         found = []
         for order_id, thread in zip(candidates, self.ledger.threads(candidates)):
             try:
                 order = Order(order_id, thread)
             except OrderError:
                 continue
+            self.record_assets.update(tx["transaction"]["asset"]["id"] for tx in order.records
+                                      if tx["transaction"]["operation"] == "CREATE" and tx is not order.placed)
             if order.placed["transaction"]["asset"]["id"] == order_id and order.role_of(self.guid) in roles:
                 found.append(order)
         return found
@@ -269,22 +275,31 @@ class Market:
 
     # -- notifications ------------------------------------------------------------
 
+    def on_valid(self, tx):
+        """A valid transaction concerning this participant, from the node's stream: a notification
+        when another party wrote it in one of its orders."""
+        kind = kind_of(tx)
+        if kind is None:
+            return
+        body, by = tx["transaction"], data_of(tx).get("by")
+        if body["operation"] == "CREATE" and kind != "order":
+            self.record_assets.add(body["asset"]["id"])
+        signers = ([author_of(tx)] if body["operation"] == "CREATE"
+                   else [key for f in body["fulfillments"] for key in flatten(f["owners_before"])])
+        if kind in NOTIFIED and by != self.guid and by in signers:
+            self.notes.append({"id": tx["id"], "type": kind, "title": NOTIFIED[kind],
+                               "order_id": body["metadata"]["id"], "guid": by, "timestamp": data_of(tx)["time"]})
+
     def notifications(self):
-        """What others did in this participant's orders, newest first, read from the ledger."""
-        found = []
-        for order in self.orders("buyer", "vendor", "moderator"):
-            for tx in order.records:
-                by = data_of(tx).get("by")
-                if by and by != self.guid and kind_of(tx) in NOTIFIED:
-                    found.append({"id": tx["id"], "type": kind_of(tx), "title": NOTIFIED[kind_of(tx)],
-                                  "order_id": order.id, "guid": by, "timestamp": data_of(tx)["time"],
-                                  "read": tx["id"] in self.read_notifications})
-        return sorted(found, key=lambda n: n["timestamp"], reverse=True)
+        """What others did in this participant's orders, newest first."""
+        return [dict(note, read=note["id"] in self.read_notifications) for note in reversed(self.notes)]
 
     # -- helpers ---------------------------------------------------------------------
 
     def _record(self, order, data):
-        return self._send(self.ledger.record(order.id, dict(data, by=self.guid)))
+        """A record of this participant's in ``order``, owned by (addressed to) all its parties."""
+        parties = [party for party in order.escrow_owners if party]
+        return self._send(self.ledger.record(order.id, dict(data, by=self.guid), owners_after=[(parties, 1, 1)]))
 
     def _send(self, tx):
         try:

@@ -92,13 +92,13 @@ class Market:
             owners_after=[([buyer.public_key], coin) for coin in COINS],
             asset={"data": {"currency": "Test Coin", "code": "TST"}, "divisible": True}), self.mint.private_key)
         self.bdb.transactions.send(issue)
-        self.currency = issue["transaction"]["asset"]["id"]
-        self.node.wait_for_status(issue["id"])
+        self.currency = issue["transaction"]["asset"]["id"]  # known before it is valid: the servers start meanwhile
         self.buyer = self.server("buyer", {"name": "Bea Buyer", "handle": "@bea"}, buyer)
         self.vendor = self.server("vendor", {"name": "Vic's Records", "handle": "@vic"})
         self.moderator = self.server("moderator", {"name": "Mo Moderator", "handle": "@mo", "moderator": True})
         with ThreadPoolExecutor(len(self.servers)) as pool:  # each waits for its profile to be on the ledger
             list(pool.map(MarketServer.start, self.servers))
+        self.node.wait_for_status(issue["id"])
         return self
 
     def server(self, name, profile, keypair=None):

@@ -16,7 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import EXAMPLE
+EXAMPLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# one market (node and servers) per test process: keep its tests together under xdist
+pytestmark = pytest.mark.xdist_group("marketplace")
 
 README = os.path.join(EXAMPLE, "README.md")
 SHOWN_URL = "http://localhost:18469"

@@ -9,6 +9,10 @@ import requests
 from bigchaindb.client import BadRequest, MissingPrivateKeyError
 from bigchaindb.common.crypto import generate_key_pair
 from marketplace import peers
+from tests.helpers import wait_until
+
+# one market (node and servers) per test process: keep its tests together under xdist
+pytestmark = pytest.mark.xdist_group("marketplace")
 
 PRICE = 100
 
@@ -41,21 +45,23 @@ def listing(market):
                               price=PRICE, moderators=market.moderator.guid)["id"]
 
 
-def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, listing):
+@pytest.fixture(scope="module")
+def trades(market, listing):
+    """The trades, step by step, each step's balances checked: the order ids, by how each ended."""
     buyer, vendor, moderator = market.buyer, market.vendor, market.moderator
     start = balances(market)
 
     def expect(**change):
         assert balances(market) == {party: start[party] + change.get(party, 0) for party in start}
 
-    # five purchases at once: four into 2-of-3 escrow, one straight to the vendor
+    # six purchases at once: four into 2-of-3 escrow, two straight to the vendor
     orders = at_once(*[lambda moderated=moderated: buyer.post(
         "purchase_contract", id=listing, quantity=1, moderator=moderator.guid if moderated else "")
-        for moderated in (True, True, True, True, False)])
-    assert [o["escrow"] for o in orders] == [True, True, True, True, False]
-    completed, refunded, for_buyer, for_vendor, direct = [o["order_id"] for o in orders]
-    expect(buyer=-5 * PRICE, escrow=4 * PRICE, vendor=PRICE)
-    for order_id in (completed, refunded, for_buyer, for_vendor, direct):
+        for moderated in (True, True, True, True, False, False)])
+    assert [o["escrow"] for o in orders] == [True, True, True, True, False, False]
+    completed, refunded, for_buyer, for_vendor, direct, direct_refunded = [o["order_id"] for o in orders]
+    expect(buyer=-6 * PRICE, escrow=4 * PRICE, vendor=2 * PRICE)
+    for order_id in (completed, refunded, for_buyer, for_vendor, direct, direct_refunded):
         assert status(buyer, order_id) == status(vendor, order_id) == "FUNDED"
 
     # the vendor ships two and refunds one; the buyer disputes one and the vendor another
@@ -63,10 +69,11 @@ def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, li
             lambda: vendor.post("refund", order_id=refunded, reason="out of stock"),
             lambda: buyer.post("dispute_contract", order_id=for_buyer, claim="never arrived"),
             lambda: vendor.post("dispute_contract", order_id=for_vendor, claim="delivered, signed for"),
-            lambda: vendor.post("confirm_order", id=direct, shipper="DHL"))
+            lambda: vendor.post("confirm_order", id=direct, shipper="DHL"),
+            lambda: vendor.post("refund", order_id=direct_refunded))  # from the vendor's own money
     expect(buyer=-4 * PRICE, escrow=3 * PRICE, vendor=PRICE)
-    assert [status(buyer, o) for o in (completed, refunded, for_buyer, for_vendor, direct)] == [
-        "CONFIRMED", "REFUNDED", "DISPUTED", "DISPUTED", "CONFIRMED"]
+    assert [status(buyer, o) for o in (completed, refunded, for_buyer, for_vendor, direct, direct_refunded)] == [
+        "CONFIRMED", "REFUNDED", "DISPUTED", "DISPUTED", "CONFIRMED", "REFUNDED"]
 
     # no party alone moves escrowed money: the node refuses every one-signature spend
     for party in (buyer, vendor, moderator):
@@ -91,11 +98,15 @@ def test_five_trades_moderated_refunded_disputed_both_ways_and_direct(market, li
     assert status(moderator, for_buyer) == status(moderator, for_vendor) == "RESOLVED"
     # the moderator holds nothing at any point: it can only co-sign
     assert balances(market)["moderator"] == start["moderator"]
+    return {completed: "COMPLETED", refunded: "REFUNDED", for_buyer: "RESOLVED", for_vendor: "RESOLVED",
+            direct: "COMPLETED", direct_refunded: "REFUNDED"}
 
-    sales = vendor.get("get_sales")["sales"]
-    assert {s["order_id"]: s["status_name"] for s in sales}.items() >= {
-        completed: "COMPLETED", refunded: "REFUNDED", for_buyer: "RESOLVED", for_vendor: "RESOLVED",
-        direct: "COMPLETED"}.items()
+
+def test_six_trades_moderated_refunded_disputed_both_ways_and_direct(market, trades):
+    """(the steps and their balances are checked as the ``trades`` fixture makes them)"""
+    for server, listed in ((market.vendor, "sales"), (market.buyer, "purchases")):
+        statuses = {s["order_id"]: s["status_name"] for s in server.get(f"get_{listed}")[listed]}
+        assert statuses.items() >= trades.items()
 
 
 
@@ -119,10 +130,10 @@ def assert_spending_alone_is_refused(market, party, order_id):
     assert refused.value.message == f"fulfillment 0 does not meet the condition it spends ({condition})"
 
 
-def test_a_wiped_server_rebuilds_its_sales_and_purchases_from_the_ledger(market):
+def test_a_wiped_server_rebuilds_its_sales_and_purchases_from_the_ledger(market, trades):
     buyer, vendor = market.buyer, market.vendor
     sales, purchases = vendor.get("get_sales")["sales"], buyer.get("get_purchases")["purchases"]
-    assert len(sales) >= 5 and {s["order_id"] for s in sales} == {p["order_id"] for p in purchases}
+    assert len(sales) >= len(trades) and {s["order_id"] for s in sales} == {p["order_id"] for p in purchases}
     orders = {s["order_id"]: vendor.get("get_order", order_id=s["order_id"]) for s in sales}
     at_once(buyer.stop, vendor.stop)  # nothing of theirs but the configuration survives
     at_once(buyer.start, vendor.start)
@@ -132,11 +143,18 @@ def test_a_wiped_server_rebuilds_its_sales_and_purchases_from_the_ledger(market)
     assert market.moderator.get("get_cases")["cases"] == [dict(s) for s in sales if s["moderator"]]
 
 
-def test_notifications_tell_each_party_what_the_others_did(market):
-    buyer, vendor = market.buyer.get("notifications"), market.vendor.get("notifications")
-    assert {"confirmation", "refund", "resolution", "dispute"} <= {n["type"] for n in buyer["notifications"]}
-    assert {"order", "payment", "dispute", "completion"} <= {n["type"] for n in vendor["notifications"]}
+def test_notifications_tell_each_party_what_the_others_did(market, trades):
+    def types(server):
+        return {n["type"] for n in server.get("notifications")["notifications"]}
+    # a party's server learns of the others' records from the node's stream, a moment after they are
+    # valid (a server just restarted, by the test above, first replays its whole history)
+    wait_until(lambda: {"confirmation", "refund", "resolution", "dispute", "release"} <= types(market.buyer), 30,
+               "the buyer was not told")
+    wait_until(lambda: {"order", "payment", "dispute", "completion", "resolution"} <= types(market.vendor), 30,
+               "the vendor was not told")
+    buyer = market.buyer.get("notifications")
     assert all(n["guid"] != market.buyer.guid for n in buyer["notifications"])
+    assert {n["order_id"] for n in buyer["notifications"]} >= set(trades)
     assert buyer["unread"] == len(buyer["notifications"])
     first = buyer["notifications"][0]["id"]
     market.buyer.post("mark_notification_as_read", id=first)
@@ -155,7 +173,7 @@ def test_every_route_but_login_needs_a_session(market, route):
     assert wrong.status_code == 401 and wrong.json()["success"] is False
 
 
-def test_the_peer_route_takes_only_messages_signed_by_an_order_s_party(market):
+def test_the_peer_route_takes_only_messages_signed_by_an_order_s_party(market, trades):
     vendor = market.vendor
     unsigned = requests.post(f"{vendor.api}/cosign", json={"recipient": vendor.guid, "order_id": "x"})
     assert unsigned.status_code == 401 and "not signed" in unsigned.json()["reason"]
@@ -164,3 +182,27 @@ def test_the_peer_route_takes_only_messages_signed_by_an_order_s_party(market):
         peers.send(f"{vendor.api}/cosign", generate_key_pair(), vendor.guid, {"order_id": sale})
     with pytest.raises(peers.PeerError, match="addressed to another participant"):
         peers.send(f"{vendor.api}/cosign", market.buyer.keypair, market.moderator.guid, {"order_id": sale})
+
+
+def test_requests_the_market_cannot_serve_are_refused_with_a_reason(market, listing, trades):
+    buyer, vendor = market.buyer, market.vendor
+
+    def refused(server, route, status, reason, method="post", **fields):
+        response = getattr(server.session, method)(f"{server.api}/{route}",
+                                                   **({"data": fields} if method == "post" else {"params": fields}))
+        assert response.status_code == status, response.text
+        assert response.json()["success"] is False and reason in response.json()["reason"], response.json()
+
+    refused(buyer, "purchase_contract", 404, "no listing", id="f" * 64)
+    refused(buyer, "purchase_contract", 404, "no listing", id="not an id")
+    refused(buyer, "purchase_contract", 400, "parameter id is required")
+    refused(buyer, "purchase_contract", 400, "quantity must be a whole number", id=listing, quantity="two")
+    refused(buyer, "purchase_contract", 400, "is not a moderator of listing", id=listing, moderator=buyer.guid)
+    refused(vendor, "purchase_contract", 400, "cannot buy its own listing", id=listing)
+    refused(vendor, "contracts", 400, "price must be a whole number", title="x", price="cheap")
+    refused(buyer, "get_order", 404, "no order", method="get", order_id="6b1f7a2c-3d4e-4f50-8a6b-7c8d9e0f1a2b")
+    refused(buyer, "get_order", 400, "order_id", method="get", order_id="nope")
+    refused(buyer, "profile", 404, "no profile for guid", method="get", guid=generate_key_pair().public_key)
+    sale = vendor.get("get_sales")["sales"][0]["order_id"]
+    refused(buyer, "confirm_order", 409, "only the vendor of order", id=sale)
+    refused(vendor, "release_funds", 409, "needs it DISPUTE_CLOSED", order_id=sale)

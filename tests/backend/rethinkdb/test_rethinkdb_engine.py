@@ -20,6 +20,7 @@ from rethinkdb.net import DefaultCursorEmpty
 from bigchaindb.backend.base import INITIALISED
 from bigchaindb.backend.exceptions import DatabaseAlreadyExists, DatabaseDoesNotExist, DatabaseError
 from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
+from bigchaindb.backend.rethinkdb import connection as connection_module
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
 from bigchaindb.common.exceptions import NotSupported
@@ -70,20 +71,22 @@ def test_missing_tables_and_races_map_to_the_backend_exceptions():
 # -- schema ------------------------------------------------------------------
 
 def test_tables_and_index_names():
-    assert schema.TABLES == ("backlog", "bigchain", "transactions", "votes", "requeued", "claims", "settings")
+    assert schema.TABLES == ("backlog", "bigchain", "transactions", "votes", "requeued", "claims", "settings", "words")
     names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
         "bigchain": ["block_timestamp", "genesis", "written_at"],
-        "transactions": ["asset", "metadata", "outputs", "spent_inputs", "transaction_id"],
+        "transactions": ["asset", "asset_operation_order", "asset_order", "metadata_order", "owner_order",
+                         "spent_inputs", "transaction_id"],
         "votes": ["block", "block_and_voter", "voter_and_time", "written_at"],
         "requeued": [],
         "claims": ["spender"],
+        "words": ["word_order"],
     }
     multi = {(table, name) for table, indexes in schema.INDEXES.items()
              for name, (_, is_multi) in indexes.items() if is_multi}
     assert multi == {("backlog", "spent_inputs"), ("bigchain", "genesis"), ("transactions", "spent_inputs"),
-                     ("transactions", "outputs"), ("transactions", "asset"), ("transactions", "metadata")}
+                     ("transactions", "owner_order"), ("transactions", "asset"), ("transactions", "metadata_order")}
 
 
 def test_every_index_function_compiles():
@@ -336,6 +339,35 @@ def a_block(number, owners_after=("owner",), metadata=None):
             "block": {"timestamp": "1480000000", "transactions": [tx], "node_pubkey": "node", "voters": ["node"]}}
 
 
+def test_a_store_made_before_the_word_index_and_the_page_indexes_is_upgraded(engine):
+    block = a_block(1, metadata={"id": "m", "data": {"note": "Zebra crossing"}})
+    engine.write_block(block)
+    engine.run(r.db(engine.dbname).table_drop("words"))  # as an earlier version made the store
+    for index in schema.LATER_INDEXES["transactions"]:
+        engine.run(engine.table("transactions").index_drop(index))
+    assert engine.state() == "initialised" and engine.upgrade() is True
+    found, following = engine.search_page("metadata", ["zebra"], None, 10)
+    assert [(tx["id"], block_id) for _, tx, block_id in found] == [("tx1", block["id"])] and following is None
+    assert [tx["id"] for _, tx, _, _ in engine.outputs_page("owner", None, 10)] == ["tx1"]
+    assert engine.upgrade() is False
+
+
+def test_a_search_reading_a_few_entries_at_a_time_finds_every_rank_in_order(engine, monkeypatch):
+    monkeypatch.setattr(connection_module, "SEARCH_READ", 2)  # every word's range is cut short, again and again
+    notes = ["red car", "car", "red", "blue", "red car", "car red", "green car", "red"]
+    blocks = [a_block(n, metadata={"id": f"m{n}", "data": {"note": note}}) for n, note in enumerate(notes)]
+    for block in blocks:
+        engine.write_block(block)
+    found, after = [], None
+    for _ in range(50):
+        entries, after = engine.search_page("metadata", ["red", "car"], after, 2)
+        assert len(entries) <= 2
+        found += [tx["id"] for _, tx, _ in entries]
+        if after is None:
+            break
+    assert found == ["tx0", "tx4", "tx5", "tx1", "tx2", "tx6", "tx7"]
+
+
 def test_init_creates_every_table_and_index(engine):
     for table, indexes in schema.INDEXES.items():
         assert sorted(engine.run(engine.table(table).index_list())) == sorted(indexes)
@@ -350,7 +382,8 @@ def test_blocks_come_back_dict_equal_however_deep(engine):
     assert engine.get_block(block["id"]) == block
     assert "written_at" in engine.run(engine.table("bigchain").get(block["id"]))
     for owner in "abc":
-        assert engine.outputs_of(owner) == [("tx1", 0, block["id"])]
+        assert [(tx["id"], cid, block_id) for _, tx, block_id, cid in engine.outputs_page(owner, None, 10)] == \
+            [("tx1", 0, block["id"])]
 
 
 def test_write_order_is_strict_even_within_a_millisecond(engine):
