@@ -38,7 +38,7 @@ def ledger_node(tmp_path_factory):
     node = WebNode(str(directory)).start()
     ledger = node.ledger
     alice, bob = generate_key_pair(), generate_key_pair()
-    created = create_tx(alice, metadata=Metadata({"fuzzed": True}))
+    created = create_tx(alice, data={"note": "fuzzed"}, metadata=Metadata({"note": "fuzzed"}))
     blocks = {"valid": write_block(ledger, [created], valid=True)}
     undecided, invalid = create_tx(bob), create_tx(bob)
     blocks["undecided"] = write_block(ledger, [undecided])
@@ -49,6 +49,7 @@ def ledger_node(tmp_path_factory):
         "ids": [created.id, undecided.id, invalid.id, backlog.id, *(block.id for block in blocks.values())],
         "keys": [alice.public_key, bob.public_key, ledger.me],
         "uuids": [created.asset.id, created.metadata.id],
+        "words": ["fuzzed", "hello fuzzed"],
     }
     yield node, values
     node.stop()
@@ -57,8 +58,9 @@ def ledger_node(tmp_path_factory):
 def config(values):
     """schemathesis.toml: the checks, the phases, and where parameters draw real values from."""
     bindings = {"ids": ["path.tx_id", "path.block_id", "path.resource_id", "query.tx_id", "query.block_id"],
-                "keys": ["query.owners_after", "query.voter"],
-                "uuids": ["query.asset_id", "query.metadata_id"]}
+                "keys": ["query.owners_after", "query.voter", "query.public_key"],
+                "uuids": ["query.asset_id", "query.metadata_id", "path.asset_id", "path.metadata_id"],
+                "words": ["query.search"]}
     lines = ["[generation]", f"max-examples = {EXAMPLES}", "deterministic = true", "",
              "[checks]", "enabled = false", *[f"{check}.enabled = true" for check in CHECKS], "",
              "[phases]", "examples.enabled = true", "coverage.enabled = true", "fuzzing.enabled = true",
