@@ -9,8 +9,10 @@ import requests
 from openapi_spec_validator import validate
 
 from bigchaindb.common.schema import TX_SCHEMA
+from bigchaindb.streams import events
+from bigchaindb.streams import server as streams_server
 from bigchaindb.web.app import create_app
-from bigchaindb.web.openapi import document
+from bigchaindb.web.openapi import METHODS, document
 from tests.helpers import node_config
 from tests.openapi_check import find_path, mismatch
 
@@ -18,9 +20,15 @@ JSON = {"Content-Type": "application/json", "X-Request-ID": "a-request"}
 AUTOMATIC = {"HEAD", "OPTIONS"}  # Flask answers both on every rule (HEAD as GET)
 
 
-def described_routes():
-    """{path template: methods} of the document, without what Flask answers on every path."""
-    return {path: {method.upper() for method in item} - AUTOMATIC for path, item in document()["paths"].items()}
+def described_routes(server=None):
+    """{path template: methods} of the operations ``x-served-by`` ``server`` (None: the
+    API's Flask app), without what Flask answers on every path."""
+    routes = collections.defaultdict(set)
+    for path, item in document()["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS and operation.get("x-served-by", server if method == "options" else None) == server:
+                routes[path].add(method.upper())
+    return {path: methods - AUTOMATIC for path, methods in routes.items() if methods - AUTOMATIC}
 
 
 def flask_routes(tmp_path):
@@ -34,6 +42,12 @@ def flask_routes(tmp_path):
 def test_every_route_of_the_app_is_described_and_nothing_else(tmp_path):
     assert flask_routes(tmp_path) == described_routes(), \
         "describe each route in bigchaindb/web/openapi/<its view module>.yaml (see base.yaml)"
+
+
+def test_every_stream_route_is_described_and_nothing_else():
+    assert described_routes("streams") == {streams_server.PATH: {"GET"}}
+    stream = document()["paths"][streams_server.PATH]["get"]["parameters"][0]
+    assert tuple(stream["schema"]["enum"]) == events.STREAMS
 
 
 def test_every_path_answers_options_as_described(tmp_path):
@@ -56,8 +70,9 @@ def test_the_transaction_schema_is_the_nodes_own():
 
 def test_every_operation_describes_a_bad_request_and_its_errors_as_json():
     for path, item in document()["paths"].items():
-        for method, operation in item.items():
-            responses = operation["responses"]
+        for method in METHODS & item.keys():
+            responses = item[method]["responses"]
+            operation = item[method]
             if method != "options":
                 assert "400" in responses, f"{method} {path}: unknown query parameters are a 400"
             for status, response in responses.items():

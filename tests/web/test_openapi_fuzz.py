@@ -78,6 +78,8 @@ def config(values):
               "phases.fuzzing.enabled = false"]
     # a node without its stages (tests.helpers.WebNode) is rightly not healthy: 503, as documented
     lines += ["", "[[operations]]", 'include-path = "/health"', "checks.not_a_server_error.enabled = false"]
+    # served by the streams server, which this node (tests.helpers.WebNode) does not run
+    lines += ["", "[[operations]]", 'include-path = "/api/v1/streams/{stream}"', "enabled = false"]
     return "\n".join(lines) + "\n"
 
 
