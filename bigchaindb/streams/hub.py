@@ -165,8 +165,11 @@ class Hub:
         thread of its own, publishing on the running loop."""
         self._loop = asyncio.get_running_loop()
         source = self.make_source(self._start)
-        while items := await self._loop.run_in_executor(self.executor, source.read):
-            self.publish(items)
+        try:
+            while items := await self._loop.run_in_executor(self.executor, source.read):
+                self.publish(items)
+        except Exception:  # the reader thread reads on (and says so if it fails again)
+            logger.exception("stream %s: reading the store failed", self.name)
         threading.Thread(target=self._follow, args=(source,), name=f"hub-{self.name}", daemon=True).start()
 
     def stop(self):
