@@ -85,7 +85,11 @@ class RunDirectory:
     def _remove_leftovers(self):
         for leftover in glob.glob(os.path.join(tempfile.gettempdir(), self.PREFIX + "*")):
             pid = os.path.basename(leftover)[len(self.PREFIX):].partition("-")[0]
-            if pid.isdigit() and os.stat(leftover).st_uid == os.getuid() and not health.process_exists(int(pid)):
+            try:
+                mine = os.stat(leftover).st_uid == os.getuid()
+            except FileNotFoundError:
+                continue  # its node removed it meanwhile
+            if pid.isdigit() and mine and not health.process_exists(int(pid)):
                 shutil.rmtree(leftover, ignore_errors=True)
 
     def stage_down(self, stage, why):

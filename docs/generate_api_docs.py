@@ -378,6 +378,11 @@ ones `tx` is the transaction (see [transactions.md](transactions.md), or
 Node 18+ (as an ES module: `node --input-type=module`) and in browsers;
 every example in it was run against the node that answered below.
 
+The same API is described for machines by the OpenAPI 3.1 document every
+node serves at `/api/v1/openapi.json` (linked from the API root below):
+every route, parameter, status code, header and schema, the transaction
+schema included. The test suite holds every response it sees to it.
+
 """.format(host=PUBLIC_HOST)
 
 

@@ -24,6 +24,7 @@ from bigchaindb.backend import connect
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.core import Bigchain
+from tests.openapi_check import register_node
 
 SERVE = ("import json, sys; from bigchaindb.web.server import create_server; "
          "create_server(json.load(open(sys.argv[1]))).run()")
@@ -132,6 +133,7 @@ class WebNode(ServedProcess):
     def start(self, timeout=30):
         bigchaindb_config.write_file(self.config, self.config_path)
         self.ledger = init_store(self.config)
+        register_node(self.url)  # its answers are checked against the OpenAPI document
         return self.launch([sys.executable, "-c", SERVE, self.config_path], timeout)
 
     def stop(self, timeout=30):

@@ -1,12 +1,14 @@
 """Block stage: turn the backlog entries assigned to this node into blocks.
 
 Entries are taken from the feed in batches: what arrived until the feed
-fell quiet (nothing new within its poll interval), the open block would be
-full, or a quarter of ``max_wait`` went by.  A batch is validated with the
+had nothing more (it yields None after a poll interval without news), the
+open block would be full, or a quarter of ``max_wait`` went by.  A batch is validated with the
 ledger read for all of it at once (one round trip on an engine whose reads
 are round trips, ``Bigchain.prefetched``).
 
-A block closes at ``max_size`` transactions, when the feed falls quiet, or
+A block closes at ``max_size`` transactions, when the feed falls quiet
+(nothing new for ``QUIET`` seconds: two poll intervals, as a feed polled
+under a steady load also has nothing for one interval after each poll), or
 ``max_wait`` seconds after the oldest transaction in it was taken,
 whichever comes first (docs/protocol.md §5 lets a node close a block
 sooner than its size cap).  Every transaction is validated again as it is
@@ -34,6 +36,7 @@ import logging
 import math
 import time
 
+from bigchaindb.backend.base import POLL_INTERVAL
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
 from bigchaindb.common.transaction import Transaction
@@ -42,6 +45,9 @@ from bigchaindb.metrics import metrics
 from bigchaindb.models import looks_like_transaction, validate_transaction
 
 logger = logging.getLogger(__name__)
+
+QUIET = 2 * POLL_INTERVAL
+"""Seconds without a new backlog entry after which the open block closes."""
 
 
 class BlockPipeline:
@@ -73,18 +79,19 @@ class BlockPipeline:
 
     def batches(self, entries):
         """``(entries, quiet)``: the backlog ``entries`` in lists of what arrived
-        until the feed fell quiet (a None; ``quiet`` is then True), the open
-        block would be full, or ``max_wait / 4`` seconds went by since the
-        first.  A quiet feed yields an empty list, so that a block still
-        closes on time."""
-        batch, started = [], None
+        until the feed had nothing more (a None), the open block would be
+        full, or ``max_wait / 4`` seconds went by since the first; ``quiet``
+        when nothing arrived for ``QUIET`` seconds.  An idle feed yields
+        empty lists, so that a block still closes on time."""
+        batch, started, last = [], None, time.monotonic()
         for entry in entries:
+            now = time.monotonic()
             if entry is not None:
                 batch.append(entry)
-                started = started or time.monotonic()
+                started, last = started or now, now
             if entry is None or len(self.transactions) + len(batch) >= self.max_size or \
-                    time.monotonic() - started >= self.max_wait / 4:
-                yield batch, entry is None
+                    now - started >= self.max_wait / 4:
+                yield batch, entry is None and now - last >= QUIET
                 batch, started = [], None
 
     def add(self, tx_dict, assigned_at=None):

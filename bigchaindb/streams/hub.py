@@ -26,6 +26,8 @@ import logging
 import threading
 import time
 
+from bigchaindb.backend.exceptions import DatabaseError
+
 logger = logging.getLogger(__name__)
 
 RING_EVENTS = 50_000
@@ -165,24 +167,29 @@ class Hub:
         thread of its own, publishing on the running loop."""
         self._loop = asyncio.get_running_loop()
         source = self.make_source(self._start)
-        try:
-            while items := await self._loop.run_in_executor(self.executor, source.read):
-                self.publish(items)
-        except Exception:  # the reader thread reads on (and says so if it fails again)
-            logger.exception("stream %s: reading the store failed", self.name)
+        while items := await self._loop.run_in_executor(self.executor, self._read, source):
+            self.publish(items)
         threading.Thread(target=self._follow, args=(source,), name=f"hub-{self.name}", daemon=True).start()
 
     def stop(self):
         self._stopped.set()
 
+    def _read(self, source):
+        """``source.read()``; while the store fails, say so and read again after
+        ``RETRY_PAUSE`` (a reader never dies: a server restarting is one such failure)."""
+        while True:
+            try:
+                return source.read()
+            except DatabaseError as exc:  # the store's trouble, named in the message: no traceback
+                logger.warning("stream %s: reading the store failed (%s); retrying in %g s", self.name, exc,
+                               RETRY_PAUSE)
+            except Exception:
+                logger.exception("stream %s: reading the store failed; retrying in %g s", self.name, RETRY_PAUSE)
+            time.sleep(RETRY_PAUSE)
+
     def _follow(self, source):
         while not self._stopped.is_set():
-            try:
-                items = source.read()
-            except Exception:  # the store failed: say so, and read again (a reader never dies)
-                logger.exception("stream %s: reading the store failed; retrying in %g s", self.name, RETRY_PAUSE)
-                time.sleep(RETRY_PAUSE)
-                continue
+            items = self._read(source)
             if items:
                 # one batch at a time: the reader waits while the loop publishes
                 published = threading.Event()

@@ -105,8 +105,8 @@ def create_server(config, listener_fd=None, run_directory=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
-    return Server(lambda: RequestLog(RequestBody(create_app(config, run_directory), server["max_body_size"])),
-                  options)
+    return Server(lambda: ClosingWhenAsked(RequestLog(RequestBody(create_app(config, run_directory),
+                                                                  server["max_body_size"]))), options)
 
 
 class GunicornLog(glogging.Logger):
@@ -183,6 +183,31 @@ class RequestBody:
                                                 f"{declared} bytes its Content-Length announced")
         environ["wsgi.input"] = io.BytesIO(body)
         return self.app(environ, start_response)
+
+
+class ClosingWhenAsked:
+    """WSGI middleware, outermost: the connection is closed after a response
+    that says ``Connection: close``.
+
+    gunicorn drops an app's hop-by-hop headers and keeps the connection
+    alive; after a 413 whose body was left unread, it would then take the
+    client's next request on that connection for the rest of the body.  The
+    ``start_response`` gunicorn gives is a method of its response, whose
+    ``force_close`` makes it close the connection (and say so).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+
+        def closing(status, headers, exc_info=None):
+            if force_close and any(name.lower() == "connection" and value.lower() == "close"
+                                   for name, value in headers):
+                force_close()
+            return start_response(status, headers, exc_info)
+        return self.app(environ, closing)
 
 
 def _read(stream, most):

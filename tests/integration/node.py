@@ -16,6 +16,7 @@ import requests
 from bigchaindb import config as node_config
 from bigchaindb.common.crypto import generate_key_pair
 from tests.helpers import ServedProcess, free_port, node_environment, wait_until
+from tests.openapi_check import register_node
 
 BIGCHAINDB = os.path.join(os.path.dirname(sys.executable), "bigchaindb")
 
@@ -48,6 +49,7 @@ class Node(ServedProcess):
 
     def start(self, timeout=30):
         node_config.write_file(self.config, self.config_path)
+        register_node(self.url)  # its answers are checked against the OpenAPI document
         # its own process group, as a command started in a terminal has
         return self.launch([BIGCHAINDB, "-c", self.config_path, "start"], timeout, start_new_session=True,
                            env=node_environment())

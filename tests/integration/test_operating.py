@@ -51,9 +51,16 @@ def operated(request, tmp_path_factory):
 
 
 def log_entries(node):
-    """The node's log lines after its start-up banner, each read as JSON (which each must be)."""
-    lines = node.log().split("(Ctrl-C stops the node)\n", 1)[1].splitlines()
-    return [json.loads(line) for line in lines]
+    """The node's log lines after the start command's banner, each read as JSON (which each must be)."""
+    lines = node.log().splitlines()
+    first = next(index for index, line in enumerate(lines) if line.startswith("{"))
+    entries = []
+    for line in lines[first:]:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"a log line that is not JSON: {line!r}") from None
+    return entries
 
 
 def entries_of(node, request_id, logger=None, wanted=1):

@@ -11,7 +11,7 @@ from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.consensus import INVALID, VALID
 from bigchaindb.core import Bigchain
 from bigchaindb.models import Block
-from bigchaindb.pipelines.block import BlockPipeline
+from bigchaindb.pipelines.block import QUIET, BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
 from bigchaindb.pipelines.vote import VotePipeline
@@ -214,13 +214,21 @@ def test_block_stage_closes_a_block_when_the_feed_falls_quiet(bigchain, make_cre
     stage = BlockPipeline(bigchain, max_wait=3600)
     tx = make_create()
     bigchain.accept_transaction(tx.to_dict())
-    batches = stage.batches(iter([(tx.to_dict(), time.time()), None]))
+
+    def feed():  # an entry; nothing new at the next poll; nor for QUIET seconds
+        yield tx.to_dict(), time.time()
+        yield None
+        time.sleep(QUIET)
+        yield None
+    batches = stage.batches(feed())
     batch, quiet = next(batches)
-    assert [entry[0]["id"] for entry in batch] == [tx.id] and quiet
+    assert [entry[0]["id"] for entry in batch] == [tx.id] and not quiet
     stage.add_all(batch)
-    stage.close_if_due(quiet=False)
-    assert stage.transactions
-    stage.close_if_due(quiet=True)
+    stage.close_if_due(quiet)
+    assert stage.transactions  # a feed polled under load has nothing new for a moment after each poll
+    batch, quiet = next(batches)
+    assert batch == [] and quiet
+    stage.close_if_due(quiet)
     assert stage.transactions == [] and len(bigchain.connection.blocks_with_transaction(tx.id)) == 1
 
 

@@ -1,4 +1,5 @@
-"""The entry points: ``GET /`` (which node this is) and ``GET /api/v1`` (where things are)."""
+"""The entry points: ``GET /`` (which node this is), ``GET /api/v1`` (where things
+are) and ``GET /api/v1/openapi.json`` (the API's OpenAPI document)."""
 
 from urllib.parse import urlsplit, urlunsplit
 
@@ -7,6 +8,7 @@ from flask_restful import Resource
 
 from bigchaindb import __version__
 from bigchaindb.web.inputs import query
+from bigchaindb.web.openapi import document
 from bigchaindb.web.views import API_PREFIX, JsonApi, bigchain
 
 # The published documentation of the 0.8 server, whose API and formats this
@@ -64,9 +66,19 @@ class ApiV1Index(Resource):
         query()
         root = api_root_url()
         links = {name: f"{root}{name}/" for name in RESOURCES}
-        return {"_links": dict(links, self=root, docs=API_DOCS_URL, streams=stream_links(root))}
+        return {"_links": dict(links, self=root, docs=API_DOCS_URL, streams=stream_links(root),
+                               openapi=url_for("info.openapi", _external=True))}
+
+
+class OpenApiDocument(Resource):
+    def get(self):
+        """The document (``web.openapi``), its server being this node as the client reaches it."""
+        query()
+        node_url = url_for("info.root", _external=True).rstrip("/")
+        return dict(document(), servers=[{"url": node_url, "description": "This node."}])
 
 
 api = JsonApi(blueprint)
 api.add_resource(RootIndex, "/", endpoint="root")
 api.add_resource(ApiV1Index, API_PREFIX + "/", endpoint="api_v1")
+api.add_resource(OpenApiDocument, API_PREFIX + "/openapi.json", endpoint="openapi")

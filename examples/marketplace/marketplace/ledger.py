@@ -17,6 +17,7 @@ money the order says.
 """
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb.client import BadRequest, BigchainDB, NotFoundError
 
+LOG = logging.getLogger(__name__)
 KIND = "openbazaar"
 VALIDITY_TIMEOUT = 30
 """Seconds to wait for a transaction to be in a VALID block."""
@@ -81,7 +83,10 @@ class Ledger:
         """Start following this participant's valid transactions (a daemon thread)."""
         def run():
             for event in self.bdb.streams.valid_transactions(since="0", public_key=self.guid):
-                on_valid(self.transaction(event["transaction_id"]))
+                try:
+                    on_valid(self.transaction(event["transaction_id"]))
+                except Exception:  # one odd transaction must not stop the server following the ledger
+                    LOG.exception("could not read valid transaction %s", event["transaction_id"])
                 with self._arrived:
                     self._valid.add(event["transaction_id"])
                     self._arrived.notify_all()
@@ -135,13 +140,10 @@ class Ledger:
 
     # -- money ------------------------------------------------------------------
 
-    def balance(self, guid=None):
-        """Units of the currency ``guid`` (default: this participant) holds alone, unspent."""
-        return sum(o["amount"] for o in self._coins(guid or self.guid))
-
-    def _coins(self, guid):
-        return [o for o in self.bdb.outputs.get(guid, unspent=True)
-                if o["asset_id"] == self.currency and o["owners_after"] == [guid]]
+    def _coins(self):
+        """This participant's unspent outputs of the currency that it holds alone."""
+        return [o for o in self.bdb.outputs.get(self.guid, unspent=True)
+                if o["asset_id"] == self.currency and o["owners_after"] == [self.guid]]
 
     def pay(self, amount, recipients, topic_id, data):
         """A signed TRANSFER of ``amount`` of this participant's currency to ``recipients``
@@ -152,7 +154,7 @@ class Ledger:
         """
         with self._coins_lock:
             chosen, total = [], 0
-            for coin in self._coins(self.guid):
+            for coin in self._coins():
                 if total >= amount:
                     break
                 link = (coin["transaction_id"], coin["output_index"])
