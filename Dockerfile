@@ -46,6 +46,8 @@ WORKDIR /var/lib/bigchaindb
 # config file; override it with `docker run -e`.
 ENV BIGCHAINDB_SERVER_BIND=0.0.0.0:9984
 EXPOSE 9984
+# the event streams (streams.bind: the API's host, on the next port)
+EXPOSE 9985
 
 # Healthy when GET /health answers 200 on the port the node binds: its store
 # answers and every stage is alive and keeping up (docs/operating.md); a 503

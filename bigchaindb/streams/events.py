@@ -99,10 +99,11 @@ def parse_since(connection, stream, token):
     return Since(position, head, int(place) + 1 if colon else None)
 
 
-def block_events(block, token, status):
-    """The events of a decided block: on ``blocks``, and on ``valid_transactions`` when VALID."""
+def block_events(block, block_id, token, status):
+    """The events of a decided block (any stored row: one that is no block is INVALID):
+    on ``blocks``, and on ``valid_transactions`` when VALID."""
     transactions = transactions_of(block)
-    decided = Event(token, {"block_id": block.get("id"), "status": status,
+    decided = Event(token, {"block_id": block_id, "status": status,
                             "transactions": [tx["id"] for tx in transactions]})
     valid = []
     if status == VALID:
@@ -112,7 +113,7 @@ def block_events(block, token, status):
             keys.update(key for fulfillment in body["fulfillments"] for key in fulfillment["owners_before"])
             asset_id = body["asset"]["id"]
             valid.append(Event(f"{token}:{place}",
-                               {"transaction_id": tx["id"], "asset_id": asset_id, "block_id": block["id"]},
+                               {"transaction_id": tx["id"], "asset_id": asset_id, "block_id": block_id},
                                asset_id, body["operation"], frozenset(keys)))
     return {BLOCKS: [decided], VALID_TRANSACTIONS: valid}
 
@@ -143,7 +144,7 @@ class BlockSource:
                 break
             self._waiting.pop(0)
             token = self.connection.position_token(position)
-            ready.append(Item(position, token, block_id, block_events(block, token, status)))
+            ready.append(Item(position, token, block_id, block_events(block, block_id, token, status)))
             self.position = position
         return ready
 

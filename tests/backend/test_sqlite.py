@@ -247,6 +247,8 @@ CALLS = {
     "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
+    "votes_after": lambda c, l: c.votes_after(None, 10),
+    "position_before_last": lambda c, l: c.position_before_last("blocks", 1),
     "last_vote_by": lambda c, l: c.last_vote_by("voter", any_vote),
     "mark_requeued": lambda c, l: c.mark_requeued(l.block["id"]),
     "was_requeued": lambda c, l: c.was_requeued(l.block["id"]),

@@ -88,6 +88,7 @@ def valid_block_of(node, tx_id):
 
 
 def test_the_api_links_the_streams(node):
+    sqlite_only(node)
     links = requests.get(f"{node.api}/").json()["_links"]["streams"]
     assert links == {name: f"{node.streams}/{name}" for name in ("valid_transactions", "blocks", "votes")}
 

@@ -35,5 +35,7 @@ def follow(fetch, last):
 
 def before_last(db, table, count):
     """The ``seq`` after which the last ``count`` rows of ``table`` were written, or None."""
-    row = db.execute(f"SELECT seq FROM {table} ORDER BY seq DESC LIMIT 1 OFFSET ?", (count,)).fetchone()
+    # a range below the newest row (a key search, then count + 1 steps back), not a scan
+    row = db.execute(f"SELECT seq FROM {table} WHERE seq <= (SELECT max(seq) FROM {table})"
+                     " ORDER BY seq DESC LIMIT 1 OFFSET ?", (count,)).fetchone()
     return row[0] if row else None
