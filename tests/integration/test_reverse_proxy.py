@@ -85,4 +85,6 @@ def test_streams_pass_through_the_proxy_under_its_prefix(proxied):
                         timeout=HEARTBEAT * 3)
     with idle:
         lines = idle.iter_lines(decode_unicode=True)
-        assert [next(lines) for _ in range(3)] == ["retry: 1000", "", ": heartbeat"]
+        assert [next(lines) for _ in range(2)] == ["retry: 1000", ""]
+        # the last block's votes may still arrive first; a heartbeat follows within the bound
+        assert ": heartbeat" in (next(lines) for _ in range(40))
