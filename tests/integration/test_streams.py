@@ -32,11 +32,6 @@ def node(request, tmp_path_factory):
         started.stop()
 
 
-def sqlite_only(node):
-    if node.config["database"]["backend"] != "sqlite":
-        pytest.skip("about the streams server alone, which knows nothing of the engine: run on the embedded one")
-
-
 def create(owner=ALICE, data=None):
     return Transaction.create([owner.public_key], [([owner.public_key], 1)], Asset(data or {})).sign(
         [owner.private_key])
@@ -87,8 +82,8 @@ def valid_block_of(node, tx_id):
     return blocks[0]
 
 
+@pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the streams server alone: engine-blind
 def test_the_api_links_the_streams(node):
-    sqlite_only(node)
     links = requests.get(f"{node.api}/").json()["_links"]["streams"]
     assert links == {name: f"{node.streams}/{name}" for name in ("valid_transactions", "blocks", "votes")}
 
@@ -135,8 +130,8 @@ def test_server_sent_events_resume_after_a_position_then_go_live(node):
     assert live[0]["data"]["transaction_id"] == later.id
 
 
+@pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the streams server alone: engine-blind
 def test_filters_by_asset_key_and_operation(node):
-    sqlite_only(node)
     alice_asset, carol_asset = create(ALICE, {"filters": 1}), create(CAROL, {"filters": 2})
     valid(node, alice_asset, carol_asset)
     to_bob = transfer(alice_asset, ALICE, BOB)
@@ -174,6 +169,7 @@ def test_blocks_and_votes_streams(node):
     assert all(event["status"] == "VALID" for event in history)
 
 
+@pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the streams server alone: engine-blind
 @pytest.mark.parametrize(("path", "headers", "status", "words"), [
     ("valid_transactions?since=x", {}, 400, "since: 'x': not a position"),
     ("valid_transactions?since=1:x", {}, 400, "since: '1:x': not a position"),
@@ -186,15 +182,14 @@ def test_blocks_and_votes_streams(node):
     ("transactions", {"Accept": "text/event-stream"}, 404, "no stream at /api/v1/streams/transactions"),
 ])
 def test_bad_requests_are_refused_in_json(node, path, headers, status, words):
-    sqlite_only(node)
     response = requests.get(f"{node.streams.replace('ws://', 'http://')}/{path}", headers=headers, timeout=10)
     assert response.status_code == status
     assert response.json()["status"] == status
     assert words in response.json()["message"]
 
 
+@pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the streams server alone: engine-blind
 def test_heartbeats_on_idle_streams(node):
-    sqlite_only(node)
     websocket = RawWebSocket(f"{node.streams}/votes", timeout=HEARTBEAT * 6)
     try:
         assert websocket.frame(pong=False)[0] == PING
@@ -209,8 +204,8 @@ def test_heartbeats_on_idle_streams(node):
         assert next(lines) == ": heartbeat"
 
 
+@pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the streams server alone: engine-blind
 def test_a_slow_consumer_is_cut_off_and_told_where_to_resume_without_hurting_others(node):
-    sqlite_only(node)
     # blocks written straight into the store, as the node's block stage would, and voted on
     ledger = Bigchain.from_config(node.config, connect_store(node.config["database"]))
     blocks = [ledger.create_block([create(CAROL, {"slow": number, "n": n}).to_dict() for n in range(BUFFER * 2)])
