@@ -64,9 +64,9 @@ def copy(count, destination, processes=None):
     return keypair, sample
 
 
-def build(path, count, processes=None):
-    """Write a store at ``path`` holding ``count`` transactions in VALID blocks (fewer if
-    stopped by SIGTERM or SIGINT); ``(keypair, sample, transactions written)``."""
+def fresh_store(path):
+    """A new SQLite store at ``path`` (any old one removed) holding its genesis block:
+    ``(node keypair, connection, bigchain)``."""
     for leftover in (path, path + "-wal", path + "-shm"):
         if os.path.exists(leftover):
             os.remove(leftover)
@@ -75,6 +75,13 @@ def build(path, count, processes=None):
     connection.init()
     bigchain = Bigchain(connection, keypair.public_key, keypair.private_key)
     bigchain.create_genesis_block()
+    return keypair, connection, bigchain
+
+
+def build(path, count, processes=None):
+    """Write a store at ``path`` holding ``count`` transactions in VALID blocks (fewer if
+    stopped by SIGTERM or SIGINT); ``(keypair, sample, transactions written)``."""
+    keypair, connection, bigchain = fresh_store(path)
     sample, written, started = [], 0, time.monotonic()
     make_block = functools.partial(_block, keypair.public_key, keypair.private_key)
     stop = []

@@ -23,14 +23,13 @@ and what the benchmark asks for (the hot asset's id, owners, words).
 import argparse
 import functools
 import json
-import os
 import random
 import time
 
-from bigchaindb import backend
 from bigchaindb.common.crypto import CryptoKeypair, generate_key_pair, public_key_of
 from bigchaindb.common.transaction import Asset, Transaction
 from bigchaindb.core import Bigchain
+from benchmarks import preload
 from benchmarks.transactions import CHUNK, pool
 
 CHAINS = 1000
@@ -92,14 +91,7 @@ def _create_block(public_key, private_key, chunk):
 
 def build(path, count, transfers, processes=None):
     """Write the ledger to ``path`` and its description to ``path.json``."""
-    for leftover in (path, path + "-wal", path + "-shm"):
-        if os.path.exists(leftover):
-            os.remove(leftover)
-    node = generate_key_pair()
-    connection = backend.connect({"backend": "sqlite", "path": path})
-    connection.init()
-    bigchain = Bigchain(connection, node.public_key, node.private_key)
-    bigchain.create_genesis_block()
+    node, connection, bigchain = preload.fresh_store(path)
     write = functools.partial(_write, connection, bigchain)
 
     issuer = generate_key_pair()
