@@ -14,6 +14,7 @@ it (a lone web server, a stage under test) counts in its own memory.
 """
 
 import functools
+import glob
 import os
 
 from prometheus_client import (
@@ -77,5 +78,25 @@ def exposition(directory=None):
     if directory is None:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=directory)
+    SizedFilesCollector(registry, path=directory)
     return generate_latest(registry)
+
+
+class SizedFilesCollector(multiprocess.MultiProcessCollector):
+    """Sums the files of every process but those not yet sized.
+
+    A process makes its file empty and sizes it a moment later; prometheus_client
+    fails the whole scrape on an empty file (prometheus/client_python#1199), and
+    one whose process was killed in that moment stays empty for good.  An empty
+    file holds no count, so leaving it out loses nothing.
+    """
+
+    def collect(self):
+        return self.merge([path for path in glob.glob(os.path.join(self._path, "*.db")) if _sized(path)])
+
+
+def _sized(path):
+    try:
+        return os.path.getsize(path) > 0
+    except FileNotFoundError:  # a live gauge's file, removed as its process died
+        return False

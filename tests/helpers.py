@@ -8,8 +8,10 @@ on them directly in the store, as the block and vote pipelines would.
 
 import collections
 import copy
+import itertools
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,11 +32,40 @@ SERVE = ("import json, sys; from bigchaindb.web.server import create_server; "
          "create_server(json.load(open(sys.argv[1]))).run()")
 
 
+def _ports_of_this_worker():
+    """Ports for the servers this test process starts, endlessly, in a random order.
+
+    They lie below the kernel's ephemeral range, so no outgoing connection of
+    any process takes one as its source port between a test choosing it and
+    its server binding it (a port the kernel hands out with ``bind(0)`` can
+    be); and each pytest-xdist worker has its own share, so two workers never
+    choose the same one.
+    """
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            ephemeral_low = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = (ephemeral_low - 10000) // max(workers, 1)
+    ports = list(range(10000 + worker * share, 10000 + (worker + 1) * share))
+    random.shuffle(ports)
+    return itertools.cycle(ports)
+
+
+_PORTS = _ports_of_this_worker()
+
+
 def free_port():
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port of this test process's share that nothing listens on right now."""
+    for port in _PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_until(predicate, timeout, message, interval=0.05):

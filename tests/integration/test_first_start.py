@@ -18,7 +18,9 @@ from tests.integration.node import BIGCHAINDB
 
 def test_start_on_a_machine_with_no_config(tmp_path):
     port = free_port()
-    env = node_environment(HOME=str(tmp_path), BIGCHAINDB_SERVER_BIND=f"127.0.0.1:{port}")
+    # the streams' default port (the API's + 1) may be another test's: name one of this test's own
+    env = node_environment(HOME=str(tmp_path), BIGCHAINDB_SERVER_BIND=f"127.0.0.1:{port}",
+                           BIGCHAINDB_STREAMS_BIND=f"127.0.0.1:{free_port()}")
     log_path = tmp_path / "start.log"
     began = time.monotonic()
     with open(log_path, "wb") as log:
