@@ -13,6 +13,10 @@ on its own port (``streams.bind``), as one asyncio event loop (aiohttp):
 A request is a WebSocket when it asks to upgrade, server-sent events when
 it accepts ``text/event-stream``; anything else is a 406.  Bad parameters
 are a 400 in the API's JSON error shape, before any upgrade.
+
+Its event loop beats the stage's heartbeat (``bigchaindb.health``) with
+how long its slowest reader of the store has not come around (``Hub.lag``),
+so ``GET /health`` says when the streams are stuck or behind the store.
 """
 
 import asyncio
@@ -22,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSMsgType, web
 
-from bigchaindb import backend
+from bigchaindb import backend, health
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER
 from bigchaindb.core import Bigchain
 from bigchaindb.streams import events
@@ -117,7 +121,7 @@ def resume_hint(subscriber):
 class Streams:
     """The aiohttp application's state: one hub per source, and the settings."""
 
-    def __init__(self, config, connection=None):
+    def __init__(self, config, connection=None, run_directory=None):
         self.connection = connection or backend.connect(config["database"])
         self.bigchain = Bigchain.from_config(config, self.connection)
         settings = config["streams"]
@@ -125,6 +129,9 @@ class Streams:
         self.buffer = settings["buffer"]
         self.socket_bytes = max(4096, self.buffer * BYTES_PER_EVENT)
         self.executor = ThreadPoolExecutor(REPLAY_THREADS, thread_name_prefix="replay")
+        self.stage_heartbeat = health.Heartbeat(run_directory, "streams",
+                                                health.limit_of(config["backlog_reassign_delay"]))
+        self._reporting = None
         self.hubs = {}
         for stream in events.STREAMS:
             source = events.source_for(stream)
@@ -139,8 +146,18 @@ class Streams:
     async def start(self, app):
         for hub in self.hubs.values():
             await hub.start()
+        self._reporting = asyncio.create_task(self.report())
+
+    async def report(self):
+        """Beat the stage's heartbeat from the event loop (a loop that no longer turns
+        stops beating), with how far behind the store the slowest reader is."""
+        while True:
+            self.stage_heartbeat.beat(max(hub.lag for hub in self.hubs.values()))
+            await asyncio.sleep(self.stage_heartbeat.every)
 
     async def stop(self, app):
+        if self._reporting is not None:
+            self._reporting.cancel()
         for hub in self.hubs.values():
             hub.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -243,9 +260,10 @@ class Streams:
         return send
 
 
-def create_app(config, connection=None):
-    """The aiohttp application serving the streams of the node configured by ``config``."""
-    streams = Streams(config, connection)
+def create_app(config, connection=None, run_directory=None):
+    """The aiohttp application serving the streams of the node configured by ``config``
+    (its heartbeats in ``run_directory``, if given: ``processes.RunDirectory``)."""
+    streams = Streams(config, connection, run_directory)
     app = web.Application(middlewares=[json_errors])
     app.router.add_get(PATH, streams.serve)
     app.on_startup.append(streams.start)
@@ -253,8 +271,8 @@ def create_app(config, connection=None):
     return app
 
 
-def run(config, listener_fd):
+def run(config, listener_fd, run_directory=None):
     """Serve the streams on the listening socket ``listener_fd`` until SIGTERM."""
     sock = socket.socket(fileno=listener_fd)
-    web.run_app(create_app(config), sock=sock, print=None, access_log=None, handler_cancellation=True,
+    web.run_app(create_app(config, run_directory=run_directory), sock=sock, print=None, access_log=None, handler_cancellation=True,
                 shutdown_timeout=1.0)

@@ -9,7 +9,7 @@ behind (for ``GET /health``) after 2 s:
   otherwise, and it is on the lines the request causes;
 - /health answers 200 while the store answers and every stage keeps up,
   503 naming the stage that died (until the supervisor has it back) or is
-  stuck;
+  stuck: a pipeline's, or the streams server;
 - /metrics sums what every process counted: requests served by either
   worker, blocks, votes and elections of the stages, restarts by the
   supervisor, and the backlog as the stale stage counts it.
@@ -151,27 +151,29 @@ def test_health_is_200_while_the_store_answers_and_every_stage_keeps_up(operated
 
 
 @pytest.mark.parametrize("operated", ["sqlite"], indirect=True)  # stages live alike on every engine
-def test_a_dead_stage_is_a_503_naming_it_until_the_supervisor_has_it_back(operated):
+@pytest.mark.parametrize("stage", ["vote", "streams"])
+def test_a_dead_stage_is_a_503_naming_it_until_the_supervisor_has_it_back(operated, stage):
     wait_until(lambda: healthy(operated), 10, f"never healthy: {health(operated)}")
-    restarts = metric(operated, "bigchaindb_stage_restarts_total", stage="vote")
-    os.kill(stage_pid(operated, "vote"), signal.SIGKILL)
-    wait_until(lambda: not healthy(operated), 5, "still healthy with its vote stage killed")
+    restarts = metric(operated, "bigchaindb_stage_restarts_total", stage=stage)
+    os.kill(stage_pid(operated, stage), signal.SIGKILL)
+    wait_until(lambda: not healthy(operated), 5, f"still healthy with its {stage} stage killed")
     status, message = health(operated)
-    assert status == 503 and re.fullmatch(r"stage vote (is down: it died \(exit code -9\) after [0-9.]+ s; "
+    assert status == 503 and re.fullmatch(rf"stage {stage} (is down: it died \(exit code -9\) after [0-9.]+ s; "
                                           r"restarting it in 1 s|\(pid \d+\) is gone)", message), message
     wait_until(lambda: healthy(operated), 10, f"not healthy again: {health(operated)}")
-    assert metric(operated, "bigchaindb_stage_restarts_total", stage="vote") == restarts + 1
+    assert metric(operated, "bigchaindb_stage_restarts_total", stage=stage) == restarts + 1
 
 
 @pytest.mark.parametrize("operated", ["sqlite"], indirect=True)
-def test_a_stuck_stage_is_a_503_naming_it(operated):
+@pytest.mark.parametrize("stage", ["election", "streams"])  # the streams: their event loop no longer turns
+def test_a_stuck_stage_is_a_503_naming_it(operated, stage):
     wait_until(lambda: healthy(operated), 10, f"never healthy: {health(operated)}")
-    pid = stage_pid(operated, "election")
+    pid = stage_pid(operated, stage)
     os.kill(pid, signal.SIGSTOP)
     try:
-        wait_until(lambda: not healthy(operated), LIMIT + 5, "still healthy with its election stage stopped")
+        wait_until(lambda: not healthy(operated), LIMIT + 5, f"still healthy with its {stage} stage stopped")
         status, message = health(operated)
-        assert re.fullmatch(rf"stage election has not come around for [0-9.]+ s \(limit {LIMIT} s\): it is stuck",
+        assert re.fullmatch(rf"stage {stage} has not come around for [0-9.]+ s \(limit {LIMIT} s\): it is stuck",
                             message), message
         assert image_healthcheck(operated) != 0
     finally:
