@@ -52,7 +52,7 @@ class VotePipeline:
         feed = self.connection.block_feed()
         pending = self.bigchain.blocks_to_vote_on()
         if pending:
-            logger.info("%d blocks to catch up on, from %s", len(pending), pending[0].get("id"))
+            logger.info("%d blocks to catch up on", len(pending))  # rows anyone wrote: not even dicts, maybe
         waiting = {}  # block id -> when it was delivered (monotonic)
         for header in itertools.chain(pending, feed):
             # behind by the age of the block it comes to

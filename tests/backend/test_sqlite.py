@@ -244,6 +244,7 @@ CALLS = {
     "transactions_by_asset": lambda c, l: (c.transactions_by_asset(l.asset_id),
                                            c.transactions_by_asset(l.asset_id, "CREATE")),
     "blocks_not_voted_by": lambda c, l: c.blocks_not_voted_by("voter", any_vote),
+    "blocks_in_write_order": lambda c, l: c.blocks_in_write_order([l.block["id"], "no such block"]),
     "blocks_after": lambda c, l: c.blocks_after(None, 10),
     "write_vote": lambda c, l: c.write_vote(vote(l.block["id"], "other voter")),
     "votes_for": lambda c, l: c.votes_for(l.block["id"]),
@@ -260,6 +261,8 @@ CALLS = {
 # The vote pipeline's start-up catch-up: it must look at every block (probing
 # the votes index for each), so a pass over blocks is what it is.
 ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
+                 # a walk over the ids asked for (json_each), each looked up by its index
+                 "blocks_in_write_order": {"SCAN j VIRTUAL TABLE INDEX 1:"},
                  # the stale stage's count for GET /metrics, every few seconds, off the request
                  # path: the narrowest index's entries, not the rows
                  "backlog_size": {"SCAN backlog USING COVERING INDEX backlog_by_assignment_timestamp"},
