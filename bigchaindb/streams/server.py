@@ -274,5 +274,5 @@ def create_app(config, connection=None, run_directory=None):
 def run(config, listener_fd, run_directory=None):
     """Serve the streams on the listening socket ``listener_fd`` until SIGTERM."""
     sock = socket.socket(fileno=listener_fd)
-    web.run_app(create_app(config, run_directory=run_directory), sock=sock, print=None, access_log=None, handler_cancellation=True,
-                shutdown_timeout=1.0)
+    web.run_app(create_app(config, run_directory=run_directory), sock=sock, print=None, access_log=None,
+                handler_cancellation=True, shutdown_timeout=1.0)
