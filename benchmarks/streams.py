@@ -211,7 +211,7 @@ class Fresh:
 
     def post(self, url, most, clients, rate, seconds):
         """Post up to ``most`` of them (see ``load.post_all``); the Records of those sent."""
-        records = post_all(url, self.bodies[self.next:self.next + most], clients, rate, seconds, lambda r: None)
+        records = post_all([url], self.bodies[self.next:self.next + most], clients, rate, seconds, lambda r: None)
         self.next += len(records)
         return records
 
