@@ -44,6 +44,9 @@ PIPELINES = {
 }
 STOP_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+NAME_PREFIX = "bdb-"
+"""Each stage's process is named ``bdb-<stage>`` (``ps -o comm``, ``top``), its gunicorn workers too."""
 
 
 def run_web(config, listener_fd, run_directory):
@@ -102,10 +105,12 @@ class RunDirectory:
 
 
 def _child_main(target, args, log_settings):
-    """Entry point of every child: own process group, die with the parent."""
+    """Entry point of every child: own process group, die with the parent, named after its stage."""
     os.setpgid(0, 0)
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_NAME, (NAME_PREFIX + multiprocessing.current_process().name).encode()[:15])
     except (OSError, AttributeError):
         pass  # not Linux: the parent's clean shutdown still stops the children
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
