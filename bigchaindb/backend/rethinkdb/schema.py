@@ -141,6 +141,19 @@ def written_blocks_end(bigchain):
     return latest_written_at(bigchain).append(-1).max()
 
 
+def written_at_of(document):
+    """A document's ``written_at`` if it is a number (anyone can write a row with anything there), else None."""
+    written_at = document.get(WRITTEN_AT)
+    return written_at if isinstance(written_at, (int, float)) and not isinstance(written_at, bool) else None
+
+
+def write_order(document):
+    """A sort key of stored documents in the order written: by ``written_at``
+    (rows without a number there last), then by id."""
+    written_at = written_at_of(document)
+    return (0, written_at, str(document.get("id"))) if written_at is not None else (1, 0, str(document.get("id")))
+
+
 def stored(document, extras=None):
     """The ReQL value to insert for ``document`` with the bookkeeping fields ``extras``.
 
@@ -348,9 +361,7 @@ INDEXES = {
     BIGCHAIN: {
         # only the genesis block has an entry: get_all(True, index="genesis")
         "genesis": (lambda block: r.branch(is_genesis(block), [True], []), True),
-        # blocks_not_voted_by, oldest first; written_at breaks ties of the 1 s timestamp
-        "block_timestamp": (lambda block: [block["block"]["timestamp"], block[WRITTEN_AT]], False),
-        # block_feed resumption
+        # block_feed resumption; blocks_not_voted_by, in the order written
         WRITTEN_AT: (lambda block: block[WRITTEN_AT], False),
     },
     TRANSACTIONS: {

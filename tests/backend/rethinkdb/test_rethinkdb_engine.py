@@ -78,7 +78,7 @@ def test_tables_and_index_names():
     names = {table: sorted(indexes) for table, indexes in schema.INDEXES.items()}
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
-        "bigchain": ["block_timestamp", "genesis", "written_at"],
+        "bigchain": ["genesis", "written_at"],
         "transactions": ["asset", "asset_operation_order", "asset_order", "metadata_order", "owner_order",
                          "spent_inputs", "transaction_id"],
         "votes": ["block", "block_and_voter", "voter_and_time", "written_at"],
