@@ -4,7 +4,10 @@
 take the next transaction, wait for a token from a shared bucket (the offered
 rate) and post it; a 202 hands the transaction to the follower.  Without a
 rate the clients post back to back: a closed loop of ``clients`` requests
-in flight, which finds the maximum throughput.
+in flight, which finds the maximum throughput.  Given several nodes' URLs
+(a federation), each client keeps a connection to every node and sends
+its requests to them in turn, as a driver behind a round-robin load
+balancer would: every node accepts its share.
 
 ``hammer_gets`` is the read phase: ``clients`` threads GET known
 transactions back to back for a fixed time.
@@ -60,8 +63,26 @@ def run_threads(count, target):
         thread.join()
 
 
-def post_all(url, bodies, clients, rate, duration, on_accepted):
-    """Post ``(id, body)`` pairs for at most ``duration`` seconds; the Records of those sent.
+class RoundRobin:
+    """One keep-alive connection to each of ``urls``; each request goes to the next one,
+    starting at the ``first``-th."""
+
+    def __init__(self, urls, first=0):
+        self.clients = [Client(url) for url in urls]
+        self.turn = first
+
+    def request(self, method, path, body=None):
+        self.turn += 1
+        return self.clients[self.turn % len(self.clients)].request(method, path, body)
+
+    def close(self):
+        for client in self.clients:
+            client.close()
+
+
+def post_all(urls, bodies, clients, rate, duration, on_accepted):
+    """Post ``(id, body)`` pairs to ``urls`` in turn for at most ``duration`` seconds; the Records
+    of those sent.
 
     ``on_accepted(record)`` is called on each 202, in the posting thread.
     """
@@ -70,8 +91,8 @@ def post_all(url, bodies, clients, rate, duration, on_accepted):
     turns = itertools.count()  # next() on it is atomic: each index goes to one thread
     deadline = clock() + duration
 
-    def client(_):
-        http = Client(url)
+    def client(n):
+        http = RoundRobin(urls, n)
         while True:
             bucket.take()
             index = next(turns)
@@ -95,8 +116,9 @@ def post_all(url, bodies, clients, rate, duration, on_accepted):
     return [record for record in records if record.sent is not None]
 
 
-def hammer_gets(url, tx_ids, clients, duration):
-    """GET /transactions/<id> over ``tx_ids`` from ``clients`` threads for ``duration`` seconds.
+def hammer_gets(urls, tx_ids, clients, duration):
+    """GET /transactions/<id> over ``tx_ids`` from ``clients`` threads for ``duration`` seconds,
+    to ``urls`` in turn.
 
     Returns ``{"requests", "ok", "seconds", "per_second"}``; ``per_second``
     counts 200 answers only.
@@ -106,7 +128,7 @@ def hammer_gets(url, tx_ids, clients, duration):
     deadline = start + duration
 
     def client(n):
-        http = Client(url)
+        http = RoundRobin(urls, n)
         for tx_id in itertools.islice(itertools.cycle(tx_ids), n, None, clients):
             if clock() >= deadline:
                 break

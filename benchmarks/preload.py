@@ -17,7 +17,9 @@ the store and starts its node with that keypair.
 A build stopped with SIGTERM or SIGINT (Ctrl-C) ends after the block being
 written, and is cached as a store of the transactions written so far
 (``preload-<written>.*``, the count it printed last): for sizes whose build
-outlasts the time at hand.
+outlasts the time at hand.  A build starts from a copy of the largest
+smaller store cached, if any, and writes only the transactions it lacks,
+so that a large size can be reached over several sittings.
 """
 
 import functools
@@ -45,7 +47,7 @@ def cached(count, processes=None, directory=RESULTS):
     meta_path = os.path.join(directory, f"preload-{count}.json")
     if not (os.path.exists(path) and os.path.exists(meta_path)):
         partial = path + ".partial"  # renamed only once complete: a killed build is not cached
-        keypair, sample, written = build(partial, count, processes)
+        keypair, sample, written = build(partial, count, processes, start=largest_below(count, directory))
         if written < count:  # stopped: cached under the size it reached
             path, meta_path = (os.path.join(directory, f"preload-{written}.{kind}") for kind in ("sqlite", "json"))
         with open(meta_path, "w", encoding="utf-8") as handle:
@@ -78,17 +80,42 @@ def fresh_store(path):
     return keypair, connection, bigchain
 
 
-def build(path, count, processes=None):
+def largest_below(count, directory=RESULTS):
+    """``(transactions, store path, meta path)`` of the largest cached store smaller than ``count``, or None."""
+    sizes = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else ():
+        size = name.removeprefix("preload-").removesuffix(".sqlite")
+        if name.startswith("preload-") and name.endswith(".sqlite") and size.isdigit() and int(size) < count:
+            meta_path = os.path.join(directory, f"preload-{size}.json")
+            if os.path.exists(meta_path):
+                sizes.append((int(size), os.path.join(directory, name), meta_path))
+    return max(sizes, default=None)
+
+
+def build(path, count, processes=None, start=None):
     """Write a store at ``path`` holding ``count`` transactions in VALID blocks (fewer if
-    stopped by SIGTERM or SIGINT); ``(keypair, sample, transactions written)``."""
-    keypair, connection, bigchain = fresh_store(path)
-    sample, written, started = [], 0, time.monotonic()
+    stopped by SIGTERM or SIGINT); ``(keypair, sample, transactions written)``.  From
+    ``start`` (see ``largest_below``), a copy of that store is extended instead."""
+    if start is None:
+        keypair, connection, bigchain = fresh_store(path)
+        sample, written = [], 0
+    else:
+        written, store_path, meta_path = start
+        shutil.copyfile(store_path, path)
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        keypair = CryptoKeypair(**meta["keypair"])
+        sample = random.sample(meta["sample"], len(meta["sample"]) * written // count)  # store-wide still
+        connection = backend.connect({"backend": "sqlite", "path": path})
+        bigchain = Bigchain(connection, keypair.public_key, keypair.private_key)
+        print(f"preload: extending the cached store of {written} transactions", flush=True)
+    started, begun_at = time.monotonic(), written
     make_block = functools.partial(_block, keypair.public_key, keypair.private_key)
     stop = []
     with pool(processes) as workers:
         for signum in (signal.SIGTERM, signal.SIGINT):  # the workers (forked already) keep the defaults
             signal.signal(signum, lambda *_: stop.append(True))
-        for block in workers.imap(make_block, chunks(count)):
+        for block in workers.imap(make_block, [(written + start, size) for start, size in chunks(count - written)]):
             if stop:
                 break
             connection.write_block(block)
@@ -99,7 +126,7 @@ def build(path, count, processes=None):
             sample += [tx["id"] for tx in random.sample(transactions, min(share, len(transactions)))]
             if written % 50_000 < len(transactions):
                 print(f"preload: {written}/{count} transactions stored "
-                      f"({written / (time.monotonic() - started):.0f} tx/s)", flush=True)
+                      f"({(written - begun_at) / (time.monotonic() - started):.0f} tx/s)", flush=True)
     connection.close()  # the last handle closed checkpoints the WAL into the file
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)

@@ -62,6 +62,11 @@ def summarize(records, gets, machine):
             summary[f"post_{name}_p{p}_ms"] = percentile(times, p)
     summary["get_per_s"] = gets["per_second"] if gets else None
     summary.update(machine)
+    phase = machine.get("load_phase")
+    if phase and valid:  # where each committed transaction's CPU went
+        summary["cpu_ms_per_tx"] = {stage: seconds * 1000 / len(valid) for stage, seconds in
+                                    [*phase["stage_cpu_s"].items(), ("harness", phase["harness_cpu_s"]),
+                                     ("anything else", phase["others_cpu_s"])]}
     return summary
 
 
@@ -103,9 +108,40 @@ def table(summaries, ratio=None):
         if ratio:
             row.append(_shown(ratio[key], 2))
         rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
-                               enumerate(zip(row, widths))) for row in rows)
+    return "\n".join(_aligned(rows))
+
+
+def _aligned(rows):
+    """Lines of ``rows`` in columns: the first left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            for row in rows]
+
+
+def cpu_table(summaries):
+    """The load phase's CPU as text: per stage (and the harness, and the rest of the machine),
+    in cores and in ms per committed transaction, one pair of columns per target; then per member."""
+    phased = {name: summary for name, summary in summaries.items() if "cpu_ms_per_tx" in summary}
+    if not phased:
+        return ""
+    stages = list(dict.fromkeys(stage for summary in phased.values() for stage in summary["cpu_ms_per_tx"]))
+    rows = [["CPU, load phase"] + [f"{name} {unit}" for name in phased for unit in ("cores", "ms/tx")]]
+    for stage in stages:
+        row = [stage]
+        for summary in phased.values():
+            ms = summary["cpu_ms_per_tx"].get(stage)
+            cores = None if ms is None else ms / 1000 * summary["valid"] / summary["load_phase"]["seconds"]
+            row += [_shown(cores, 2), _shown(ms, 3)]
+        rows.append(row)
+    rows.append(["seconds"] + [cell for summary in phased.values()
+                               for cell in (_shown(summary["load_phase"]["seconds"]), "")])
+    lines = _aligned(rows)
+    for name, summary in phased.items():
+        phase = summary["load_phase"]
+        if len(phase["member_cpu_s"]) > 1:
+            lines.append(f"{name}, cores per member: " + ", ".join(
+                f"{member} {seconds / phase['seconds']:.2f}" for member, seconds in phase["member_cpu_s"].items()))
+    return "\n".join(lines)
 
 
 def _shown(value, digits=1):

@@ -1,15 +1,16 @@
 """Benchmark a node, and the machine's ceiling under the same load.
 
-For each target (the node, then ``ceiling_app`` under the same gunicorn
-settings) it posts the same N pre-built transactions from C clients at the
+For each target (the node, or ``--nodes`` N nodes sharing one store, then
+``ceiling_app`` under the same gunicorn settings) it posts the same N pre-built transactions from C clients at the
 offered rate (or as fast as possible) for at most --duration seconds,
 follows each to ``valid``, then GETs known transactions for --get-seconds,
 sampling the RSS and CPU of the target's processes throughout.  Writes to
 the output directory: <target>.csv (one row per transaction),
 <target>-rss.csv, <target>.png (throughput, latency and RSS over time),
 <target>.log (the server's log) and summary.json; prints every figure with
-the node's as a ratio of the ceiling's.  benchmarks/README.md has the
-scenarios.
+the node's as a ratio of the ceiling's, and the CPU each stage of the node
+(web workers, block, vote, ...) spent per committed transaction.
+benchmarks/README.md has the scenarios.
 
     .venv/bin/python benchmarks/run.py --count 3000 --clients 8 --duration 60
 """
@@ -28,7 +29,7 @@ from benchmarks import preload, report  # noqa: E402
 from benchmarks.follow import Follower, StreamFollower  # noqa: E402
 from benchmarks.load import hammer_gets, post_all  # noqa: E402
 from benchmarks.monitor import Monitor  # noqa: E402
-from benchmarks.servers import Ceiling, Node, RethinkDBStore, code_version, gunicorn_settings  # noqa: E402
+from benchmarks.servers import Ceiling, Nodes, RethinkDBStore, code_version, gunicorn_settings  # noqa: E402
 from benchmarks.transactions import build_bodies  # noqa: E402
 
 
@@ -48,6 +49,8 @@ def parse_args(argv=None):
     add("--rss-interval", type=float, default=0.5, help="seconds between RSS samples")
     add("--workers", type=int, default=None, help="gunicorn workers of both targets; default: the node's")
     add("--threads", type=int, default=None, help="threads per gunicorn worker of both targets; default: the node's")
+    add("--nodes", type=int, default=1, metavar="N",
+        help="a federation of N nodes sharing the store, each with its own ports; POSTs and GETs go to each in turn")
     add("--rethinkdb", type=int, default=0, metavar="N",
         help="run the node on RethinkDB: N servers joined into a cluster, N replicas (0: the embedded store)")
     add("--preload", type=int, default=0, metavar="K",
@@ -62,6 +65,8 @@ def parse_args(argv=None):
         parser.error("--count and --clients must be at least 1, --duration above 0")
     if args.rethinkdb < 0 or (args.rethinkdb and args.preload):
         parser.error("--rethinkdb takes a number of servers, and no --preload (preloaded stores are SQLite files)")
+    if args.nodes < 1 or (args.nodes > 1 and args.preload):
+        parser.error("--nodes takes a number of nodes, and no --preload above 1 (its blocks have one voter)")
     return args
 
 
@@ -75,23 +80,23 @@ def measure(server, bodies, args, stored_ids, helpers=()):
     The processes of ``helpers`` (its database servers) are measured with its own."""
     server.start(timeout=args.start_timeout)
     try:
-        monitor = Monitor(lambda: server.processes() + [p for helper in helpers for p in helper.processes()],
-                          args.rss_interval).start()
+        monitor = Monitor([server, *helpers], args.rss_interval).start()
         follower = None
         if not isinstance(server, Ceiling):
             follower = (StreamFollower(server.streams) if args.follow == "stream" else
                         Follower(server.url, args.poll_interval)).start()
         print(f"{server.name}: posting up to {len(bodies)} transactions for up to {args.duration:g} s", flush=True)
-        records = post_all(server.url, bodies, args.clients, args.rate or None, args.duration,
+        records = post_all(server.urls, bodies, args.clients, args.rate or None, args.duration,
                            follower.add if follower else committed_on_accept)
         if follower:
             print(f"{server.name}: following the last ones to valid (up to {args.drain:g} s)", flush=True)
             follower.finish(args.drain)
+        monitor.mark()
         gets = None
         readable = [r.id for r in records if r.valid is not None] + stored_ids
         if args.get_seconds and readable:
             print(f"{server.name}: GET phase, {args.get_seconds:g} s", flush=True)
-            gets = hammer_gets(server.url, readable, args.clients, args.get_seconds)
+            gets = hammer_gets(server.urls, readable, args.clients, args.get_seconds)
         monitor.stop()
     finally:
         server.stop()
@@ -123,12 +128,13 @@ def main(argv=None):
                 print(f"starting {args.rethinkdb} RethinkDB server(s)", flush=True)
                 helpers.append(RethinkDBStore(os.path.join(scratch, "rethinkdb"), args.rethinkdb).start())
                 database = helpers[0].database_config
-            targets = [Node(out, "node", database, keypair, **settings)]
+            targets = [Nodes(out, "node", args.nodes, database, keypair, **settings)]
             for helper in helpers:
                 helper.initialise(targets[0].config)
-            record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config),
+            record = {"code": code_version(), "gunicorn": gunicorn_settings(targets[0].config), "nodes": args.nodes,
                       "engine": f"rethinkdb, {args.rethinkdb} server(s)" if args.rethinkdb else "sqlite"}
-            print(f"code {record['code']}, engine {record['engine']}, gunicorn {record['gunicorn']}", flush=True)
+            print(f"code {record['code']}, {args.nodes} node(s), engine {record['engine']}, "
+                  f"gunicorn {record['gunicorn']}", flush=True)
             if not args.no_ceiling:
                 targets.append(Ceiling(out, "ceiling", {"path": os.path.join(scratch, "unused.sqlite")}, **settings))
             for server in targets:
@@ -150,6 +156,7 @@ def main(argv=None):
         json.dump({"command": sys.argv, "settings": vars(args), "cpus": os.cpu_count(), **record, **summaries,
                    "node_over_ceiling": ratio}, handle, indent=2)
     print(report.table(summaries, ratio))
+    print(report.cpu_table(summaries))
     for name, summary in summaries.items():
         print(f"{name}: {summary['sent']} sent, {summary['accepted']} accepted, {summary['valid']} valid, "
               f"{summary['errors']} errors" + (f"; commits seen by {summary['follow']}: "

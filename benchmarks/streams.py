@@ -36,6 +36,7 @@ import json
 import multiprocessing
 import os
 import random
+import socket
 import struct
 import sys
 import tempfile
@@ -165,6 +166,10 @@ class Subscribers:
             if pipe.recv() != "ready":
                 raise RuntimeError("the subscribers did not connect")
 
+    def processes(self):
+        """The subscribers' processes (for their CPU)."""
+        return [psutil.Process(process.pid) for process, _ in self.groups]
+
     def report(self):
         """Everything the probes got (``(received, event)``), bytes and cut-off subscribers; then they close."""
         reports = []
@@ -206,7 +211,7 @@ class Fresh:
 
     def post(self, url, most, clients, rate, seconds):
         """Post up to ``most`` of them (see ``load.post_all``); the Records of those sent."""
-        records = post_all(url, self.bodies[self.next:self.next + most], clients, rate, seconds, lambda r: None)
+        records = post_all([url], self.bodies[self.next:self.next + most], clients, rate, seconds, lambda r: None)
         self.next += len(records)
         return records
 
@@ -218,16 +223,46 @@ def capacity(node, fresh, clients, seconds):
 
 
 def streams_process(node):
-    """The node's process that holds the subscribers' connections (the streams server)."""
-    for process in node.processes():
-        if any(c.laddr.port == node.streams_port and c.status == psutil.CONN_ESTABLISHED
-               for c in process.net_connections("tcp")):
-            return process
-    raise RuntimeError("no process of the node holds a stream")
+    """The node's streams server: the process that accepts a connection to the streams'
+    port (every process of the node inherits the listening socket; one serves it)."""
+    with socket.create_connection(("127.0.0.1", node.streams_port)) as probe:
+        mine = probe.getsockname()[1]
+        for _ in range(100):
+            for process in node.processes():
+                if any(c.raddr and c.raddr.port == mine for c in process.net_connections("tcp")):
+                    return process
+            time.sleep(0.01)
+    raise RuntimeError("no process of the node accepted a connection to the streams' port")
 
 
 def cpu_seconds(processes):
     return sum(sum(process.cpu_times()[:2]) for process in processes)
+
+
+class CoresUsed:
+    """Over a ``with`` block, the cores used by the node's streams server, the
+    rest of the node, the subscribers' processes and this benchmark's own
+    process (``figures``): where the machine's CPU went while the request path
+    was measured, so that a drop can be charged to the node or to the clients
+    sharing its cores."""
+
+    def __init__(self, node, subscriber_processes=()):
+        streams, everything = streams_process(node), node.processes()
+        self.groups = {"streams_server": [streams],
+                       "rest_of_node": [p for p in everything if p.pid != streams.pid],
+                       "subscribers": list(subscriber_processes),
+                       "benchmark": [psutil.Process()]}
+        self.figures = {}
+
+    def __enter__(self):
+        self.started = clock()
+        self.before = {name: cpu_seconds(group) for name, group in self.groups.items()}
+        return self
+
+    def __exit__(self, *exc):
+        elapsed = clock() - self.started
+        self.figures = {name: (cpu_seconds(group) - self.before[name]) / elapsed
+                        for name, group in self.groups.items()}
 
 
 def latency(node, fresh, rate, seconds, subscribers, watcher):
@@ -328,23 +363,28 @@ async def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bigchaindb-streams-bench-") as scratch:
         database = {"backend": "sqlite", "path": os.path.join(scratch, "node.sqlite")}
         node = Node(scratch, "node", database, server={"workers": args.workers},
-                    streams={"heartbeat": 3600}).start(timeout=60)
+                    streams={"heartbeat": 3600,  # room for every client the benchmark holds at once
+                             "max_subscribers": args.subscribers + args.resumers + 100}).start(timeout=60)
         loop = asyncio.get_running_loop()
         try:
             if args.capacity_seconds:
                 print("request path without subscribers", flush=True)
-                alone = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
-                                                   args.capacity_seconds)
+                with CoresUsed(node) as cores_alone:
+                    alone = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
+                                                       args.capacity_seconds)
             print(f"connecting {args.subscribers} subscribers", flush=True)
             subscribers = await loop.run_in_executor(None, Subscribers, node.streams, args.subscribers,
                                                      args.probes)
             if args.capacity_seconds:
                 print("request path with them", flush=True)
-                shared = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
-                                                    args.capacity_seconds)
+                with CoresUsed(node, subscribers.processes()) as cores_shared:
+                    shared = await loop.run_in_executor(None, capacity, node, fresh, args.clients,
+                                                        args.capacity_seconds)
                 figures["request_path"] = {"accepted_tx_per_s_alone": alone,
                                            "accepted_tx_per_s_with_subscribers": shared,
                                            "drop_percent": 100 * (1 - shared / alone) if alone else None,
+                                           "cores_used_alone": cores_alone.figures,
+                                           "cores_used_with_subscribers": cores_shared.figures,
                                            "load_average": os.getloadavg()}
             print(f"latency at {args.rate:g} tx/s for {args.seconds:g} s", flush=True)
             watcher = DecisionWatcher(database)

@@ -443,8 +443,13 @@ class Bigchain:
     def get_votes(self, block_id, voter=None):
         """The votes that count on ``block_id`` (``consensus.counted_votes``):
         one per federation member, authentic, in write order; optionally only ``voter``'s."""
-        votes = counted_votes(block_id, self.federation, self.connection.votes_for(block_id))
+        votes, = self.get_votes_of_blocks([block_id])
         return [vote for vote in votes if voter is None or vote["node_pubkey"] == voter]
+
+    def get_votes_of_blocks(self, block_ids):
+        """``get_votes`` of each of ``block_ids``, read at once."""
+        found = self.connection.read_many([("votes_for", (block_id,)) for block_id in block_ids])
+        return [counted_votes(block_id, self.federation, votes) for block_id, votes in zip(block_ids, found)]
 
     # -- lists, a page at a time -----------------------------------------
     # Every list is read from an index in ledger order, a page after a

@@ -10,11 +10,13 @@ the supervisor makes anew at each start (``processes.RunDirectory``):
   its loop comes around: when it has handled an item of its change feed,
   or found nothing new (feeds say so every fraction of a second), so an
   idle stage beats as well as a busy one.  ``lag`` is how old the item it
-  handled last was (0 when idle): how far behind it runs.  The supervisor
-  writes ``{"down": why}`` there when the stage dies.
+  handled last was (0 when idle): how far behind it runs.  The streams
+  server (``bigchaindb.streams``) beats from its event loop, with the time
+  since its slowest reader of the store last read as ``lag``.  The
+  supervisor writes ``{"down": why}`` there when the stage dies.
 
 Files rather than the store: liveness is this node's own business (the
-store is shared by a federation), and reading five small files costs a
+store is shared by a federation), and reading six small files costs a
 request next to nothing, whatever the load or the store's state.
 
 A stage keeps up when its heartbeat is younger than ``limit`` seconds, its

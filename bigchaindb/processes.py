@@ -44,6 +44,9 @@ PIPELINES = {
 }
 STOP_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+NAME_PREFIX = "bdb-"
+"""Each stage's process is named ``bdb-<stage>`` (``ps -o comm``, ``top``), its gunicorn workers too."""
 
 
 def run_web(config, listener_fd, run_directory):
@@ -51,9 +54,9 @@ def run_web(config, listener_fd, run_directory):
     create_server(config, listener_fd, run_directory).run()
 
 
-def run_streams(config, listener_fd):
+def run_streams(config, listener_fd, run_directory):
     from bigchaindb.streams.server import run
-    run(config, listener_fd)
+    run(config, listener_fd, run_directory)
 
 
 def run_pipeline(name, config, run_directory):
@@ -65,7 +68,7 @@ def run_pipeline(name, config, run_directory):
 
 
 class RunDirectory:
-    """This run's directory: ``metrics/`` (prometheus_client's files) and the stages' heartbeats.
+    """This run's directory: ``metrics/`` (prometheus_client's files) and the heartbeats of ``stages``.
 
     A new private directory in the system's temporary directory, named
     after the supervisor's pid, removed when the node stops.  Those of
@@ -76,11 +79,12 @@ class RunDirectory:
     PREFIX = "bigchaindb-node-"
 
     def __init__(self, stages):
+        self.stages = list(stages)
         self._remove_leftovers()
         self.path = tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-")
         os.mkdir(metrics.directory_in(self.path))
         os.mkdir(os.path.join(self.path, health.STAGES_DIRECTORY))
-        health.write_state(os.path.join(self.path, health.STAGES_FILE), list(stages))
+        health.write_state(os.path.join(self.path, health.STAGES_FILE), self.stages)
 
     def _remove_leftovers(self):
         for leftover in glob.glob(os.path.join(tempfile.gettempdir(), self.PREFIX + "*")):
@@ -101,10 +105,12 @@ class RunDirectory:
 
 
 def _child_main(target, args, log_settings):
-    """Entry point of every child: own process group, die with the parent."""
+    """Entry point of every child: own process group, die with the parent, named after its stage."""
     os.setpgid(0, 0)
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_NAME, (NAME_PREFIX + multiprocessing.current_process().name).encode()[:15])
     except (OSError, AttributeError):
         pass  # not Linux: the parent's clean shutdown still stops the children
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -143,12 +149,14 @@ class Supervisor:
         self.config = config
         self.listener = listener
         self.streams_listener = streams_listener
-        self.run_directory = RunDirectory(PIPELINES)
+        # every stage but the web server, which reads their heartbeats for /health
+        self.run_directory = RunDirectory((["streams"] if streams_listener is not None else []) + list(PIPELINES))
         metrics.count_in(metrics.directory_in(self.run_directory.path))
-        self.stages = {"web": (run_web, (config, listener.fileno(), self.run_directory.path))}
+        path = self.run_directory.path
+        self.stages = {"web": (run_web, (config, listener.fileno(), path))}
         if streams_listener is not None:
-            self.stages["streams"] = (run_streams, (config, streams_listener.fileno()))
-        self.stages.update({name: (run_pipeline, (name, config, self.run_directory.path)) for name in PIPELINES})
+            self.stages["streams"] = (run_streams, (config, streams_listener.fileno(), path))
+        self.stages.update({name: (run_pipeline, (name, config, path)) for name in PIPELINES})
         for name in self.stages:
             metrics.metrics().restarts.labels(name)  # shown from the start, at 0
         self.children = {}
@@ -192,7 +200,7 @@ class Supervisor:
             logger.error("stage %s died (exit code %s) after %.1f s; restarting it in %g s (death %d in a row)",
                          name, process.exitcode, uptime, pause, self.backoff[name].deaths)
             self.restart_at[name] = now + pause
-            if name in PIPELINES:
+            if name in self.run_directory.stages:
                 self.run_directory.stage_down(name, f"it died (exit code {process.exitcode}) after {uptime:.1f} s; "
                                                     f"restarting it in {pause:g} s")
         for name, due in list(self.restart_at.items()):

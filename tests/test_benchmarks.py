@@ -1,6 +1,7 @@
 """Smoke test of the benchmark harness (benchmarks/run.py): a tiny, short run
-against a real node and the ceiling app must write its CSVs, summary and PNGs
-with sane fields.  The figures themselves are never asserted: they depend on
+against real nodes (a federation of two on SQLite; one node on RethinkDB) and
+the ceiling app must write its CSVs, summary and PNGs with sane fields, its POSTs shared
+between the nodes and its CPU split by stage.  The figures themselves are never asserted: they depend on
 the machine (benchmarks/README.md has the scenarios that measure them).
 """
 
@@ -19,9 +20,9 @@ COUNT = 60
 DRAWS = importlib.util.find_spec("matplotlib") is not None  # the PNGs need the bench extra
 
 
-def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
+def test_a_tiny_run_on_two_nodes_writes_sane_csv_summary_and_png(tmp_path):
     out = tmp_path / "results"
-    subprocess.run([sys.executable, RUN, "--count", str(COUNT), "--clients", "2", "--rate", "30",
+    subprocess.run([sys.executable, RUN, "--nodes", "2", "--count", str(COUNT), "--clients", "2", "--rate", "30",
                     "--duration", "5", "--drain", "20", "--get-seconds", "1", "--poll-interval", "0.1",
                     "--workers", "1", "--out", str(out)], check=True, timeout=120, stdout=subprocess.DEVNULL)
     summary = json.loads((out / "summary.json").read_text())
@@ -46,6 +47,15 @@ def test_a_tiny_run_writes_sane_csv_summary_and_png(tmp_path):
         assert figures["get_per_s"] > 0
         assert 0 < figures["rss_start_mb"] <= figures["rss_peak_mb"]
     assert summary["gunicorn"]["workers"] == 1 and summary["gunicorn"]["worker_class"]
+    assert summary["nodes"] == 2
+    posts = [(out / f"node{n}.log").read_text().count("POST /api/v1/transactions") for n in (0, 1)]
+    assert sum(posts) == COUNT and min(posts) >= COUNT // 2 - 2  # each node took its turn
+    phase = summary["node"]["load_phase"]
+    assert set(phase["member_cpu_s"]) == {"node0", "node1"}
+    assert set(phase["stage_cpu_s"]) == {"supervisor", "web master", "web workers", "streams", "block", "vote",
+                                         "election", "stale"}  # every process named by its stage
+    assert summary["node"]["cpu_ms_per_tx"]["web workers"] > 0 and summary["node"]["cpu_ms_per_tx"]["vote"] > 0
+    assert set(summary["ceiling"]["load_phase"]["stage_cpu_s"]) == {"web master", "web workers"}
     assert set(summary["node_over_ceiling"]) >= {"accepted_tx_per_s", "get_per_s", "rss_peak_mb"}
 
 
@@ -61,6 +71,7 @@ def test_a_tiny_run_on_rethinkdb(tmp_path):
     assert figures["sent"] == figures["accepted"] == figures["valid"] == 30 and figures["errors"] == 0
     assert figures["follow"] == "stream" and figures["follow_requests"] == 0  # commits seen from the stream
     assert figures["get_per_s"] > 0
+    assert {"web workers", "block", "vote", "rethinkdb"} <= set(figures["load_phase"]["stage_cpu_s"])
 
 
 def test_the_worst_post_benchmark_posts_its_case_to_a_real_node_and_reports_it():

@@ -1,13 +1,17 @@
 """The run directory and what /health makes of the heartbeats in it (the files, without a node)."""
 
+import asyncio
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from bigchaindb import health
 from bigchaindb.processes import RunDirectory
+from bigchaindb.streams.hub import Hub
 
 
 def test_a_run_directory_is_new_private_and_replaces_those_of_dead_nodes():
@@ -61,3 +65,33 @@ def test_timestamps_a_member_could_write_count_as_no_lag():
         assert health.seconds_since(stamp) == 0.0
     assert 9 < health.seconds_since(str(int(time.time()) - 10)) < 12
     assert health.timestamp_in({"block": "x"}, "block") is None and health.timestamp_in(None, "vote") is None
+
+
+def test_a_stream_reader_that_cannot_read_is_behind_by_as_long():
+    """``Hub.lag`` (what the streams stage beats with): the time since its reader last read."""
+    readable = threading.Event()
+    readable.set()
+
+    class Source:  # what a hub reads: nothing new, once it may read
+        def read(self):
+            readable.wait()
+            return []
+
+    async def follow():
+        hub = Hub("blocks", None, lambda position: Source(), None, executor)
+        await hub.start()
+        try:
+            await asyncio.sleep(0.2)
+            assert hub.lag < 0.15  # it reads every POLL s
+            readable.clear()  # the store hangs
+            await asyncio.sleep(0.6)
+            assert 0.5 < hub.lag < 1
+            readable.set()
+            await asyncio.sleep(0.2)
+            assert hub.lag < 0.15
+        finally:
+            hub.stop()
+            readable.set()
+
+    with ThreadPoolExecutor(1) as executor:
+        asyncio.run(follow())

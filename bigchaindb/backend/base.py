@@ -225,7 +225,10 @@ class Connection(abc.ABC):
     # pagination.  Positions are the engine's own (JSON-able values, opaque
     # to callers); one the engine never gave raises ``InvalidPosition``.
     # Entries written later come after every entry already there, so a list
-    # read page by page while the ledger grows misses and repeats nothing.
+    # read page by page while the ledger grows misses and repeats nothing;
+    # an engine that does not write a block at once reads only the blocks
+    # written whole when the read began (an entry read before its neighbours
+    # in the block are would let a page skip them).
     # The ledger order is blocks in the order written, transactions in the
     # order of their block, then outputs by cid.
 
@@ -296,8 +299,20 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def blocks_not_voted_by(self, voter, counts):
         """Block headers (see ``get_block_header``) with no vote row of
-        ``voter`` for which ``counts(vote)`` is true, oldest first, genesis
-        excluded."""
+        ``voter`` for which ``counts(vote)`` is true, in the order they were
+        written (as ``blocks_in_write_order``), genesis excluded."""
+
+    @abc.abstractmethod
+    def blocks_in_write_order(self, block_ids):
+        """Those of ``block_ids`` that are stored, in the order the store
+        wrote them (ties by id): an order every node computes alike from the
+        store, whatever order its feed delivered them in.  One index read."""
+
+    write_order_settle = 0.0
+    """Seconds after ``block_feed`` delivers a block within which it may
+    still deliver one written before it (a write that took its place in the
+    order of writing before it committed): 0 when the feed delivers blocks
+    in the order written.  The vote stage waits this long before voting."""
 
     # -- votes -----------------------------------------------------------
 

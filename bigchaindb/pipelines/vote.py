@@ -16,6 +16,7 @@ see ``Bigchain.block_status``).
 
 import itertools
 import logging
+import time
 
 from bigchaindb.backend.exceptions import DatabaseError
 from bigchaindb.common.exceptions import ValidationError
@@ -26,6 +27,11 @@ from bigchaindb.models import Block, validate_transaction
 
 logger = logging.getLogger(__name__)
 VERDICTS = ("invalid", "valid")  # by whether the block is valid
+FOLLOW_WINDOW = 16
+"""How many of the blocks waiting for its vote a node looks at for the one
+the other members chained next (``next_in_chain``): a late voter's next
+block is near the front of the order of writing, and each vote costs one
+read of the votes on these."""
 
 
 class VotePipeline:
@@ -33,23 +39,76 @@ class VotePipeline:
         self.bigchain = bigchain
         self.connection = bigchain.connection
         self.heartbeat = heartbeat or Heartbeat()
+        self.settle = self.connection.write_order_settle
         for verdict in VERDICTS:
             metrics().votes.labels(verdict)  # shown from the start, at 0
 
     def run(self):
-        """Vote on every block not yet voted on, then on each new one, forever."""
+        """Vote on every block not yet voted on, then on each new one, forever.
+
+        Blocks are voted in the store's order of writing, not in the order
+        this node's feed delivered them (see ``vote_in_turn``): a block waits
+        ``settle`` seconds after its delivery for one written before it."""
         feed = self.connection.block_feed()
         pending = self.bigchain.blocks_to_vote_on()
+        if pending:
+            logger.info("%d blocks to catch up on, from %s", len(pending), pending[0].get("id"))
+        waiting = {}  # block id -> when it was delivered (monotonic)
         for header in itertools.chain(pending, feed):
             # behind by the age of the block it comes to
             self.heartbeat.beat(0.0 if header is None else seconds_since(timestamp_in(header, "block")))
-            if header is None:
-                continue
-            block_id = header.get("id") if isinstance(header, dict) else None
-            if not isinstance(block_id, str):
-                logger.warning("passed over a stored block row with no id to vote on: %.200r", header)
-            elif block_id != self.bigchain.genesis_id:
-                self.vote_on(block_id)
+            if header is not None:
+                block_id = header.get("id") if isinstance(header, dict) else None
+                if not isinstance(block_id, str):
+                    logger.warning("passed over a stored block row with no id to vote on: %.200r", header)
+                elif block_id != self.bigchain.genesis_id:
+                    waiting.setdefault(block_id, time.monotonic())
+            if waiting:
+                self.vote_in_turn(waiting, time.monotonic() - self.settle)
+
+    def vote_in_turn(self, waiting, settled_by):
+        """Vote on the blocks of ``waiting`` (ids, and when each was delivered)
+        that were delivered by ``settled_by``, and on those written before
+        one of them, in the order of writing (``next_in_chain`` may put a
+        block that the other members chained next first); take them out of
+        ``waiting``.
+
+        Every node so votes blocks in one order, the one the store wrote
+        them in, and names the same ``previous_block`` (the election counts
+        a block VALID only when a majority of its valid votes do): feeds
+        deliver concurrent writes in the order they committed, and a feed
+        that resumed, or a stage that restarted, delivers a batch at once.
+        """
+        if min(waiting.values()) > settled_by:
+            return
+        ordered = self.connection.blocks_in_write_order(waiting)
+        settled = [position for position, block_id in enumerate(ordered) if waiting[block_id] <= settled_by]
+        turn = ordered[:settled[-1] + 1] if settled else []
+        for block_id in set(waiting) - set(ordered):  # not stored (yet?): a block is written before its feed sees it
+            if waiting[block_id] <= settled_by:
+                del waiting[block_id]
+        while turn:
+            block_id = self.next_in_chain(turn)
+            turn.remove(block_id)
+            del waiting[block_id]
+            self.vote_on(block_id)
+
+    def next_in_chain(self, blocks):
+        """Of ``blocks`` (in the order of writing), the one to vote on next:
+        the one that most other members voted on right after the block this
+        node voted on last, if any did, else the first.
+
+        A node that fell behind (its server restarted, its stage did) so
+        joins the chain the others already voted, rather than starting
+        another where they voted in another order."""
+        candidates = blocks[:FOLLOW_WINDOW]
+        if len(candidates) == 1:
+            return candidates[0]
+        last = self.bigchain.last_vote()
+        previous = self.bigchain.genesis_id if last is None else last["vote"]["voting_for_block"]
+        followers = [sum(vote["node_pubkey"] != self.bigchain.me and vote["vote"]["previous_block"] == previous
+                         for vote in votes) for votes in self.bigchain.get_votes_of_blocks(candidates)]
+        return candidates[max(range(len(candidates)), key=lambda index: (followers[index], -index))]
 
     def vote_on(self, block_id):
         # the block and the votes on it in one read (whether this node voted on it already)
@@ -57,10 +116,11 @@ class VotePipeline:
         if block is None:
             return
         reason = self.invalid_reason(block, block_id)
-        if self.bigchain.cast_vote(block_id, reason is None, reason, votes):
+        vote = self.bigchain.cast_vote(block_id, reason is None, reason, votes)
+        if vote:
             metrics().votes.labels(VERDICTS[reason is None]).inc()
-            logger.info("voted %s on block %s%s", "valid" if reason is None else "INVALID", block_id,
-                        f": {reason}" if reason else "")
+            logger.info("voted %s on block %s after %s%s", "valid" if reason is None else "INVALID", block_id,
+                        vote["vote"]["previous_block"], f": {reason}" if reason else "")
 
     def invalid_reason(self, block_dict, block_id=None):
         """None when the block is valid, else why it is not.

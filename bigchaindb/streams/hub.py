@@ -149,6 +149,7 @@ class Hub:
         self._remember(0, None, self._token_of(start))
         self._loop = None
         self._stopped = threading.Event()
+        self._read_at = time.monotonic()
 
     def _token_of(self, position):
         return None if position is None else self.connection.position_token(position)
@@ -174,12 +175,21 @@ class Hub:
     def stop(self):
         self._stopped.set()
 
+    @property
+    def lag(self):
+        """Seconds since the reader last read the store: how long an item the store
+        had ready then may have waited for the subscribers (a turn of the reader, a
+        read then a publish, takes milliseconds; far longer, it is behind or stuck)."""
+        return time.monotonic() - self._read_at
+
     def _read(self, source):
         """``source.read()``; while the store fails, say so and read again after
         ``RETRY_PAUSE`` (a reader never dies: a server restarting is one such failure)."""
         while True:
             try:
-                return source.read()
+                items = source.read()
+                self._read_at = time.monotonic()
+                return items
             except DatabaseError as exc:  # the store's trouble, named in the message: no traceback
                 logger.warning("stream %s: reading the store failed (%s); retrying in %g s", self.name, exc,
                                RETRY_PAUSE)

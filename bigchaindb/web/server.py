@@ -37,7 +37,7 @@ from gunicorn.http.errors import NoMoreData, ParseException
 
 from bigchaindb.common.exceptions import ConfigurationError
 from bigchaindb.common.utils import dumps
-from bigchaindb.web.access import RequestLog
+from bigchaindb.web.access import REQUEST_ID_HEADER, RequestLog, request_id_of
 from bigchaindb.web.app import create_app
 
 WORKER_CLASS = "gevent"
@@ -274,13 +274,14 @@ def write_json_error(sock, status, reason, message):
     gunicorn's 501 for a transfer coding it does not know becomes a 400, as
     for one it knows but passes on undecoded (``RequestBody``): the request
     is the client's mistake, and a client may take any 5xx as a reason to
-    send it again.
+    send it again.  Like every answer, it carries an X-Request-ID: a new
+    one, as the request's own was not read.
     """
     if status == 501:
         status, reason = 400, "Bad Request"
     body = dumps({"status": status, "message": message or reason})
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+            f"{REQUEST_ID_HEADER}: {request_id_of({})}\r\nContent-Length: {len(body)}\r\n\r\n")
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 

@@ -71,11 +71,12 @@ class ClusterFederation:
         blocks' nor the votes' table (or at least not of the blocks').
 
         Killing a primary makes every node's block and vote feeds resume
-        after the failover, and they may then hand out blocks in different
-        orders: under the election rule (a majority of valid votes must name
-        the same ``previous_block``) a block can then stay UNDECIDED for
-        good.  The fault tests kill a follower; docs/federation.md says
-        more."""
+        after the failover, and a block write that stalled across it can
+        reach the vote stages at different points of their chains: under
+        the election rule (a majority of valid votes must name the same
+        ``previous_block``) it can then stay UNDECIDED for good.  The fault
+        tests kill a follower; docs/federation.md ("The order nodes vote
+        in, after a fault") says more."""
         configs = self.table_configs()
         leading = [{shard["primary_replica"] for shard in configs[table]["shards"]} for table in ("bigchain", "votes")]
         names = [server.name for server in self.servers]

@@ -93,11 +93,12 @@ class Node(ServedProcess):
                    f"{tx_id} did not become {wanted} on {self.name} (last: {self.status(tx_id)})")
 
 
-def federation(directory, size, database, **settings):
-    """``size`` nodes sharing the store ``database``, each keyring naming the others (not started)."""
+def federation(directory, size, database, name="node", **settings):
+    """``size`` nodes sharing the store ``database``, each keyring naming the others (not started),
+    named ``<name>0``, ``<name>1``, ..."""
     keypairs = [generate_key_pair() for _ in range(size)]
     nodes = []
     for index, keypair in enumerate(keypairs):
         keyring = [other.public_key for other in keypairs if other is not keypair]
-        nodes.append(Node(directory, f"node{index}", database, keypair, keyring=keyring, **settings))
+        nodes.append(Node(directory, f"{name}{index}", database, keypair, keyring=keyring, **settings))
     return nodes

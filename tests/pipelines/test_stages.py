@@ -462,3 +462,50 @@ def test_a_member_s_block_of_forged_many_input_transfers_is_voted_invalid_after_
     else:
         assert output_reads(chain.connection) == 1
     assert calls["get_transaction_in_block"] == 0
+
+
+@pytest.fixture
+def members(connection):
+    """The Bigchains of a federation of three on one store, the first with the genesis block."""
+    keys = [generate_key_pair() for _ in range(3)]
+    chains = [Bigchain(connection, key.public_key, key.private_key,
+                       [other.public_key for other in keys if other != key]) for key in keys]
+    chains[0].create_genesis_block()
+    return chains
+
+
+def votes_in(chain, delivered):
+    """``chain``'s vote stage voting on the blocks ``delivered`` (ids, in the
+    order its feed delivered them, all settled): the previous block each vote names."""
+    VotePipeline(chain).vote_in_turn(dict.fromkeys(delivered, time.monotonic() - 1), time.monotonic())
+    return [chain.get_votes(block_id, chain.me)[0]["vote"]["previous_block"] for block_id in delivered]
+
+
+def test_members_vote_in_the_order_written_whatever_order_their_feeds_delivered(members, make_create):
+    """A feed that resumed (or a stage that restarted) delivers a batch in an
+    order of its own: each node delivered the blocks in another order, as
+    in a fresh-clone CI run, where this left blocks with three valid votes
+    naming three previous blocks UNDECIDED for good.  Voting in the order
+    written, every node names the same previous blocks."""
+    written = [rogue_block(members[index], [make_create({"block": index})]) for index in range(3)]
+    for chain, delivered in zip(members, (written, written[::-1], written[1:] + written[:1])):
+        votes_in(chain, delivered)
+    for block_id in written:
+        assert {vote["vote"]["previous_block"] for vote in members[0].get_votes(block_id)} == {
+            ([members[0].genesis_id] + written)[written.index(block_id)]}
+        assert members[0].block_status(block_id) == VALID
+
+
+def test_a_late_voter_joins_the_chain_the_others_voted(members, make_create):
+    """Two members voted two blocks against the order written (as their feeds
+    delivered two writes that committed out of that order); the third,
+    behind, finds both waiting: it votes them in the order the others
+    chained them, so both become VALID with its vote too."""
+    written = [rogue_block(members[index], [make_create({"block": index})]) for index in range(2)]
+    for chain in members[:2]:
+        for block_id in written[::-1]:
+            VotePipeline(chain).vote_on(block_id)
+    assert votes_in(members[2], written) == [written[1], members[2].genesis_id]
+    for block_id in written:
+        assert len({vote["vote"]["previous_block"] for vote in members[0].get_votes(block_id)}) == 1
+        assert members[0].block_status(block_id) == VALID

@@ -34,7 +34,7 @@ from rethinkdb.errors import ReqlCursorEmpty, ReqlError, ReqlTimeoutError
 
 from bigchaindb.backend.base import POLL_INTERVAL
 from bigchaindb.backend.rethinkdb import driver
-from bigchaindb.backend.rethinkdb.schema import VOTE_EXTRAS, WRITTEN_AT, binary_as_floats, without
+from bigchaindb.backend.rethinkdb.schema import VOTE_EXTRAS, WRITTEN_AT, binary_as_floats, without, written_at_of
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,10 @@ def _reopen(open_stream, state, address, poll_interval):
     """Open the feed again, resuming, retrying with back-off; yields None while waiting."""
     for delay in driver.backoff():
         try:
-            return open_stream(True, state.resume_point())
+            since = state.resume_point()
+            stream = open_stream(True, since)
+            logger.warning("change feed from RethinkDB at %s resumed from written_at %s", address, since)
+            return stream
         except ReqlError as exc:
             if not driver.is_transient(exc):
                 raise driver.translate(exc, address) from None
@@ -195,18 +198,12 @@ def backlog_event(assignee):
     return event
 
 
-def _position(document):
-    """A document's ``written_at`` if it is a number (anyone can write a row with anything there)."""
-    written_at = document.get(WRITTEN_AT)
-    return written_at if isinstance(written_at, (int, float)) and not isinstance(written_at, bool) else None
-
-
 def block_event(change):
     """``event_of`` for the block feed: a new block's header (the feed plucks it)."""
     header = change.get("new_val")
     if header is None:
         return None
-    return Event(header["id"], _position(header), without(header, (WRITTEN_AT,)))
+    return Event(header["id"], written_at_of(header), without(header, (WRITTEN_AT,)))
 
 
 def vote_event(change):
@@ -214,4 +211,4 @@ def vote_event(change):
     vote = change.get("new_val")
     if vote is None:
         return None
-    return Event(vote["id"], _position(vote), without(vote, VOTE_EXTRAS))
+    return Event(vote["id"], written_at_of(vote), without(vote, VOTE_EXTRAS))

@@ -187,6 +187,13 @@ def not_voted_by(db, voter, counts):
     return [load(header) for seq, header in headers.items() if seq not in voted]
 
 
+def in_write_order(db, block_ids):
+    """Those of ``block_ids`` that are stored, in the order written (``seq``: commits are serial here)."""
+    rows = db.execute("SELECT b.id FROM json_each(?) j JOIN blocks b ON b.id = j.value ORDER BY b.seq",
+                      (dumps(block_ids).decode(),))
+    return [block_id for block_id, in rows.fetchall()]
+
+
 def headers_after(db, seq, limit):
     """``(seq, header)`` of the blocks written after ``seq``, for the block feed."""
     rows = db.execute("SELECT seq, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))

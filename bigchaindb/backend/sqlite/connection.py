@@ -261,6 +261,9 @@ class SQLiteConnection(base.Connection):
     def blocks_not_voted_by(self, voter, counts):
         return self._read(blocks.not_voted_by, voter, counts)
 
+    def blocks_in_write_order(self, block_ids):
+        return self._read(blocks.in_write_order, list(block_ids))
+
     # -- votes and election bookkeeping -------------------------------------
 
     def write_vote(self, vote):

@@ -29,6 +29,10 @@ METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 OPTIONS = {"summary": "The methods this path allows.", "tags": ["info"],
            "responses": {"200": {"$ref": "#/components/responses/Options"}}}
 REQUEST_ID = {"$ref": "#/components/headers/X-Request-ID"}
+# What the HTTP server answers on any path to a request it cannot read (web.server)
+UNREAD = {"408": {"$ref": "#/components/responses/BodyTimeout"},
+          "414": {"$ref": "#/components/responses/UriTooLong"},
+          "431": {"$ref": "#/components/responses/HeadersTooLarge"}}
 
 
 @functools.cache
@@ -46,7 +50,10 @@ def document():
         # Flask answers OPTIONS on every path (web.app.NodeFlask)
         path_item.setdefault("options", dict(copy.deepcopy(OPTIONS), parameters=_path_parameters(spec, path_item)))
         for method in METHODS & path_item.keys():
-            for response in path_item[method]["responses"].values():
+            responses = path_item[method]["responses"]
+            for status, response in UNREAD.items():
+                responses.setdefault(status, dict(response))
+            for response in responses.values():
                 # web.access answers every request with its id
                 _resolved(spec, response).setdefault("headers", {}).setdefault("X-Request-ID", REQUEST_ID)
     return spec
