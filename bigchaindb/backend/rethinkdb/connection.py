@@ -613,9 +613,12 @@ class RethinkDBConnection(Connection):
         found = self.run(query.limit(1), majority=True)
         return found[0] if found else None
 
-    def get_block(self, block_id):
-        # get_all, not get: `without` on a missing block is an empty sequence, not an error
-        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT)))
+    @batched
+    def get_block(self, args_list):
+        # batched, so that the vote stage reads a block and the votes on it in one query
+        term, split = self._by_key(self.table(BIGCHAIN), [block_id for block_id, in args_list], "id",
+                                   lambda block: [block["id"]], lambda block: [block.without(WRITTEN_AT)])
+        return term, lambda found: [self._block_as_written(first(blocks)) for blocks in split(found)]
 
     @batched
     def get_block_header(self, args_list):
