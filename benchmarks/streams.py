@@ -363,7 +363,8 @@ async def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bigchaindb-streams-bench-") as scratch:
         database = {"backend": "sqlite", "path": os.path.join(scratch, "node.sqlite")}
         node = Node(scratch, "node", database, server={"workers": args.workers},
-                    streams={"heartbeat": 3600}).start(timeout=60)
+                    streams={"heartbeat": 3600,  # room for every client the benchmark holds at once
+                             "max_subscribers": args.subscribers + args.resumers + 100}).start(timeout=60)
         loop = asyncio.get_running_loop()
         try:
             if args.capacity_seconds:

@@ -277,6 +277,7 @@ SETTINGS = (
     Setting("streams.bind", None, HostPort("localhost:9985", null="the host of server.bind, on the next port")),
     Setting("streams.heartbeat", 20, PositiveSeconds()),
     Setting("streams.buffer", 1000, Integer(1)),
+    Setting("streams.max_subscribers", 2000, Integer(1)),
     Setting("database.backend", "sqlite", Choice("sqlite", "rethinkdb")),
     Setting("database.path", DEFAULT_DATA_PATH, Text("the path of the store's file")),
     Setting("database.host", "localhost", Text("a host name or address")),

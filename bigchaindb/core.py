@@ -76,6 +76,7 @@ class Bigchain:
         self._headers = {}
         self._genesis_id = None
         self._check_key = None
+        self._last_vote = None  # the vote this process cast last (only the vote stage casts votes)
 
     @classmethod
     def from_config(cls, config, connection):
@@ -203,23 +204,29 @@ class Bigchain:
                             yield "get_transaction_in_block", (spender, holder)
         return self._view(reads, more, block_id)
 
-    def _view(self, reads, more=lambda answers: (), known=None):
+    def statuses_read(self, block_ids):
+        """This node's view with what the status of each of ``block_ids`` takes
+        read ahead (see ``_view``): one round trip, none for blocks decided already."""
+        return self._view([], blocks=block_ids)
+
+    def _view(self, reads, more=lambda answers: (), known=None, blocks=()):
         """This node's view with ``reads`` (``(method, args)`` pairs of the
         storage interface) read ahead, then ``more(answers)`` and what the
-        status of every block found takes (its votes; its header, the first
-        time), in as few round trips as the engine allows (``read_many``):
-        one, and a second when blocks were found.  Every answer is as of that
-        read, as if read when asked; anything else is read when asked.  The
-        status of the block ``known`` is not read.  On an engine whose reads
-        are not worth batching (``READS_IN_BATCHES``) nothing is read ahead:
-        everything is read when first asked, and remembered for the view's
-        later asks (accepting a transaction asks which blocks hold it twice)."""
+        status of every block found (and of ``blocks``) takes (its votes; its
+        header, the first time), in as few round trips as the engine allows
+        (``read_many``): one, and a second when blocks were found.  Every
+        answer is as of that read, as if read when asked; anything else is
+        read when asked.  The status of the block ``known`` is not read.  On
+        an engine whose reads are not worth batching (``READS_IN_BATCHES``)
+        nothing is read ahead: everything is read when first asked, and
+        remembered for the view's later asks (accepting a transaction asks
+        which blocks hold it twice)."""
         if not self.connection.READS_IN_BATCHES:
             view = copy.copy(self)
             view.connection = Prefetched(self.connection, {}, remember=True)
             return view
         answers = self._read_ahead(reads, {})
-        blocks = set()
+        blocks = set(blocks)
         for (name, args), answer in list(answers.items()):
             if name in COMBINED:
                 answers.update(combined_answers(name, args, answer))
@@ -639,8 +646,12 @@ class Bigchain:
         return block
 
     def last_vote(self):
-        """This node's latest vote (by write order); rows signed by anyone else are passed over."""
-        return self.connection.last_vote_by(self.me, is_authentic_vote_by(self.me))
+        """This node's latest vote (by write order); rows signed by anyone else are passed over.
+        The one this process cast last, once it has cast one: a node has one vote stage, so
+        no other process writes this node's votes (a read saved per block voted on)."""
+        if self._last_vote is None:
+            return self.connection.last_vote_by(self.me, is_authentic_vote_by(self.me))
+        return self._last_vote
 
     def vote(self, block_id, is_valid, invalid_reason=None):
         """This node's signed vote on ``block_id``, chained to the block it voted on before."""
@@ -651,14 +662,19 @@ class Bigchain:
             previous = self.genesis_id
         return make_vote(block_id, previous, is_valid, invalid_reason, self.me_private, self.me)
 
-    def cast_vote(self, block_id, is_valid, invalid_reason=None):
+    def cast_vote(self, block_id, is_valid, invalid_reason=None, stored_votes=None):
         """Vote on ``block_id`` and store the vote, unless this node voted on it
         already (a row in its name that it did not sign does not count).
-        Returns the stored vote, or None.  Only the vote stage casts votes."""
-        if self.get_votes(block_id, self.me):
+        Returns the stored vote, or None.  Only the vote stage casts votes.
+        ``stored_votes`` are the votes on ``block_id`` in the store, when the
+        caller read them already (``votes_for``)."""
+        if stored_votes is None:
+            stored_votes = self.connection.votes_for(block_id)
+        if any(vote["node_pubkey"] == self.me for vote in counted_votes(block_id, self.federation, stored_votes)):
             return None
         vote = self.vote(block_id, is_valid, invalid_reason)
-        self.connection.write_vote(vote)
+        self.connection.write_vote(vote)  # stored now, by this call or (its answer lost) by its first attempt
+        self._last_vote = vote
         return vote
 
     def blocks_to_vote_on(self):

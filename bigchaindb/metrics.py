@@ -63,6 +63,11 @@ class Metrics:
         self.election_lag = Histogram("bigchaindb_election_lag_seconds",
                                       "Time from a block's timestamp to this node's election stage seeing it "
                                       "decided", buckets=ELECTION_BUCKETS)
+        self.stream_subscribers = Gauge("bigchaindb_stream_subscribers",
+                                        "Clients following a stream (WebSocket and server-sent events)",
+                                        multiprocess_mode="mostrecent")
+        self.stream_refusals = Counter("bigchaindb_stream_refusals",
+                                       "Stream clients refused because streams.max_subscribers were connected")
         self.restarts = Counter("bigchaindb_stage_restarts", "Stages the supervisor started again after they died",
                                 ["stage"])
 

@@ -429,7 +429,11 @@ proxy the proxy's own URL ([nginx.conf](nginx.conf) routes
   comment line `: heartbeat` on a quiet server-sent events stream, so that
   proxies do not close a quiet connection.
 - **Errors** before a stream starts are JSON, like every other answer of the
-  API: `400` naming a bad parameter or position, `404` for an unknown stream.
+  API: `400` naming a bad parameter or position, `404` for an unknown stream,
+  `503` with `Retry-After` when the node already serves as many stream
+  clients as it takes at once (`streams.max_subscribers`; a WebSocket
+  client sees its handshake fail with that status, an `EventSource` an
+  `error` without retrying by itself: retry after that many seconds).
 
 The JavaScript below is a browser's. Node 22+ has its `WebSocket` too (Node
 20 and 21 with `--experimental-websocket`), but no `EventSource`: the

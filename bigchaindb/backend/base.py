@@ -225,7 +225,10 @@ class Connection(abc.ABC):
     # pagination.  Positions are the engine's own (JSON-able values, opaque
     # to callers); one the engine never gave raises ``InvalidPosition``.
     # Entries written later come after every entry already there, so a list
-    # read page by page while the ledger grows misses and repeats nothing.
+    # read page by page while the ledger grows misses and repeats nothing;
+    # an engine that does not write a block at once reads only the blocks
+    # written whole when the read began (an entry read before its neighbours
+    # in the block are would let a page skip them).
     # The ledger order is blocks in the order written, transactions in the
     # order of their block, then outputs by cid.
 

@@ -70,7 +70,8 @@ class ElectionPipeline:
             return
         if block_id in self.announced:
             return
-        status = self.bigchain.block_status(block_id)
+        view = self.bigchain.statuses_read([block_id])  # its votes, and its header if new: one read
+        status = view.block_status(block_id)
         if status in (None, UNDECIDED):
             return
         if len(self.announced) >= ANNOUNCED_LIMIT:
@@ -78,7 +79,7 @@ class ElectionPipeline:
         self.announced.add(block_id)
         logger.info("block %s decided %s", block_id, status)
         if self.live:
-            header = self.connection.get_block_header(block_id)
+            header = view.block_header(block_id)  # read with the status
             metrics().election_lag.observe(seconds_since(timestamp_in(header, "block")))
         if status == INVALID:
             self.bigchain.requeue(block_id)

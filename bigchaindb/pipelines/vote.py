@@ -111,11 +111,12 @@ class VotePipeline:
         return candidates[max(range(len(candidates)), key=lambda index: (followers[index], -index))]
 
     def vote_on(self, block_id):
-        block = self.connection.get_block(block_id)
+        # the block and the votes on it in one read (whether this node voted on it already)
+        block, votes = self.connection.read_many([("get_block", (block_id,)), ("votes_for", (block_id,))])
         if block is None:
             return
         reason = self.invalid_reason(block, block_id)
-        vote = self.bigchain.cast_vote(block_id, reason is None, reason)
+        vote = self.bigchain.cast_vote(block_id, reason is None, reason, votes)
         if vote:
             metrics().votes.labels(VERDICTS[reason is None]).inc()
             logger.info("voted %s on block %s after %s%s", "valid" if reason is None else "INVALID", block_id,

@@ -14,6 +14,14 @@ A request is a WebSocket when it asks to upgrade, server-sent events when
 it accepts ``text/event-stream``; anything else is a 406.  Bad parameters
 are a 400 in the API's JSON error shape, before any upgrade.
 
+At most ``streams.max_subscribers`` clients, WebSocket and server-sent
+events together, follow a stream at once: one more is answered 503 with
+``Retry-After`` before anything else is done for it (no upgrade, no read of
+the store), as each costs a socket (a file descriptor) and buffers.  A
+client must send its request within ``REQUEST_TIMEOUT`` of connecting, so
+one that connects and sends nothing, or a part of a request, holds its
+socket no longer.
+
 Its event loop beats the stage's heartbeat (``bigchaindb.health``) with
 how long its slowest reader of the store has not come around (``Hub.lag``),
 so ``GET /health`` says when the streams are stuck or behind the store.
@@ -21,12 +29,13 @@ so ``GET /health`` says when the streams are stuck or behind the store.
 
 import asyncio
 import logging
+import resource
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSMsgType, web
 
-from bigchaindb import backend, health
+from bigchaindb import backend, health, metrics
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER
 from bigchaindb.core import Bigchain
 from bigchaindb.streams import events
@@ -48,6 +57,14 @@ DRAIN_PAUSE = 0.05
 FILTERS = ("asset_id", "public_key", "operation")
 OPERATIONS = (CREATE, TRANSFER, GENESIS)
 LONGEST_VALUE = 200
+RETRY_AFTER = 10
+"""Seconds a client refused for want of room is told to wait before it tries again (``Retry-After``)."""
+REQUEST_TIMEOUT = 5
+"""Seconds a client has, from connecting, to send its request line and headers; and that an idle
+connection is kept after an answer (as the API's ``web.server.HEADER_TIMEOUT``)."""
+SPARE_FILES = 256
+"""Open files the streams process needs beside its subscribers' sockets: the store's
+connections, the listening socket, connections still sending their request."""
 BYTES_PER_EVENT = 512
 """What a client's buffer of ``streams.buffer`` events is taken to weigh in the
 socket: its kernel send buffer and the server's write buffer are each cut to
@@ -55,16 +72,17 @@ that (the kernel would otherwise let megabytes pile up for a client that
 does not read, before the server even noticed it is behind)."""
 
 
-class BadRequest(Exception):
-    """A request the server refuses, with the status and message to answer."""
+class Refused(Exception):
+    """A request the server refuses, with the status, message and headers to answer."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, headers=None):
         super().__init__(message)
         self.status = status
+        self.headers = headers
 
 
-def error(status, message):
-    return web.json_response({"status": status, "message": message}, status=status)
+def error(status, message, headers=None):
+    return web.json_response({"status": status, "message": message}, status=status, headers=headers)
 
 
 @web.middleware
@@ -72,8 +90,8 @@ async def json_errors(request, handler):
     """Every refusal in the API's JSON error shape (aiohttp's own 404 and 405 too)."""
     try:
         return await handler(request)
-    except BadRequest as exc:
-        return error(exc.status, str(exc))
+    except Refused as exc:
+        return error(exc.status, str(exc), exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -82,16 +100,16 @@ async def json_errors(request, handler):
 
 
 def parameters(request, stream, connection):
-    """``(since, matches)`` from the query and headers, or BadRequest naming the problem."""
+    """``(since, matches)`` from the query and headers, or Refused naming the problem."""
     query = request.query
     allowed = ("since", *FILTERS) if stream == events.VALID_TRANSACTIONS else ("since",)
     for name in query:
         if name not in allowed:
-            raise BadRequest(400, f"{name}: not a parameter of this stream; allowed: {', '.join(allowed)}")
+            raise Refused(400, f"{name}: not a parameter of this stream; allowed: {', '.join(allowed)}")
         if len(query.getall(name)) > 1:
-            raise BadRequest(400, f"{name}: given more than once")
+            raise Refused(400, f"{name}: given more than once")
         if not query[name] or len(query[name]) > LONGEST_VALUE:
-            raise BadRequest(400, f"{name}: empty or longer than {LONGEST_VALUE} characters")
+            raise Refused(400, f"{name}: empty or longer than {LONGEST_VALUE} characters")
     # an EventSource that reconnects sends the id of the last event it got
     token = request.headers.get("Last-Event-ID") or query.get("since")
     since = None
@@ -99,11 +117,11 @@ def parameters(request, stream, connection):
         try:
             since = events.parse_since(connection, stream, token)
         except ValueError as exc:
-            raise BadRequest(400, f"since: {token!r}: {exc}; allowed: the position of an event of this stream "
+            raise Refused(400, f"since: {token!r}: {exc}; allowed: the position of an event of this stream "
                                   "(0 for the start of the ledger)") from None
     operation = query.get("operation")
     if operation is not None and operation not in OPERATIONS:
-        raise BadRequest(400, f"operation: {operation!r}: allowed: one of {', '.join(OPERATIONS)}")
+        raise Refused(400, f"operation: {operation!r}: allowed: one of {', '.join(OPERATIONS)}")
     asset_id, public_key = query.get("asset_id"), query.get("public_key")
 
     def matches(event):
@@ -127,6 +145,8 @@ class Streams:
         settings = config["streams"]
         self.heartbeat = settings["heartbeat"]
         self.buffer = settings["buffer"]
+        self.max_subscribers = settings["max_subscribers"]
+        self.subscribers = 0  # clients following a stream, WebSocket and server-sent events alike
         self.socket_bytes = max(4096, self.buffer * BYTES_PER_EVENT)
         self.executor = ThreadPoolExecutor(REPLAY_THREADS, thread_name_prefix="replay")
         self.stage_heartbeat = health.Heartbeat(run_directory, "streams",
@@ -144,6 +164,7 @@ class Streams:
         return self.hubs[events.source_for(stream)]
 
     async def start(self, app):
+        self._count(0)  # shown from the start, at 0 (and again after a restart)
         for hub in self.hubs.values():
             await hub.start()
         self._reporting = asyncio.create_task(self.report())
@@ -166,6 +187,11 @@ class Streams:
         stream = request.match_info["stream"]
         if stream not in events.STREAMS:
             raise web.HTTPNotFound()
+        if self.subscribers >= self.max_subscribers:
+            metrics.metrics().stream_refusals.inc()
+            raise Refused(503, f"this node serves at most {self.max_subscribers} stream subscribers at once "
+                               "(streams.max_subscribers), and has that many: try again later",
+                          {"Retry-After": str(RETRY_AFTER)})
         since, matches = parameters(request, stream, self.connection)
         # no compression: each message is serialised once and sent as is to every subscriber
         websocket = web.WebSocketResponse(heartbeat=self.heartbeat, compress=False, writer_limit=self.socket_bytes)
@@ -176,24 +202,32 @@ class Streams:
                                                   "X-Accel-Buffering": "no"})
             send = self._server_sent(respond)
         else:
-            raise BadRequest(406, "a stream is a WebSocket (send Upgrade: websocket) or server-sent events "
+            raise Refused(406, "a stream is a WebSocket (send Upgrade: websocket) or server-sent events "
                                   "(send Accept: text/event-stream)")
         self._bound_socket(request.transport)
-        await respond.prepare(request)
+        self._count(+1)  # no await since the check above: no other client took the room meanwhile
+        catching_up = None
         hub = self.hub(stream)
         subscriber = Subscriber(stream, self.buffer, matches)
-        subscriber.last_token = since.token if since else hub.head_token
-        handler = asyncio.current_task()
-        subscriber.on_cut_off = lambda: asyncio.get_running_loop().call_later(CUTOFF_GRACE, handler.cancel)
-        catching_up = asyncio.create_task(hub.subscribe(subscriber, since))
         try:
+            await respond.prepare(request)
+            subscriber.last_token = since.token if since else hub.head_token
+            handler = asyncio.current_task()
+            subscriber.on_cut_off = lambda: asyncio.get_running_loop().call_later(CUTOFF_GRACE, handler.cancel)
+            catching_up = asyncio.create_task(hub.subscribe(subscriber, since))
             await send(subscriber)
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            catching_up.cancel()
+            if catching_up is not None:
+                catching_up.cancel()
             hub.remove(subscriber)
+            self._count(-1)
         return respond
+
+    def _count(self, change):
+        self.subscribers += change
+        metrics.metrics().stream_subscribers.set(self.subscribers)
 
     def _bound_socket(self, transport):
         """Cut what the kernel and the transport hold for this client (see ``BYTES_PER_EVENT``)."""
@@ -271,8 +305,24 @@ def create_app(config, connection=None, run_directory=None):
     return app
 
 
+def open_files_for(subscribers):
+    """Raise this process's limit of open files to what ``subscribers`` need, if it is lower
+    (as far as the hard limit lets it, which only root can raise; a warning when that is short)."""
+    wanted = subscribers + SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    if raised < wanted:
+        logger.warning("streams: this process may open %d files at most (its hard limit, ulimit -Hn), fewer than "
+                       "the %d that streams.max_subscribers (%d) needs: raise the limit or lower the setting",
+                       raised, wanted, subscribers)
+
+
 def run(config, listener_fd, run_directory=None):
     """Serve the streams on the listening socket ``listener_fd`` until SIGTERM."""
+    open_files_for(config["streams"]["max_subscribers"])
     sock = socket.socket(fileno=listener_fd)
-    web.run_app(create_app(config, run_directory=run_directory), sock=sock, print=None, access_log=None, handler_cancellation=True,
-                shutdown_timeout=1.0)
+    web.run_app(create_app(config, run_directory=run_directory), sock=sock, print=None, access_log=None,
+                handler_cancellation=True, shutdown_timeout=1.0, keepalive_timeout=REQUEST_TIMEOUT)

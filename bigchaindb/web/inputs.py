@@ -131,7 +131,7 @@ def json_body():
     charset = request.mimetype_params.get("charset", "utf-8")
     if charset.lower() not in ("utf-8", "utf8"):
         abort(415, f"charset {_shown(charset)} is not supported; JSON is sent as UTF-8")
-    if request.content_encoding not in (None, "", "identity"):
+    if (request.content_encoding or "").strip().lower() not in ("", "identity"):  # codings ignore case
         abort(415, f"Content-Encoding {_shown(request.content_encoding)} is not supported; send the body as is")
     limit = current_app.config["MAX_BODY_SIZE"]
     try:

@@ -12,9 +12,13 @@ behind (for ``GET /health``) after 2 s:
   stuck: a pipeline's, or the streams server;
 - /metrics sums what every process counted: requests served by either
   worker, blocks, votes and elections of the stages, restarts by the
-  supervisor, and the backlog as the stale stage counts it.
+  supervisor, and the backlog as the stale stage counts it;
+- at most ``streams.max_subscribers`` (3 here) clients follow the event
+  streams at once: one more is refused with a 503 until one leaves, while
+  the others keep receiving.
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -28,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from bigchaindb.common.crypto import generate_key_pair
 from tests.engines import ENGINES, fresh_store
@@ -37,6 +43,7 @@ from tests.test_compose import dockerfile_instructions
 
 REASSIGN_DELAY = 4  # s: a stage is behind after half of it
 LIMIT = 2
+SUBSCRIBERS = 3  # streams.max_subscribers
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -44,7 +51,7 @@ def operated(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp("operated")
     with fresh_store(request.param, directory, request) as database:
         node = Node(str(directory), "node", database, log={"format": "json"},
-                    backlog_reassign_delay=REASSIGN_DELAY).start()
+                    backlog_reassign_delay=REASSIGN_DELAY, streams={"max_subscribers": SUBSCRIBERS}).start()
         node.database = database
         yield node
         node.stop()
@@ -282,3 +289,49 @@ def test_the_backlog_size_is_what_the_stale_stage_last_counted(operated):
                    "the backlog gauge never went back to 0")
     finally:
         connection.close()
+
+
+# -- stream subscribers ------------------------------------------------------
+
+def server_sent(url):
+    """A server-sent events request to ``url`` (a ws:// one), left open."""
+    return requests.get(url.replace("ws://", "http://", 1), headers={"Accept": "text/event-stream"}, stream=True,
+                        timeout=30)
+
+
+def assert_full(status, headers, body):
+    assert (status, headers["Retry-After"]) == (503, "10")
+    assert json.loads(body) == {"status": 503, "message": f"this node serves at most {SUBSCRIBERS} stream "
+                                "subscribers at once (streams.max_subscribers), and has that many: try again later"}
+
+
+@pytest.mark.parametrize("operated", ["sqlite"], indirect=True)  # the streams server alone: engine-blind
+def test_stream_subscribers_past_the_limit_are_refused_until_one_leaves(operated):
+    refusals = metric(operated, "bigchaindb_stream_refusals_total")
+    with contextlib.ExitStack() as stack:
+        # the limit, WebSocket and server-sent events together
+        transactions = stack.enter_context(connect(f"{operated.streams}/valid_transactions"))
+        blocks = stack.enter_context(connect(f"{operated.streams}/blocks"))
+        events = stack.enter_context(server_sent(f"{operated.streams}/valid_transactions"))
+        assert events.status_code == 200
+        assert metric(operated, "bigchaindb_stream_subscribers") == SUBSCRIBERS
+        with pytest.raises(InvalidStatus) as refused:  # the handshake fails
+            connect(f"{operated.streams}/votes")
+        assert_full(refused.value.response.status_code, refused.value.response.headers, refused.value.response.body)
+        with server_sent(f"{operated.streams}/votes") as over:
+            assert_full(over.status_code, over.headers, over.content)
+        assert metric(operated, "bigchaindb_stream_refusals_total") == refusals + 2
+        # the others keep receiving
+        tx = create_tx(generate_key_pair())
+        assert operated.post(tx.to_dict()).status_code == 202
+        wait_until(lambda: json.loads(transactions.recv(timeout=10))["transaction_id"] == tx.id, 10, "no event")
+        wait_until(lambda: tx.id in json.loads(blocks.recv(timeout=10))["transactions"], 10, "no block")
+        lines = events.iter_lines(decode_unicode=True)
+        wait_until(lambda: tx.id in next(lines), 10, "no server-sent event")
+        # one leaves: another comes in
+        blocks.close()
+
+        def admitted():
+            with server_sent(f"{operated.streams}/votes") as response:
+                return response.status_code == 200
+        wait_until(admitted, 5, "still full with one subscriber gone")

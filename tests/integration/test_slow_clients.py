@@ -5,6 +5,8 @@ request whose headers or body trickle in a byte at a time, then times a
 normal GET / and POST of a valid transaction while they stay open: they must
 be answered in under 1 s and 2 s.  Before the server's gevent workers, 32
 such connections stalled every other client for minutes (issue 9, point 3).
+A connection that never sends a whole request is closed after a timeout,
+by the API and by the streams server alike.
 """
 
 import socket
@@ -15,6 +17,7 @@ import pytest
 import requests
 
 from bigchaindb.common.crypto import generate_key_pair
+from bigchaindb.streams.server import REQUEST_TIMEOUT
 from bigchaindb.web.server import HEADER_TIMEOUT
 from tests.engines import ENGINES, fresh_store
 from tests.helpers import create_tx
@@ -93,9 +96,15 @@ def test_a_node_answers_at_once_with_500_slow_or_idle_connections_open(hostile_t
         hostile.close()
 
 
-def test_a_connection_that_sends_no_request_is_closed_after_the_header_timeout(hostile_target):
-    with socket.create_connection(("127.0.0.1", hostile_target.port), timeout=HEADER_TIMEOUT + 10) as sock:
+@pytest.mark.parametrize("hostile_target", ["sqlite"], indirect=True)  # the servers alone: engine-blind
+@pytest.mark.parametrize(("server", "opening", "timeout"), [
+    ("api", b"GET / HTTP/1.1\r\n", HEADER_TIMEOUT),
+    ("streams", b"GET /api/v1/streams/votes HTTP/1.1\r\nUpgrade: websocket\r\n", REQUEST_TIMEOUT),
+])
+def test_a_connection_that_sends_no_whole_request_is_closed_after_a_timeout(hostile_target, server, opening, timeout):
+    port = hostile_target.port if server == "api" else hostile_target.streams_port
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout + 10) as sock:
         started = time.monotonic()
-        sock.sendall(b"GET / HTTP/1.1\r\n")  # and never the rest
+        sock.sendall(opening)  # and never the rest
         assert sock.recv(1) == b""
-        assert HEADER_TIMEOUT - 1 < time.monotonic() - started < HEADER_TIMEOUT + 5
+        assert timeout - 1 < time.monotonic() - started < timeout + 5

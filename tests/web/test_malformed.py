@@ -137,6 +137,14 @@ def test_a_compressed_body_is_415(web_node):
     assert "gzip" in json_error(response, 415)
 
 
+@pytest.mark.parametrize("coding", ["identity", "Identity", "IDENTITY "])
+def test_a_body_sent_as_is_may_say_so_in_any_case(web_node, coding):
+    # content codings are case-insensitive (RFC 9110 8.4.1); "IDENTITY" was a 415
+    response = requests.post(f"{web_node.api}/transactions", data=json.dumps(VALID),
+                             headers={"Content-Type": "application/json", "Content-Encoding": coding})
+    assert response.status_code == 202, response.text
+
+
 def test_a_2_mb_body_is_413(web_node):
     body = json.dumps({"padding": "x" * 2_000_000}).encode()
     response = requests.post(f"{web_node.api}/transactions", data=body, headers={"Content-Type": "application/json"})

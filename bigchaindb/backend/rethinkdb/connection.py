@@ -59,7 +59,7 @@ from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
     LATER_INDEXES, LATER_TABLES, VOTES, WORDS, WRITTEN_AT, asset_keys, binary_as_floats, check_band, check_position, check_storable,
     floats_as_binary, input_keys, ledger_key, next_written_at, owned_cids, row_key, row_keys, spent_by, stamped,
-    stored, transaction_words, vote_key, without, word_rows, write_order, written_now)
+    stored, transaction_words, vote_key, without, word_rows, write_order, written_blocks_end, written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 
 logger = logging.getLogger(__name__)
@@ -613,9 +613,12 @@ class RethinkDBConnection(Connection):
         found = self.run(query.limit(1), majority=True)
         return found[0] if found else None
 
-    def get_block(self, block_id):
-        # get_all, not get: `without` on a missing block is an empty sequence, not an error
-        return self._block_as_written(self._first(self.table(BIGCHAIN).get_all(block_id).without(WRITTEN_AT)))
+    @batched
+    def get_block(self, args_list):
+        # batched, so that the vote stage reads a block and the votes on it in one query
+        term, split = self._by_key(self.table(BIGCHAIN), [block_id for block_id, in args_list], "id",
+                                   lambda block: [block["id"]], lambda block: [block.without(WRITTEN_AT)])
+        return term, lambda found: [self._block_as_written(first(blocks)) for blocks in split(found)]
 
     @batched
     def get_block_header(self, args_list):
@@ -704,8 +707,7 @@ class RethinkDBConnection(Connection):
         """A range of ``owner_order``; a row may hold several of ``owner``'s
         outputs, so the row a page ended in is read again for the outputs after it."""
         after = check_position(after, with_cid=True)
-        start = [owner, *after[:3]] if after else [owner, r.minval]
-        rows = self._page_rows("owner_order", start, [owner, r.maxval], limit + 1, closed=True)
+        rows = self._page_rows("owner_order", [owner], after and after[:3], limit + 1, closed=True)
         found = []
         for key, tx, block_id in rows:
             for cid in owned_cids(tx, owner):
@@ -716,19 +718,21 @@ class RethinkDBConnection(Connection):
     def asset_page(self, asset_id, operation, after, limit):
         prefix = [asset_id] if operation is None else [asset_id, operation]
         return self._page_rows("asset_order" if operation is None else "asset_operation_order",
-                               prefix + (check_position(after) or [r.minval]), prefix + [r.maxval], limit)
+                               prefix, check_position(after), limit)
 
     def metadata_page(self, metadata_id, after, limit):
-        return self._page_rows("metadata_order", [metadata_id, *(check_position(after) or [r.minval])],
-                               [metadata_id, r.maxval], limit)
+        return self._page_rows("metadata_order", [metadata_id], check_position(after), limit)
 
-    def _page_rows(self, index, start, end, limit, closed=False):
-        """``(ledger key, tx, block id)`` of the ``transactions`` rows from ``start``
-        (excluded unless ``closed``) to ``end`` in ``index``, up to ``limit``."""
-        rows = self.run(self.table(TRANSACTIONS).between(start, end, index=index,
-                                                         left_bound="closed" if closed else "open")
-                        .order_by(index=index).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT),
-                        majority=True)
+    def _page_rows(self, index, prefix, after, limit, closed=False):
+        """``(ledger key, tx, block id)`` of the ``transactions`` rows keyed ``prefix``
+        in ``index`` from the ledger key ``after`` (None: the start; excluded
+        unless ``closed``), up to ``limit``, in the blocks written whole when
+        the read began (``written_blocks_end``)."""
+        rows = self.run(written_blocks_end(self.table(BIGCHAIN)).do(lambda end: self.table(TRANSACTIONS).between(
+            prefix + (after or [r.minval]), prefix + [end, r.maxval], index=index,
+            left_bound="closed" if closed else "open")
+            .order_by(index=index).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT).coerce_to("array")),
+            majority=True)
         return [([row[WRITTEN_AT], row["block_id"], row["position"]], binary_as_floats(row["tx"]), row["block_id"])
                 for row in rows]
 
@@ -743,10 +747,11 @@ class RethinkDBConnection(Connection):
         found = []
         while band >= 1:
             start = [r.minval] if key is None else key
-            ranges = self.run(r.expr([
-                self.table(WORDS).between([kind, word, *start], [kind, word, r.maxval], index="word_order",
+            # the words of the blocks written whole when the read began (see ``_page_rows``)
+            ranges = self.run(written_blocks_end(self.table(BIGCHAIN)).do(lambda end: r.expr([
+                self.table(WORDS).between([kind, word, *start], [kind, word, end, r.maxval], index="word_order",
                                           left_bound="open").order_by(index="word_order").limit(SEARCH_READ)
-                .map(lambda entry: [ledger_key(entry), entry["row"]]).coerce_to("array") for word in words]),
+                .map(lambda entry: [ledger_key(entry), entry["row"]]).coerce_to("array") for word in words])),
                 majority=True)
             cut = min((entries[-1][0] for entries in ranges if len(entries) == SEARCH_READ), default=None)
             counts = {}

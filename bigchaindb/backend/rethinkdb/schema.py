@@ -117,9 +117,28 @@ def next_written_at(table):
     # sorts above every number) or a date far ahead must not stop or freeze
     # the order of every later write.
     now = written_now()
-    latest = table.between(0, now + FUTURE_MARGIN, index=WRITTEN_AT).order_by(
+    return latest_written_at(table, now).map(lambda written_at: written_at + WRITE_ORDER_STEP).append(now).max()
+
+
+def latest_written_at(table, now=None):
+    """The latest ``written_at`` in ``table`` that orders later writes (a number
+    up to ``FUTURE_MARGIN`` ahead of the clock ``now``), as an array of one, or
+    empty when the table has none: a ReQL term."""
+    now = written_now() if now is None else now
+    return table.between(0, now + FUTURE_MARGIN, index=WRITTEN_AT).order_by(
         index=r.desc(WRITTEN_AT)).limit(1)[WRITTEN_AT].coerce_to("array")
-    return latest.map(lambda written_at: written_at + WRITE_ORDER_STEP).append(now).max()
+
+
+def written_blocks_end(bigchain):
+    """Where the ledger the store has written whole ends, for a read of index
+    entries to stop at (a ReQL number): the ``written_at`` of the latest block
+    (-1 for none).  A block's ``transactions`` and ``words`` rows are written
+    before the block, and not all at once (a batch insert shows its rows one
+    by one, in no set order): a row of a block not written yet may be there
+    while its neighbours in the block are not.  Evaluated before the rows are
+    read, the end leaves out every block still being written (with one
+    writer, blocks are written one after another: see docs/protocol-choices.md)."""
+    return latest_written_at(bigchain).append(-1).max()
 
 
 def written_at_of(document):

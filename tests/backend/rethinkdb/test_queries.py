@@ -18,6 +18,7 @@ from bigchaindb.commands.bigchaindb import initialise
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.core import Bigchain
 from bigchaindb.pipelines.block import BlockPipeline
+from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.vote import VotePipeline
 from bigchaindb.web.app import create_app
 from tests.engines import fresh_store
@@ -178,12 +179,17 @@ def test_the_pipelines_read_the_ledger_once_per_transaction_or_block(node, recor
         del recorded[:]
         VotePipeline(ledger).vote_on(block_id)
         voted = [accesses(query) for query in recorded]
-        assert_index_reads(made + voted)
-        counts[size] = (len(made), len(voted))
-    assert counts[3][1] == counts[30][1]  # the vote stage: as many queries for 30 transactions as for 3
+        vote, = ledger.connection.votes_for(block_id)
+        del recorded[:]
+        ElectionPipeline(ledger).on_vote(vote)
+        counted = [accesses(query) for query in recorded]
+        assert_index_reads(made + voted + counted)
+        counts[size] = (len(made), len(voted), len(counted))
     assert counts[30][0] - counts[3][0] == 27  # the block stage: one read per transaction
     # the block stage reads the ledger, checks the transactions are still its own, writes the block,
     # takes them out of the backlog;
-    # the vote stage reads the block, the ledger, whether it voted on the block already,
-    # its own last vote, and writes its vote
-    assert counts[3] == (6, 5)
+    # the vote stage reads the block with the votes on it (whether it voted on the block already),
+    # then the ledger, and writes its vote; the first vote of the process also reads its last vote;
+    # the election reads the block's votes with its header
+    assert counts[3] == (6, 4, 1)
+    assert counts[30][1:] == (3, 1)  # as many for 30 transactions as for 3

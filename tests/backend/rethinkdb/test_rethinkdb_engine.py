@@ -23,7 +23,10 @@ from bigchaindb.backend.rethinkdb import admin, changefeed, driver, schema
 from bigchaindb.backend.rethinkdb import connection as connection_module
 from bigchaindb.backend.rethinkdb.changefeed import RESUME_MARGIN, FeedState
 from bigchaindb.backend.rethinkdb.connection import RethinkDBConnection
+from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.exceptions import NotSupported
+from bigchaindb.core import Bigchain
+from tests.backend.documents import create
 from tests.backend.feeds import TIMEOUT, next_item
 from tests.helpers import same_values
 from tests.rethinkdb_server import RethinkDBServer
@@ -392,6 +395,73 @@ def test_write_order_is_strict_even_within_a_millisecond(engine):
         engine.write_block(block)
     written = [engine.run(engine.table("bigchain").get(block["id"]))["written_at"] for block in blocks]
     assert written == sorted(written) and len(set(written)) == len(written)
+
+
+def written_in_parts(engine, block):
+    """``write(positions)`` writes the ``transactions`` and ``words`` rows of
+    ``block``'s transactions at ``positions``, ``write()`` the block itself: the
+    parts ``write_block`` writes in one query but not at once (a batch of rows
+    shows one by one, in no set order), each with the block's ``written_at``."""
+    written_at = engine.run(schema.next_written_at(engine.table("bigchain")))
+    keys, txs = schema.row_keys(block), block["block"]["transactions"]
+
+    def write(positions=None):
+        if positions is None:
+            engine.run(engine.table("bigchain").insert(schema.stored(block, {"written_at": written_at})))
+            return
+        engine.run(engine.table("transactions").insert([
+            {"id": keys[p], "block_id": block["id"], "position": p, "tx": txs[p], "written_at": written_at}
+            for p in positions]))
+        engine.run(engine.table("words").insert([
+            dict(row, written_at=written_at) for p in positions
+            for row in schema.transaction_words(keys[p], block["id"], p, txs[p])]))
+    return write
+
+
+def test_pages_read_no_row_of_a_block_still_being_written(engine):
+    # CI saw a page list the second transaction of a block whose first one showed only later:
+    # the page read the rows mid-write, and the block was there when their status was asked
+    engine.write_block(a_block(1, metadata={"id": "m", "data": {"note": "zebra"}}))
+    txs = [a_block(n, metadata={"id": "m", "data": {"note": "zebra"}})["block"]["transactions"][0] for n in (2, 3, 4)]
+    block = dict(a_block(2), id="block2-4", block=dict(a_block(2)["block"], transactions=txs))
+    write = written_in_parts(engine, block)
+
+    def listed():
+        return ([tx["id"] for _, tx, _, _ in engine.outputs_page("owner", None, 10)],
+                [tx["id"] for _, tx, _ in engine.metadata_page("m", None, 10)],
+                [tx["id"] for _, tx, _ in engine.asset_page("asset3", None, None, 10)],
+                [tx["id"] for _, tx, _ in engine.search_page("metadata", ["zebra"], None, 10)[0]])
+    for positions in ([1], [0, 2]):
+        write(positions)
+        assert listed() == (["tx1"], ["tx1"], [], ["tx1"])
+    write()
+    assert listed() == (["tx1", "tx2", "tx3", "tx4"], ["tx1", "tx2", "tx3", "tx4"], ["tx3"],
+                        ["tx1", "tx2", "tx3", "tx4"])
+
+
+def test_a_page_read_while_a_block_is_written_skips_nothing_before_its_last_item(engine):
+    # as in CI: the page's rows are read mid-write, the rest of the block lands before
+    # the node asks the block's status; the page must not list an item past one not yet seen
+    node, owner = generate_key_pair(), generate_key_pair().public_key
+    chain = Bigchain(engine, node.public_key, node.private_key, [])
+    block = chain.create_block([create(owners_after=[owner])[0] for _ in range(3)]).to_dict()
+    write = written_in_parts(engine, block)
+    write([1])
+    outputs_page = engine.outputs_page
+
+    def read_then_the_write_ends(*args):
+        found = outputs_page(*args)
+        write([0, 2])
+        write()
+        return found
+    engine.outputs_page = read_then_the_write_ends
+    try:
+        page = [item["transaction_id"] for item in chain.get_outputs_of(owner, limit=3).items]
+    finally:
+        del engine.outputs_page
+    whole = [item["transaction_id"] for item in chain.get_outputs_of(owner).items]
+    assert whole == [tx["id"] for tx in block["block"]["transactions"]]
+    assert page == whole[:len(page)]
 
 
 def test_a_vote_is_keyed_by_block_voter_and_signature(engine):
