@@ -36,7 +36,6 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import struct
 import sys
 import tempfile
@@ -54,6 +53,7 @@ from benchmarks.load import post_all  # noqa: E402
 from benchmarks.report import percentile  # noqa: E402
 from benchmarks.transactions import build_bodies  # noqa: E402
 from bigchaindb import backend  # noqa: E402
+from bigchaindb.processes import NAME_PREFIX  # noqa: E402
 from tests.integration.node import Node  # noqa: E402
 
 
@@ -223,16 +223,11 @@ def capacity(node, fresh, clients, seconds):
 
 
 def streams_process(node):
-    """The node's streams server: the process that accepts a connection to the streams'
-    port (every process of the node inherits the listening socket; one serves it)."""
-    with socket.create_connection(("127.0.0.1", node.streams_port)) as probe:
-        mine = probe.getsockname()[1]
-        for _ in range(100):
-            for process in node.processes():
-                if any(c.raddr and c.raddr.port == mine for c in process.net_connections("tcp")):
-                    return process
-            time.sleep(0.01)
-    raise RuntimeError("no process of the node accepted a connection to the streams' port")
+    """The node's streams server (each stage's process is named after it: ``processes.NAME_PREFIX``)."""
+    for process in node.processes():
+        if process.name() == NAME_PREFIX + "streams":
+            return process
+    raise RuntimeError("no process of the node serves the streams")
 
 
 def cpu_seconds(processes):
@@ -266,12 +261,9 @@ class CoresUsed:
 
 
 def latency(node, fresh, rate, seconds, subscribers, watcher):
-    streams, everything = streams_process(node), node.processes()
-    cpu = (cpu_seconds([streams]), cpu_seconds(everything), clock())
-    records = fresh.post(node.url, int(rate * seconds), 8, rate, seconds)
-    time.sleep(5)  # the last blocks decided and pushed
-    elapsed = clock() - cpu[2]
-    streams_cpu, node_cpu = cpu_seconds([streams]) - cpu[0], cpu_seconds(everything) - cpu[1]
+    with CoresUsed(node) as cores:
+        records = fresh.post(node.url, int(rate * seconds), 8, rate, seconds)
+        time.sleep(5)  # the last blocks decided and pushed
     events, received_bytes, lost = subscribers.report()
     sent = {r.id: r.sent for r in records if r.accepted is not None}
     delays, first_seen = [], {}
@@ -286,8 +278,8 @@ def latency(node, fresh, rate, seconds, subscribers, watcher):
             "post_to_event_p50_ms": percentile(post_to_event, 50),
             "post_to_event_p99_ms": percentile(post_to_event, 99),
             "bytes_per_subscriber": received_bytes / subscribers.count, "subscribers_cut_off": lost,
-            "streams_server_cpu_percent": 100 * streams_cpu / elapsed,
-            "whole_node_cpu_percent": 100 * node_cpu / elapsed}
+            "streams_server_cpu_percent": 100 * cores.figures["streams_server"],
+            "whole_node_cpu_percent": 100 * (cores.figures["streams_server"] + cores.figures["rest_of_node"])}
 
 
 async def resumer(url, since, last, reconnects, deadline):
