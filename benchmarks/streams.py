@@ -98,13 +98,14 @@ def upgraded(head):
 
 
 class Probe(asyncio.Protocol):
-    """A WebSocket subscriber that parses each event and notes when it came
-    (``events``: (received, message))."""
+    """A WebSocket subscriber that notes when each event came (``events``:
+    (received, message)): each frame's message is cut out as it comes, and
+    parsed when asked for (``parsed``), which the times do not depend on."""
 
     def __init__(self, host):
         self.request = upgrade_request(host)
         self.received = 0
-        self.events = []
+        self.frames = []  # (received, the message's bytes)
         self.buffer = b""
         self.upgraded = asyncio.get_running_loop().create_future()
         self.lost = False
@@ -121,18 +122,24 @@ class Probe(asyncio.Protocol):
         if not self.upgraded.done():
             head, _, data = (self.buffer + data).partition(b"\r\n\r\n")
             self.upgraded.set_result(upgraded(head))
-        self.buffer += data
-        while len(self.buffer) >= 2:
-            length, start = self.buffer[1] & 0x7F, 2
+            self.buffer = b""
+        buffer, at = self.buffer + data, 0
+        while len(buffer) - at >= 2:
+            length, start = buffer[at + 1] & 0x7F, at + 2
             if length == 126:
-                length, start = struct.unpack("!H", self.buffer[2:4])[0], 4
+                length, start = struct.unpack_from("!H", buffer, at + 2)[0], at + 4
             elif length == 127:
-                length, start = struct.unpack("!Q", self.buffer[2:10])[0], 10
-            if len(self.buffer) < start + length:
+                length, start = struct.unpack_from("!Q", buffer, at + 2)[0], at + 10
+            if len(buffer) < start + length:
                 break
-            if self.buffer[0] & 0x0F == 1:
-                self.events.append((now, json.loads(self.buffer[start:start + length])))
-            self.buffer = self.buffer[start + length:]
+            if buffer[at] & 0x0F == 1:
+                self.frames.append((now, buffer[start:start + length]))
+            at = start + length
+        self.buffer = buffer[at:]
+
+    def parsed(self):
+        """Every event received: (received, the message parsed)."""
+        return [(received, json.loads(message)) for received, message in self.frames]
 
 
 def host_and_port(streams_url):
@@ -156,7 +163,7 @@ def hold_probes(streams_url, count, pipe):
             probes.append((transport, probe))
         pipe.send("ready")
         await loop.run_in_executor(None, pipe.recv)
-        pipe.send({"events": [event for _, p in probes for event in p.events],
+        pipe.send({"events": [event for _, p in probes for event in p.parsed()],
                    "bytes": sum(p.received for _, p in probes), "lost": sum(p.lost for _, p in probes)})
         for transport, _ in probes:
             transport.close()
