@@ -57,7 +57,7 @@ from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
-    LATER_INDEXES, LATER_TABLES, VOTES, WORDS, WRITTEN_AT, asset_keys, binary_as_floats, check_band, check_position, check_storable,
+    FORMER_INDEXES, LATER_INDEXES, LATER_TABLES, LEDGER_ORDER, VOTES, WORDS, WRITTEN_AT, binary_as_floats, check_band, check_position, check_storable,
     floats_as_binary, input_keys, ledger_key, next_written_at, owned_cids, row_key, row_keys, spent_by, stamped,
     stored, transaction_words, vote_key, without, word_rows, write_order, written_blocks_end, written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
@@ -244,12 +244,17 @@ class RethinkDBConnection(Connection):
 
     def upgrade(self):
         """See ``base.Connection``: the tables and indexes of ``LATER_TABLES`` and
-        ``LATER_INDEXES`` a store made before them lacks, and the words of every
-        stored transaction in a ``words`` table made now."""
+        ``LATER_INDEXES`` a store made before them lacks, the words of every
+        stored transaction in a ``words`` table made now, and without the
+        ``FORMER_INDEXES`` it has."""
         created = self._complete_schema()
         if WORDS in created[0]:
             self._index_stored_words()
-        return any(created)
+        dropped = [(name, index) for name, former in FORMER_INDEXES.items()
+                   for index in former & set(self.run(self.table(name).index_list()))]
+        for name, index in dropped:
+            self.run(self.table(name).index_drop(index), retry=False)
+        return any(created) or bool(dropped)
 
     def _complete_schema(self):
         """Create the tables and indexes missing from the database; the names of both."""
@@ -693,21 +698,21 @@ class RethinkDBConnection(Connection):
 
     @batched
     def transactions_by_asset(self, args_list):
-        # (asset_id,) or (asset_id, operation), operation None meaning any
-        keys = [[args[0]] if args[1:] in ((), (None,)) else list(args) for args in args_list]
-        term, split = self._rows(keys, "asset", lambda row: asset_keys(row["tx"]),
-                                 lambda row: [[row["tx"], row["block_id"]]])
-        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits]
-                                    for hits in split(found)]
+        # (asset_id,) or (asset_id, operation), operation None meaning any: ranges of ``ledger_order``
+        prefixes = [["asset", args[0]] if args[1:] in ((), (None,)) else ["operation", *args] for args in args_list]
+        term = r.expr([self.table(TRANSACTIONS).between(prefix + [r.minval], prefix + [r.maxval], index=LEDGER_ORDER)
+                       .order_by(index=LEDGER_ORDER).map(lambda row: [row["tx"], row["block_id"]]).coerce_to("array")
+                       for prefix in prefixes])
+        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits] for hits in found]
 
-    # -- pages (see ``base.Connection``): ranges of an ``*_order`` index, whose
+    # -- pages (see ``base.Connection``): ranges of ``ledger_order``, whose
     # keys end with the row's ``ledger_key``, the position handed out.
 
     def outputs_page(self, owner, after, limit):
-        """A range of ``owner_order``; a row may hold several of ``owner``'s
+        """A range of ``owner`` keys; a row may hold several of ``owner``'s
         outputs, so the row a page ended in is read again for the outputs after it."""
         after = check_position(after, with_cid=True)
-        rows = self._page_rows("owner_order", [owner], after and after[:3], limit + 1, closed=True)
+        rows = self._page_rows(["owner", owner], after and after[:3], limit + 1, closed=True)
         found = []
         for key, tx, block_id in rows:
             for cid in owned_cids(tx, owner):
@@ -716,22 +721,21 @@ class RethinkDBConnection(Connection):
         return found[:limit]
 
     def asset_page(self, asset_id, operation, after, limit):
-        prefix = [asset_id] if operation is None else [asset_id, operation]
-        return self._page_rows("asset_order" if operation is None else "asset_operation_order",
-                               prefix, check_position(after), limit)
+        prefix = ["asset", asset_id] if operation is None else ["operation", asset_id, operation]
+        return self._page_rows(prefix, check_position(after), limit)
 
     def metadata_page(self, metadata_id, after, limit):
-        return self._page_rows("metadata_order", [metadata_id], check_position(after), limit)
+        return self._page_rows(["metadata", metadata_id], check_position(after), limit)
 
-    def _page_rows(self, index, prefix, after, limit, closed=False):
+    def _page_rows(self, prefix, after, limit, closed=False):
         """``(ledger key, tx, block id)`` of the ``transactions`` rows keyed ``prefix``
-        in ``index`` from the ledger key ``after`` (None: the start; excluded
+        in ``ledger_order`` from the ledger key ``after`` (None: the start; excluded
         unless ``closed``), up to ``limit``, in the blocks written whole when
         the read began (``written_blocks_end``)."""
         rows = self.run(written_blocks_end(self.table(BIGCHAIN)).do(lambda end: self.table(TRANSACTIONS).between(
-            prefix + (after or [r.minval]), prefix + [end, r.maxval], index=index,
+            prefix + (after or [r.minval]), prefix + [end, r.maxval], index=LEDGER_ORDER,
             left_bound="closed" if closed else "open")
-            .order_by(index=index).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT).coerce_to("array")),
+            .order_by(index=LEDGER_ORDER).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT).coerce_to("array")),
             majority=True)
         return [([row[WRITTEN_AT], row["block_id"], row["position"]], binary_as_floats(row["tx"]), row["block_id"])
                 for row in rows]

@@ -120,7 +120,7 @@ def test_every_request_reads_by_index_in_few_round_trips(node, recorded):
         # the transaction, its input's outputs in the blocks holding it, the spenders of the input,
         # the asset's CREATE
         [("backlog", "GetAll", "id"), ("backlog", "GetAll", "spent_inputs"),
-         ("transactions", "GetAll", "asset"), ("transactions", "GetAll", "spent_inputs"),
+         ("transactions", "Between", "ledger_order"), ("transactions", "GetAll", "spent_inputs"),
          ("transactions", "GetAll", "transaction_id"), ("transactions", "GetAll", "transaction_id")],
         [("claims", "Insert", None)],  # the claim on the output it spends
         [("backlog", "Insert", None)],
