@@ -230,6 +230,9 @@ class SQLiteConnection(base.Connection):
     def get_transaction_in_block(self, tx_id, block_id):
         return self._read(blocks.transaction_in, tx_id, block_id)
 
+    def transaction_copies(self, tx_id):
+        return self._read(blocks.transaction_copies, tx_id)
+
     def get_outputs(self, tx_id, block_id, cids):
         return self._read(blocks.outputs, tx_id, block_id, cids)
 
