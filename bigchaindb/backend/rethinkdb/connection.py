@@ -65,6 +65,8 @@ from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 logger = logging.getLogger(__name__)
 
 HARD = {"durability": "hard"}
+DUPLICATE = "Duplicate primary key"
+"""How the server's refusal of an insert whose id is taken begins."""
 VOTE_BATCH = 100
 SEARCH_READ = 1000
 """Entries of each word's range a search reads at a time (see ``search_page``)."""
@@ -215,7 +217,7 @@ class RethinkDBConnection(Connection):
         if result["inserted"]:
             return True
         error = result.get("first_error", "")
-        if error.startswith("Duplicate primary key"):
+        if error.startswith(DUPLICATE):
             return False
         raise DatabaseError(f"RethinkDB at {self.address} refused a write to {table}: {error}")
 
@@ -573,11 +575,14 @@ class RethinkDBConnection(Connection):
 
     # -- blocks --------------------------------------------------------------
 
-    def write_block(self, block):
-        """The block's ``transactions`` rows first, then the block, in one query:
-        a crash in between leaves rows of a block that does not exist, which
-        every reader skips (its status is None), never a block whose
-        transactions cannot be found."""
+    def write_block(self, block, taken=()):
+        """The block's ``transactions`` rows first, then the block, then the
+        deletion of the backlog entries ``taken`` (only once the block is
+        there), in one query: a crash in between leaves rows of a block that
+        does not exist, which every reader skips (its status is None), or
+        entries of a written block (which the block stage passes over: their
+        transactions are in a block), never a block whose transactions
+        cannot be found, nor a transaction in neither."""
         keys = row_keys(block)
         bigchain = self.table(BIGCHAIN)
         if keys:  # floats kept as their bytes (see schema)
@@ -598,11 +603,19 @@ class RethinkDBConnection(Connection):
                     "id": key, "block_id": block["id"], "position": position, "tx": tx, WRITTEN_AT: written_at}),
                 # rows already there (the block written again) stay as they are
                 conflict=lambda _key, old, _new: old, **HARD).do(lambda _: write)
+        def then_backlog(written):
+            if not taken:
+                return written
+            there = written["inserted"].gt(0).or_(
+                written["first_error"].default("").match(f"^{DUPLICATE}").ne(None))
+            return r.branch(there, self.table(BACKLOG).get_all(*taken).delete(**HARD), {}).do(
+                lambda deleted: written.merge({"backlog": deleted}))
         query = r.expr(stored(block)).do(lambda document: next_written_at(bigchain).do(
-            lambda written_at: rows_then_block(document, written_at)))
+            lambda written_at: rows_then_block(document, written_at))).do(then_backlog)
         result = self.run(query)
-        if not result["inserted"] and not result.get("first_error", "").startswith("Duplicate primary key"):
+        if not result["inserted"] and not result.get("first_error", "").startswith(DUPLICATE):
             self._check_writes(result)
+        self._check_writes(result.get("backlog", {}))
 
     @staticmethod
     def _block_as_written(block):
