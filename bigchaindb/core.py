@@ -640,8 +640,9 @@ class Bigchain:
         """A signed block of transaction dicts, voted on by the whole federation."""
         return Block(transactions, self.me, self.federation).sign(self.me_private)
 
-    def write_block(self, block):
-        self.connection.write_block(block.to_dict())
+    def write_block(self, block, taken=()):
+        """Store ``block``, then take the transactions ``taken`` out of the backlog (see ``Connection.write_block``)."""
+        self.connection.write_block(block.to_dict(), taken)
         logger.info("wrote block %s with %d transactions", block.id, len(block.transactions))
 
     def create_genesis_block(self):

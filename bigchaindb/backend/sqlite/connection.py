@@ -212,8 +212,13 @@ class SQLiteConnection(base.Connection):
 
     # -- blocks -------------------------------------------------------------
 
-    def write_block(self, block):
-        self._write(blocks.write, block)
+    def write_block(self, block, taken=()):
+        self._write(self._write_block, block, list(taken))
+
+    @staticmethod
+    def _write_block(handle, block, taken):
+        blocks.write(handle, block)
+        backlog.delete(handle, taken)
 
     def get_block(self, block_id):
         return self._read(blocks.get, block_id)
