@@ -36,6 +36,8 @@ import json
 import multiprocessing
 import os
 import random
+import select
+import socket
 import struct
 import sys
 import tempfile
@@ -76,17 +78,34 @@ def parse_args(argv=None):
 
 # -- light WebSocket clients: the handshake, then frames read by hand -----------
 
-class Subscriber(asyncio.Protocol):
-    """A WebSocket subscriber that counts the bytes it gets; a probe also parses
-    each event and notes when it came (``events``: (received, message))."""
+STREAM_PATH = "/api/v1/streams/valid_transactions"
+READ_EVERY = 0.05
+"""Seconds between two reads of the counting subscribers' sockets."""
+READ_CHUNK = 1 << 20
+"""Bytes a counting subscriber reads at most in one call."""
 
-    def __init__(self, path, host, probe):
-        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n").encode()
-        self.probe = probe
+
+def upgrade_request(host):
+    """The HTTP request that opens a WebSocket on the valid transactions stream."""
+    return (f"GET {STREAM_PATH} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+
+
+def upgraded(head):
+    """Whether the server's answer (its head, up to the blank line) accepts the upgrade."""
+    return b" 101 " in head.split(b"\r\n", 1)[0]
+
+
+class Probe(asyncio.Protocol):
+    """A WebSocket subscriber that notes when each event came (``events``:
+    (received, message)): each frame's message is cut out as it comes, and
+    parsed when asked for (``parsed``), which the times do not depend on."""
+
+    def __init__(self, host):
+        self.request = upgrade_request(host)
         self.received = 0
-        self.events = []
+        self.frames = []  # (received, the message's bytes)
         self.buffer = b""
         self.upgraded = asyncio.get_running_loop().create_future()
         self.lost = False
@@ -102,50 +121,97 @@ class Subscriber(asyncio.Protocol):
         self.received += len(data)
         if not self.upgraded.done():
             head, _, data = (self.buffer + data).partition(b"\r\n\r\n")
-            self.upgraded.set_result(b" 101 " in head.split(b"\r\n", 1)[0])
+            self.upgraded.set_result(upgraded(head))
             self.buffer = b""
-        if self.probe:
-            self.buffer += data
-            while len(self.buffer) >= 2:
-                length, start = self.buffer[1] & 0x7F, 2
-                if length == 126:
-                    length, start = struct.unpack("!H", self.buffer[2:4])[0], 4
-                elif length == 127:
-                    length, start = struct.unpack("!Q", self.buffer[2:10])[0], 10
-                if len(self.buffer) < start + length:
-                    break
-                if self.buffer[0] & 0x0F == 1:
-                    self.events.append((now, json.loads(self.buffer[start:start + length])))
-                self.buffer = self.buffer[start + length:]
+        buffer, at = self.buffer + data, 0
+        while len(buffer) - at >= 2:
+            length, start = buffer[at + 1] & 0x7F, at + 2
+            if length == 126:
+                length, start = struct.unpack_from("!H", buffer, at + 2)[0], at + 4
+            elif length == 127:
+                length, start = struct.unpack_from("!Q", buffer, at + 2)[0], at + 10
+            if len(buffer) < start + length:
+                break
+            if buffer[at] & 0x0F == 1:
+                self.frames.append((now, buffer[start:start + length]))
+            at = start + length
+        self.buffer = buffer[at:]
+
+    def parsed(self):
+        """Every event received: (received, the message parsed)."""
+        return [(received, json.loads(message)) for received, message in self.frames]
 
 
-async def subscribe(streams_url, count, probe):
-    """``count`` subscribers (all probes, or none), connected one after the other."""
+def host_and_port(streams_url):
     host = streams_url.split("/")[2]
     host_name, port = host.rsplit(":", 1)
-    loop = asyncio.get_running_loop()
-    subscribers = []
-    for _ in range(count):
-        transport, subscriber = await loop.create_connection(
-            lambda: Subscriber("/api/v1/streams/valid_transactions", host, probe), host_name, int(port))
-        if not await subscriber.upgraded:
-            raise RuntimeError("a subscriber was refused")
-        subscribers.append((transport, subscriber))
-    return subscribers
+    return host, host_name, int(port)
 
 
-def hold_subscribers(streams_url, count, probe, pipe):
+def hold_probes(streams_url, count, pipe):
     """In a process of its own (so that this benchmark's posting threads do not
-    delay its reading): connect, say "ready", and on "report" send what came."""
+    delay their reading): connect ``count`` probes one after the other, say
+    "ready", and on "report" send what came."""
     async def run():
-        subscribers = await subscribe(streams_url, count, probe)
+        host, host_name, port = host_and_port(streams_url)
+        loop = asyncio.get_running_loop()
+        probes = []
+        for _ in range(count):
+            transport, probe = await loop.create_connection(lambda: Probe(host), host_name, port)
+            if not await probe.upgraded:
+                raise RuntimeError("a subscriber was refused")
+            probes.append((transport, probe))
         pipe.send("ready")
-        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-        pipe.send({"events": [event for _, s in subscribers for event in s.events],
-                   "bytes": sum(s.received for _, s in subscribers), "lost": sum(s.lost for _, s in subscribers)})
-        for transport, _ in subscribers:
+        await loop.run_in_executor(None, pipe.recv)
+        pipe.send({"events": [event for _, p in probes for event in p.parsed()],
+                   "bytes": sum(p.received for _, p in probes), "lost": sum(p.lost for _, p in probes)})
+        for transport, _ in probes:
             transport.close()
     asyncio.run(run())
+
+
+def hold_counters(streams_url, count, pipe):
+    """In a process of its own: connect ``count`` subscribers that count bytes,
+    as cheaply as a client that keeps up can: every ``READ_EVERY`` s, each
+    socket that has data is read to its end in chunks of up to a megabyte, into
+    one buffer, and nothing is parsed (the probes check the events).  They
+    stand for clients on other machines, whose reading costs the node's
+    machine nothing: here their reading shares its cores, so it is kept as
+    small as it can be, and reported apart."""
+    host, host_name, port = host_and_port(streams_url)
+    sockets, received = {}, {}
+    for _ in range(count):
+        sock = socket.create_connection((host_name, port))
+        sock.sendall(upgrade_request(host))
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            if not (chunk := sock.recv(4096)):
+                raise RuntimeError("a subscriber was refused")
+            answer += chunk
+        if not upgraded(answer.partition(b"\r\n\r\n")[0]):
+            raise RuntimeError("a subscriber was refused")
+        sock.setblocking(False)
+        sockets[sock.fileno()], received[sock.fileno()] = sock, len(answer)
+    pipe.send("ready")
+    ready, lost = select.epoll(), 0
+    for fd in sockets:
+        ready.register(fd, select.EPOLLIN)
+    buffer = memoryview(bytearray(READ_CHUNK))
+    while not pipe.poll(READ_EVERY):
+        for fd, _ in ready.poll(0):
+            try:
+                while size := sockets[fd].recv_into(buffer):
+                    received[fd] += size
+            except BlockingIOError:
+                continue
+            except OSError:
+                pass
+            ready.unregister(fd)  # the server cut it off
+            lost += 1
+    pipe.recv()
+    pipe.send({"events": [], "bytes": sum(received.values()), "lost": lost})
+    for sock in sockets.values():
+        sock.close()
 
 
 class Subscribers:
@@ -156,24 +222,25 @@ class Subscribers:
         context = multiprocessing.get_context("fork")
         self.count = count
         self.groups = []
-        for size, probe in ((probes, True), (count - probes, False)):
+        for kind, size, hold in (("probes", probes, hold_probes),
+                                 ("counting_subscribers", count - probes, hold_counters)):
             if size:
                 mine, theirs = context.Pipe()
-                process = context.Process(target=hold_subscribers, args=(streams_url, size, probe, theirs))
+                process = context.Process(target=hold, args=(streams_url, size, theirs))
                 process.start()
-                self.groups.append((process, mine))
-        for _, pipe in self.groups:
+                self.groups.append((kind, process, mine))
+        for _, _, pipe in self.groups:
             if pipe.recv() != "ready":
                 raise RuntimeError("the subscribers did not connect")
 
     def processes(self):
-        """The subscribers' processes (for their CPU)."""
-        return [psutil.Process(process.pid) for process, _ in self.groups]
+        """The subscribers' processes (for their CPU), by kind: probes, and those that count bytes."""
+        return {kind: [psutil.Process(process.pid)] for kind, process, _ in self.groups}
 
     def report(self):
         """Everything the probes got (``(received, event)``), bytes and cut-off subscribers; then they close."""
         reports = []
-        for process, pipe in self.groups:
+        for _, process, pipe in self.groups:
             pipe.send("report")
             reports.append(pipe.recv())
             process.join()
@@ -230,8 +297,9 @@ def streams_process(node):
     raise RuntimeError("no process of the node serves the streams")
 
 
-def cpu_seconds(processes):
-    return sum(sum(process.cpu_times()[:2]) for process in processes)
+def cpu_seconds(processes, kernel_only=False):
+    """CPU seconds of ``processes`` so far (those spent in the kernel only, if ``kernel_only``)."""
+    return sum(sum(process.cpu_times()[1:2] if kernel_only else process.cpu_times()[:2]) for process in processes)
 
 
 class CoresUsed:
@@ -239,25 +307,35 @@ class CoresUsed:
     rest of the node, the subscribers' processes and this benchmark's own
     process (``figures``): where the machine's CPU went while the request path
     was measured, so that a drop can be charged to the node or to the clients
-    sharing its cores."""
+    sharing its cores.  ``figures["in_kernel"]`` is the part of each spent in
+    the kernel (system calls: for sockets, mostly the loopback's TCP work), and
+    ``figures["machine"]`` the machine's cores by kind of work (user, system,
+    softirq, idle), whoever did it."""
 
-    def __init__(self, node, subscriber_processes=()):
+    def __init__(self, node, subscriber_processes=None):
         streams, everything = streams_process(node), node.processes()
         self.groups = {"streams_server": [streams],
                        "rest_of_node": [p for p in everything if p.pid != streams.pid],
-                       "subscribers": list(subscriber_processes),
+                       **(subscriber_processes or {"probes": [], "counting_subscribers": []}),
                        "benchmark": [psutil.Process()]}
         self.figures = {}
 
     def __enter__(self):
         self.started = clock()
-        self.before = {name: cpu_seconds(group) for name, group in self.groups.items()}
+        self.before = self._seconds()
         return self
+
+    def _seconds(self):
+        machine = psutil.cpu_times()._asdict()
+        return ({name: cpu_seconds(group) for name, group in self.groups.items()},
+                {name: cpu_seconds(group, kernel_only=True) for name, group in self.groups.items()},
+                {kind: machine.get(kind, 0.0) for kind in ("user", "system", "softirq", "idle")})
 
     def __exit__(self, *exc):
         elapsed = clock() - self.started
-        self.figures = {name: (cpu_seconds(group) - self.before[name]) / elapsed
-                        for name, group in self.groups.items()}
+        total, in_kernel, machine = ({name: (now[name] - then[name]) / elapsed for name in now}
+                                     for now, then in zip(self._seconds(), self.before))
+        self.figures = {**total, "in_kernel": in_kernel, "machine": machine}
 
 
 def latency(node, fresh, rate, seconds, subscribers, watcher):

@@ -160,8 +160,15 @@ class Connection(abc.ABC):
     # -- blocks ----------------------------------------------------------
 
     @abc.abstractmethod
-    def write_block(self, block):
-        """Store a block, durably, with its transactions indexed.  Idempotent."""
+    def write_block(self, block, taken=()):
+        """Store a block, durably, with its transactions indexed.  Idempotent.
+
+        Then the backlog entries ``taken`` (the ids of the transactions the
+        block took from it) leave the backlog, as ``delete_backlog(taken,
+        blocked=True)`` does, in the same write: a block stage's block and
+        the end of its entries are one round trip (and one durable write)
+        where the engine has a server.  The entries never go before the
+        block is stored."""
 
     @abc.abstractmethod
     def get_block(self, block_id):

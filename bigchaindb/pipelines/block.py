@@ -180,8 +180,7 @@ class BlockPipeline:
                 self._reset()
                 return
         block = self.bigchain.create_block(self.transactions)
-        self.bigchain.write_block(block)
-        self.connection.delete_backlog(list(self.ids), blocked=True)
+        self.bigchain.write_block(block, taken=list(self.ids))
         metrics().blocks.inc()
         metrics().block_transactions.inc(len(self.transactions))
         self._reset()

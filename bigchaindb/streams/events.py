@@ -72,6 +72,21 @@ class Event:
         return self._frame
 
 
+class Batch(list):
+    """Events sent to a client together (a list): their WebSocket frames are
+    joined once (``frames``), for every client that takes all of them."""
+
+    __slots__ = ("_frames",)
+
+    def frames(self):
+        """The frames of the events, one after the other, as one ``bytes``, made once."""
+        try:
+            return self._frames
+        except AttributeError:
+            self._frames = b"".join(event.frame() for event in self)
+            return self._frames
+
+
 class Item(NamedTuple):
     """Something that happened in the ledger, at ``position`` (named ``token`` to
     clients), with the events it means to each stream; ``key`` tells items apart."""

@@ -27,6 +27,7 @@ import threading
 import time
 
 from bigchaindb.backend.exceptions import DatabaseError
+from bigchaindb.streams.events import Batch
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,10 @@ class Subscriber:
     ``matches(event)`` says whether the client wants an event (its filters;
     None: every event).
     ``last_token`` is the position of the last event sent (the sender keeps it).
-    ``write(events)``, when a sender sets it, sends events at once, in the
-    hub's own step, and says whether the socket keeps up: a thousand
-    clients then cost no task switch each per batch.  While it does not keep
+    ``write(events)``, when a sender sets it, sends events (an
+    ``events.Batch``) at once, in the hub's own step, and says whether the
+    socket keeps up: a thousand clients then cost no task switch each per
+    batch, and those that take every event share one ``bytes`` of frames.  While it does not keep
     up (``congested``), or the sender has events waiting, events wait in the
     buffer for the sender.
     """
@@ -78,10 +80,14 @@ class Subscriber:
         return len(self.buffer) >= self.capacity
 
     def offer(self, events):
-        """Queue the events of one item that it wants."""
+        """Send or queue the events that it wants of ``events`` (a list; a
+        ``Batch`` is sent as it is, its frames shared with other clients)."""
         if self.cut_off:
             return
-        wanted = events if self.matches is None else [event for event in events if self.matches(event)]
+        if self.matches is not None:
+            wanted = Batch(event for event in events if self.matches(event))
+        else:
+            wanted = events if isinstance(events, Batch) else Batch(events)
         if not wanted:
             return
         if self.write is not None and not self.buffer and not self.congested:
@@ -121,7 +127,7 @@ class Subscriber:
                     await asyncio.wait_for(self._ready.wait(), timeout)
                 except TimeoutError:
                     return []
-        events = list(self.buffer)
+        events = Batch(self.buffer)
         self.buffer.clear()
         self._room.set()
         return events
@@ -220,18 +226,25 @@ class Hub:
         A subscriber that still has ``capacity`` events waiting from earlier
         batches when a new batch comes is cut off.  (Items of one batch were
         read together, and a client cannot have taken the first before the
-        next: it is not behind for that.)  Senders then take the batch's
-        events at once: one write per client per batch."""
+        next: it is not behind for that.)  The events of all the items go
+        to each subscriber as one ``Batch`` per stream: one write per client
+        per batch, of frames joined once for every client without filters
+        (with 1,000 subscribers, what sending costs is the kernel's work per
+        write and per byte, not Python's per event)."""
         for subscriber in [subscriber for subscriber in self.subscribers if subscriber.behind]:
             self.subscribers.discard(subscriber)
             subscriber.cut()
+        batches = collections.defaultdict(Batch)  # stream -> the events of every item
         for item in items:
             self._published += 1
             self._ring.append((self._published, item))
             self._held += max(1, sum(len(events) for events in item.events.values()))
             self._remember(self._published, item.key, item.token)
-            for subscriber in list(self.subscribers):
-                subscriber.offer(item.events.get(subscriber.stream, ()))
+            for stream, events in item.events.items():
+                batches[stream].extend(events)
+        for subscriber in list(self.subscribers):
+            if batch := batches.get(subscriber.stream):
+                subscriber.offer(batch)
         while self._held > self.ring_events and len(self._ring) > 1:
             number, item = self._ring.popleft()
             self._held -= max(1, sum(len(events) for events in item.events.values()))

@@ -239,11 +239,11 @@ class Streams:
     def _websocket(self, websocket, transport):
         async def send(subscriber):
             def write(events):
-                # the frames as made once for every client, in one write (aiohttp would
+                # the frames as joined once for every client, in one write (aiohttp would
                 # build and write each frame of each client apart)
                 if transport.is_closing():
                     return False
-                transport.writelines([event.frame() for event in events])
+                transport.write(events.frames())
                 subscriber.last_token = events[-1].token
                 return transport.get_write_buffer_size() <= self.socket_bytes
 

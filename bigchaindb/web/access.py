@@ -31,6 +31,8 @@ logger = logging.getLogger("bigchaindb.access")
 REQUEST_ID_HEADER = "X-Request-ID"
 PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
 PATH_SHOWN = 1000  # characters of a path the log keeps
+PATH_SAFE = "/:@!$&'()*+,;=-._~%"  # what a path or query shows as is, besides letters and digits
+PLAIN_PATH = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=\-._~%]*")  # a path that quote() leaves as it is
 ENVIRON_KEY = "bigchaindb.request_id"
 ROUTE_KEY = "bigchaindb.route"
 
@@ -43,10 +45,12 @@ def request_id_of(environ):
 
 def shown_path(environ):
     """The path and query as one printable line: percent-encoded where not plain, cut short if long."""
-    path = quote(environ.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~%")
+    path = environ.get("PATH_INFO", "")
+    if not PLAIN_PATH.fullmatch(path):  # most paths are plain: quote would leave them as they are
+        path = quote(path, safe=PATH_SAFE)
     query = environ.get("QUERY_STRING", "")
     if query:
-        path += "?" + quote(query, safe="/:@!$&'()*+,;=-._~%?")
+        path += "?" + quote(query, safe=PATH_SAFE + "?")
     return path if len(path) <= PATH_SHOWN else path[:PATH_SHOWN] + "..."
 
 

@@ -39,6 +39,8 @@ _UUID4 = _string_format("uuid4")
 
 def query(*allowed):
     """The query parameters as a dict, refusing unknown ones and repeated ones."""
+    if not request.environ.get("QUERY_STRING"):  # most requests: nothing to parse
+        return {}
     args = request.args
     unknown = [name for name in args if name not in allowed]
     if unknown:

@@ -36,6 +36,19 @@ def test_writing_a_block_again_changes_nothing(connection):
     assert connection.blocks_not_voted_by("voter", any_vote) == [header_of(block)]
 
 
+def test_the_transactions_a_block_took_leave_the_backlog_with_its_write(connection):
+    taken, kept = create()[0], create()[0]
+    for tx in (taken, kept):
+        connection.write_backlog(tx, "node", 1)
+    block = block_of([taken])
+    connection.write_block(block, taken=[taken["id"], "0" * 64])  # unknown ids are ignored
+    assert connection.get_block(block["id"]) == block
+    assert connection.backlog_assigned_to("node") == [(kept, 1)]
+    connection.write_backlog(taken, "node", 2)  # given back by a stale stage while its block was written
+    connection.write_block(block, taken=[taken["id"]])  # the block written again: the entry goes too
+    assert connection.backlog_assigned_to("node") == [(kept, 1)]
+
+
 def test_the_genesis_block_is_found_and_never_waits_for_votes(connection):
     genesis = genesis_block()
     block = block_of([create()[0]])

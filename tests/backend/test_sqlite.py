@@ -234,6 +234,7 @@ CALLS = {
     "get_genesis_block": lambda c, l: c.get_genesis_block(),
     "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
+    "transaction_copies": lambda c, l: c.transaction_copies(l.spend["id"]),
     "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
     "spenders_of": lambda c, l: c.spenders_of(l.created["id"], [0, 1]),
     "outputs_page": lambda c, l: (c.outputs_page(l.owner, None, 10), c.outputs_page(l.owner, (1, 0, 0), 10)),
@@ -275,7 +276,9 @@ ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
 
 def test_every_method_has_its_query_plan_checked():
     schema_methods = {"init", "drop", "is_initialised", "state", "stored_hash"}
-    assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods
+    # and the reads the engine answers in one statement where the base class makes several
+    one_statement = {"transaction_copies"}
+    assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods | one_statement
 
 
 def _statements_run_by(conn, call):

@@ -57,7 +57,7 @@ from bigchaindb.backend.rethinkdb import changefeed, driver
 from bigchaindb.backend.rethinkdb.groupcommit import GroupCommit
 from bigchaindb.backend.rethinkdb.schema import (
     BACKLOG, BIGCHAIN, BLOCK_HEADER, CLAIM, CLAIMS, INDEXES, REQUEUED, SETTINGS, TABLES, TRANSACTIONS, VOTE_EXTRAS,
-    LATER_INDEXES, LATER_TABLES, VOTES, WORDS, WRITTEN_AT, asset_keys, binary_as_floats, check_band, check_position, check_storable,
+    FORMER_INDEXES, LATER_INDEXES, LATER_TABLES, LEDGER_ORDER, VOTES, WORDS, WRITTEN_AT, binary_as_floats, check_band, check_position, check_storable,
     floats_as_binary, input_keys, ledger_key, next_written_at, owned_cids, row_key, row_keys, spent_by, stamped,
     stored, transaction_words, vote_key, without, word_rows, write_order, written_blocks_end, written_now)
 from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
@@ -65,6 +65,8 @@ from bigchaindb.common.crypto import DEFAULT_HASH, hash_in_use
 logger = logging.getLogger(__name__)
 
 HARD = {"durability": "hard"}
+DUPLICATE = "Duplicate primary key"
+"""How the server's refusal of an insert whose id is taken begins."""
 VOTE_BATCH = 100
 SEARCH_READ = 1000
 """Entries of each word's range a search reads at a time (see ``search_page``)."""
@@ -215,7 +217,7 @@ class RethinkDBConnection(Connection):
         if result["inserted"]:
             return True
         error = result.get("first_error", "")
-        if error.startswith("Duplicate primary key"):
+        if error.startswith(DUPLICATE):
             return False
         raise DatabaseError(f"RethinkDB at {self.address} refused a write to {table}: {error}")
 
@@ -244,12 +246,17 @@ class RethinkDBConnection(Connection):
 
     def upgrade(self):
         """See ``base.Connection``: the tables and indexes of ``LATER_TABLES`` and
-        ``LATER_INDEXES`` a store made before them lacks, and the words of every
-        stored transaction in a ``words`` table made now."""
+        ``LATER_INDEXES`` a store made before them lacks, the words of every
+        stored transaction in a ``words`` table made now, and without the
+        ``FORMER_INDEXES`` it has."""
         created = self._complete_schema()
         if WORDS in created[0]:
             self._index_stored_words()
-        return any(created)
+        dropped = [(name, index) for name, former in FORMER_INDEXES.items()
+                   for index in former & set(self.run(self.table(name).index_list()))]
+        for name, index in dropped:
+            self.run(self.table(name).index_drop(index), retry=False)
+        return any(created) or bool(dropped)
 
     def _complete_schema(self):
         """Create the tables and indexes missing from the database; the names of both."""
@@ -568,11 +575,14 @@ class RethinkDBConnection(Connection):
 
     # -- blocks --------------------------------------------------------------
 
-    def write_block(self, block):
-        """The block's ``transactions`` rows first, then the block, in one query:
-        a crash in between leaves rows of a block that does not exist, which
-        every reader skips (its status is None), never a block whose
-        transactions cannot be found."""
+    def write_block(self, block, taken=()):
+        """The block's ``transactions`` rows first, then the block, then the
+        deletion of the backlog entries ``taken`` (only once the block is
+        there), in one query: a crash in between leaves rows of a block that
+        does not exist, which every reader skips (its status is None), or
+        entries of a written block (which the block stage passes over: their
+        transactions are in a block), never a block whose transactions
+        cannot be found, nor a transaction in neither."""
         keys = row_keys(block)
         bigchain = self.table(BIGCHAIN)
         if keys:  # floats kept as their bytes (see schema)
@@ -593,11 +603,19 @@ class RethinkDBConnection(Connection):
                     "id": key, "block_id": block["id"], "position": position, "tx": tx, WRITTEN_AT: written_at}),
                 # rows already there (the block written again) stay as they are
                 conflict=lambda _key, old, _new: old, **HARD).do(lambda _: write)
+        def then_backlog(written):
+            if not taken:
+                return written
+            there = written["inserted"].gt(0).or_(
+                written["first_error"].default("").match(f"^{DUPLICATE}").ne(None))
+            return r.branch(there, self.table(BACKLOG).get_all(*taken).delete(**HARD), {}).do(
+                lambda deleted: written.merge({"backlog": deleted}))
         query = r.expr(stored(block)).do(lambda document: next_written_at(bigchain).do(
-            lambda written_at: rows_then_block(document, written_at)))
+            lambda written_at: rows_then_block(document, written_at))).do(then_backlog)
         result = self.run(query)
-        if not result["inserted"] and not result.get("first_error", "").startswith("Duplicate primary key"):
+        if not result["inserted"] and not result.get("first_error", "").startswith(DUPLICATE):
             self._check_writes(result)
+        self._check_writes(result.get("backlog", {}))
 
     @staticmethod
     def _block_as_written(block):
@@ -693,21 +711,21 @@ class RethinkDBConnection(Connection):
 
     @batched
     def transactions_by_asset(self, args_list):
-        # (asset_id,) or (asset_id, operation), operation None meaning any
-        keys = [[args[0]] if args[1:] in ((), (None,)) else list(args) for args in args_list]
-        term, split = self._rows(keys, "asset", lambda row: asset_keys(row["tx"]),
-                                 lambda row: [[row["tx"], row["block_id"]]])
-        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits]
-                                    for hits in split(found)]
+        # (asset_id,) or (asset_id, operation), operation None meaning any: ranges of ``ledger_order``
+        prefixes = [["asset", args[0]] if args[1:] in ((), (None,)) else ["operation", *args] for args in args_list]
+        term = r.expr([self.table(TRANSACTIONS).between(prefix + [r.minval], prefix + [r.maxval], index=LEDGER_ORDER)
+                       .order_by(index=LEDGER_ORDER).map(lambda row: [row["tx"], row["block_id"]]).coerce_to("array")
+                       for prefix in prefixes])
+        return term, lambda found: [[(binary_as_floats(tx), block_id) for tx, block_id in hits] for hits in found]
 
-    # -- pages (see ``base.Connection``): ranges of an ``*_order`` index, whose
+    # -- pages (see ``base.Connection``): ranges of ``ledger_order``, whose
     # keys end with the row's ``ledger_key``, the position handed out.
 
     def outputs_page(self, owner, after, limit):
-        """A range of ``owner_order``; a row may hold several of ``owner``'s
+        """A range of ``owner`` keys; a row may hold several of ``owner``'s
         outputs, so the row a page ended in is read again for the outputs after it."""
         after = check_position(after, with_cid=True)
-        rows = self._page_rows("owner_order", [owner], after and after[:3], limit + 1, closed=True)
+        rows = self._page_rows(["owner", owner], after and after[:3], limit + 1, closed=True)
         found = []
         for key, tx, block_id in rows:
             for cid in owned_cids(tx, owner):
@@ -716,22 +734,21 @@ class RethinkDBConnection(Connection):
         return found[:limit]
 
     def asset_page(self, asset_id, operation, after, limit):
-        prefix = [asset_id] if operation is None else [asset_id, operation]
-        return self._page_rows("asset_order" if operation is None else "asset_operation_order",
-                               prefix, check_position(after), limit)
+        prefix = ["asset", asset_id] if operation is None else ["operation", asset_id, operation]
+        return self._page_rows(prefix, check_position(after), limit)
 
     def metadata_page(self, metadata_id, after, limit):
-        return self._page_rows("metadata_order", [metadata_id], check_position(after), limit)
+        return self._page_rows(["metadata", metadata_id], check_position(after), limit)
 
-    def _page_rows(self, index, prefix, after, limit, closed=False):
+    def _page_rows(self, prefix, after, limit, closed=False):
         """``(ledger key, tx, block id)`` of the ``transactions`` rows keyed ``prefix``
-        in ``index`` from the ledger key ``after`` (None: the start; excluded
+        in ``ledger_order`` from the ledger key ``after`` (None: the start; excluded
         unless ``closed``), up to ``limit``, in the blocks written whole when
         the read began (``written_blocks_end``)."""
         rows = self.run(written_blocks_end(self.table(BIGCHAIN)).do(lambda end: self.table(TRANSACTIONS).between(
-            prefix + (after or [r.minval]), prefix + [end, r.maxval], index=index,
+            prefix + (after or [r.minval]), prefix + [end, r.maxval], index=LEDGER_ORDER,
             left_bound="closed" if closed else "open")
-            .order_by(index=index).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT).coerce_to("array")),
+            .order_by(index=LEDGER_ORDER).limit(limit).pluck("tx", "block_id", "position", WRITTEN_AT).coerce_to("array")),
             majority=True)
         return [([row[WRITTEN_AT], row["block_id"], row["position"]], binary_as_floats(row["tx"]), row["block_id"])
                 for row in rows]

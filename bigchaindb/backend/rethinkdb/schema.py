@@ -289,12 +289,6 @@ def flattened(owners, depth=OWNER_DEPTH):
         lambda owner: r.branch(owner.type_of().eq("ARRAY"), flattened(owner, depth - 1), [owner]))
 
 
-def asset_keys(tx):
-    """The ``asset`` index keys of one transaction: ``[asset id]`` and ``[asset id, operation]``."""
-    asset_id = tx["transaction"]["asset"]["id"]
-    return [[asset_id], [asset_id, tx["transaction"]["operation"]]]
-
-
 def metadata_id_of(tx):
     """The metadata id of a transaction, or null."""
     metadata = tx["transaction"]["metadata"]
@@ -306,6 +300,32 @@ def ledger_key(row):
     ledger order: ``[written_at, block id, position]`` (blocks written at the
     same moment by two nodes are told apart by their id)."""
     return [row[WRITTEN_AT], row["block_id"], row["position"]]
+
+
+LEDGER_ORDER = "ledger_order"
+
+
+def ledger_order(row):
+    """The ``ledger_order`` index keys of a ``transactions`` row: what a list
+    of transactions is read by (``owner``, ``asset``, ``operation`` of an
+    asset, ``metadata``), then the row's ``ledger_key``, one key per list the
+    row is in.  One index for all of them, not one each: RethinkDB's cost of
+    writing a row grows with the number of indexes on its table far more
+    than with the number of keys in them (about 0.07 ms of server CPU per
+    index and row, measured; see docs/performance.md).  A part of the
+    transaction that is not there (a row anyone may write) leaves out the
+    lists it names, not the others."""
+    body = row["tx"]["transaction"]
+    at = ledger_key(row)
+
+    def keys(of):
+        return r.expr(of()).default([])
+    return keys(lambda: body["conditions"].concat_map(lambda condition: flattened(condition["owners_after"]))
+                .distinct().map(lambda owner: r.expr(["owner", owner]).add(at))).add(
+        keys(lambda: [r.expr(["asset", body["asset"]["id"]]).add(at),
+                      r.expr(["operation", body["asset"]["id"], body["operation"]]).add(at)]),
+        keys(lambda: r.branch(metadata_id_of(row["tx"]).eq(None), [],
+                              [r.expr(["metadata", metadata_id_of(row["tx"])]).add(at)])))
 
 
 def check_position(position, with_cid=False):
@@ -367,17 +387,8 @@ INDEXES = {
     TRANSACTIONS: {
         "transaction_id": (lambda row: row["tx"]["id"], False),
         "spent_inputs": (lambda row: spent_by(row["tx"]).distinct(), True),
-        "asset": (lambda row: asset_keys(row["tx"]), True),
-        # pages, keyed in ledger order (``ledger_key``) after what they list by
-        "owner_order": (lambda row: row["tx"]["transaction"]["conditions"].concat_map(
-            lambda condition: flattened(condition["owners_after"])).distinct().map(
-            lambda owner: r.expr([owner]).add(ledger_key(row))), True),
-        "asset_order": (lambda row: r.expr([row["tx"]["transaction"]["asset"]["id"]]).add(ledger_key(row)), False),
-        "asset_operation_order": (lambda row: r.expr([row["tx"]["transaction"]["asset"]["id"],
-                                                      row["tx"]["transaction"]["operation"]]).add(ledger_key(row)),
-                                  False),
-        "metadata_order": (lambda row: r.branch(metadata_id_of(row["tx"]).eq(None), [],
-                                                [r.expr([metadata_id_of(row["tx"])]).add(ledger_key(row))]), True),
+        # transactions_by_asset and the pages (see ``ledger_order``)
+        LEDGER_ORDER: (ledger_order, True),
     },
     WORDS: {
         "word_order": (lambda entry: r.expr([entry["kind"], entry["word"]]).add(ledger_key(entry)), False),
@@ -420,6 +431,10 @@ def transaction_words(key, block_id, position, tx):
 
 
 LATER_TABLES = (SETTINGS, WORDS)
-LATER_INDEXES = {TRANSACTIONS: {"owner_order", "asset_order", "asset_operation_order", "metadata_order"}}
+LATER_INDEXES = {TRANSACTIONS: {LEDGER_ORDER}}
 """Tables and indexes a store made by an earlier version may lack: it is
 complete without them, and ``upgrade`` adds them."""
+
+FORMER_INDEXES = {TRANSACTIONS: {"asset", "owner_order", "asset_order", "asset_operation_order", "metadata_order"}}
+"""Indexes an earlier version made that ``ledger_order`` replaced: ``upgrade``
+drops them (each costs every block write)."""

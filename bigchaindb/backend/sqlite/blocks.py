@@ -122,6 +122,19 @@ def with_transaction(db, tx_id):
     return [block_id for block_id, in rows.fetchall()]
 
 
+def transaction_copies(db, tx_id):
+    """``(block id, transaction as stored there)`` for each block holding ``tx_id``,
+    in one statement: what ``with_transaction`` then ``transaction_in`` for each
+    block found read in one more per block (a block listing the id twice is
+    named twice, each time with its first copy, as they read it)."""
+    rows = db.execute("SELECT b.id, t.tx FROM block_transactions t JOIN blocks b ON b.seq = t.block_seq"
+                      " WHERE t.tx_id = ? ORDER BY t.block_seq, t.position", (tx_id,)).fetchall()
+    first = {}
+    for block_id, tx in rows:
+        first.setdefault(block_id, tx)
+    return [(block_id, load(first[block_id])) for block_id, _ in rows]
+
+
 def transaction_in(db, tx_id, block_id):
     row = db.execute("SELECT t.tx FROM blocks b JOIN block_transactions t ON t.block_seq = b.seq"
                      " WHERE b.id = ? AND t.tx_id = ? LIMIT 1", (block_id, tx_id)).fetchone()

@@ -212,8 +212,13 @@ class SQLiteConnection(base.Connection):
 
     # -- blocks -------------------------------------------------------------
 
-    def write_block(self, block):
-        self._write(blocks.write, block)
+    def write_block(self, block, taken=()):
+        self._write(self._write_block, block, list(taken))
+
+    @staticmethod
+    def _write_block(handle, block, taken):
+        blocks.write(handle, block)
+        backlog.delete(handle, taken)
 
     def get_block(self, block_id):
         return self._read(blocks.get, block_id)
@@ -229,6 +234,9 @@ class SQLiteConnection(base.Connection):
 
     def get_transaction_in_block(self, tx_id, block_id):
         return self._read(blocks.transaction_in, tx_id, block_id)
+
+    def transaction_copies(self, tx_id):
+        return self._read(blocks.transaction_copies, tx_id)
 
     def get_outputs(self, tx_id, block_id, cids):
         return self._read(blocks.outputs, tx_id, block_id, cids)

@@ -120,7 +120,7 @@ def test_every_request_reads_by_index_in_few_round_trips(node, recorded):
         # the transaction, its input's outputs in the blocks holding it, the spenders of the input,
         # the asset's CREATE
         [("backlog", "GetAll", "id"), ("backlog", "GetAll", "spent_inputs"),
-         ("transactions", "GetAll", "asset"), ("transactions", "GetAll", "spent_inputs"),
+         ("transactions", "Between", "ledger_order"), ("transactions", "GetAll", "spent_inputs"),
          ("transactions", "GetAll", "transaction_id"), ("transactions", "GetAll", "transaction_id")],
         [("claims", "Insert", None)],  # the claim on the output it spends
         [("backlog", "Insert", None)],
@@ -186,10 +186,10 @@ def test_the_pipelines_read_the_ledger_once_per_transaction_or_block(node, recor
         assert_index_reads(made + voted + counted)
         counts[size] = (len(made), len(voted), len(counted))
     assert counts[30][0] - counts[3][0] == 27  # the block stage: one read per transaction
-    # the block stage reads the ledger, checks the transactions are still its own, writes the block,
-    # takes them out of the backlog;
+    # the block stage reads the ledger, checks the transactions are still its own, writes the block
+    # and takes them out of the backlog in one query;
     # the vote stage reads the block with the votes on it (whether it voted on the block already),
     # then the ledger, and writes its vote; the first vote of the process also reads its last vote;
     # the election reads the block's votes with its header
-    assert counts[3] == (6, 4, 1)
+    assert counts[3] == (5, 4, 1)
     assert counts[30][1:] == (3, 1)  # as many for 30 transactions as for 3

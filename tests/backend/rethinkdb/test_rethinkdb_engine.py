@@ -79,8 +79,7 @@ def test_tables_and_index_names():
     assert names == {
         "backlog": ["assignee_and_time", "assignment_timestamp", "spent_inputs"],
         "bigchain": ["genesis", "written_at"],
-        "transactions": ["asset", "asset_operation_order", "asset_order", "metadata_order", "owner_order",
-                         "spent_inputs", "transaction_id"],
+        "transactions": ["ledger_order", "spent_inputs", "transaction_id"],
         "votes": ["block", "block_and_voter", "voter_and_time", "written_at"],
         "requeued": [],
         "claims": ["spender"],
@@ -89,7 +88,7 @@ def test_tables_and_index_names():
     multi = {(table, name) for table, indexes in schema.INDEXES.items()
              for name, (_, is_multi) in indexes.items() if is_multi}
     assert multi == {("backlog", "spent_inputs"), ("bigchain", "genesis"), ("transactions", "spent_inputs"),
-                     ("transactions", "owner_order"), ("transactions", "asset"), ("transactions", "metadata_order")}
+                     ("transactions", "ledger_order")}
 
 
 def test_every_index_function_compiles():
@@ -342,16 +341,22 @@ def a_block(number, owners_after=("owner",), metadata=None):
             "block": {"timestamp": "1480000000", "transactions": [tx], "node_pubkey": "node", "voters": ["node"]}}
 
 
-def test_a_store_made_before_the_word_index_and_the_page_indexes_is_upgraded(engine):
+def test_a_store_made_before_the_word_index_and_the_ledger_order_is_upgraded(engine):
     block = a_block(1, metadata={"id": "m", "data": {"note": "Zebra crossing"}})
     engine.write_block(block)
     engine.run(r.db(engine.dbname).table_drop("words"))  # as an earlier version made the store
+    transactions = engine.table("transactions")
     for index in schema.LATER_INDEXES["transactions"]:
-        engine.run(engine.table("transactions").index_drop(index))
+        engine.run(transactions.index_drop(index))
+    for index in schema.FORMER_INDEXES["transactions"]:  # what it had instead
+        engine.run(transactions.index_create(index, lambda row: row["tx"]["id"]))
     assert engine.state() == "initialised" and engine.upgrade() is True
+    assert sorted(engine.run(transactions.index_list())) == sorted(schema.INDEXES["transactions"])
     found, following = engine.search_page("metadata", ["zebra"], None, 10)
     assert [(tx["id"], block_id) for _, tx, block_id in found] == [("tx1", block["id"])] and following is None
     assert [tx["id"] for _, tx, _, _ in engine.outputs_page("owner", None, 10)] == ["tx1"]
+    assert [tx["id"] for _, tx, _ in engine.metadata_page("m", None, 10)] == ["tx1"]
+    assert [tx["id"] for _, tx, _ in engine.asset_page("asset1", "CREATE", None, 10)] == ["tx1"]
     assert engine.upgrade() is False
 
 
