@@ -317,3 +317,12 @@ def test_a_store_made_before_settings_were_recorded_is_upgraded_to_a_sha3_256_on
         assert upgraded.stored_hash() == "sha3_256"
     finally:
         upgraded.close()
+
+
+def test_the_vote_catch_up_reads_each_blocks_votes_by_its_id(sqlite_connection):
+    """Not all the voter's votes again for every block (blocks × votes: 38 s at 10 million stored)."""
+    statements = _statements_run_by(sqlite_connection,
+                                    lambda: sqlite_connection.blocks_not_voted_by("voter", any_vote))
+    with sqlite_connection._pool.taken() as handle:
+        plan = [row[3] for statement in statements for row in handle.execute(f"EXPLAIN QUERY PLAN {statement}")]
+    assert any(step.startswith("SEARCH v USING INDEX sqlite_autoindex_votes_1 (block_id=?") for step in plan), plan
