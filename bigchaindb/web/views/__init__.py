@@ -51,10 +51,9 @@ def id_url(endpoint, **value):
 
     ``url_for`` builds the address from the request's scheme, host and path
     prefix (behind a trusted proxy, the ones it forwarded, see ``web.app``)
-    anew on every call, and the answer's ``Location`` is made a URI again on
-    the way out: ~7 % of a POST.  Hex digits are never quoted in a URL, so
-    the URL is what ``url_for`` built for the same request address, with
-    the id swapped: that prefix is built once per address.
+    anew on every call: 2-3 % of a POST.  Hex digits are never quoted in a
+    URL, so the URL is what ``url_for`` built for the same request address
+    with the id swapped: that prefix is built once per address.
     """
     (hash_id,) = value.values()
     prefixes = current_app.extensions.setdefault("id_url_prefixes", {})
