@@ -13,6 +13,14 @@ from bigchaindb.common.crypto import verify
 from bigchaindb.common.utils import serialize
 
 VALID, UNDECIDED, INVALID = "VALID", "UNDECIDED", "INVALID"
+STUCK = "STUCK"
+"""An outcome, not a status: an UNDECIDED block on which every member of the
+electorate has cast the vote that counts.  No vote can change it any more
+(one per voter, the first), so it stays UNDECIDED for good and holds
+nothing: its transactions go back to the backlog, as an INVALID block's do.
+The votes of a whole federation name different ``previous_block``s when a
+block reached the nodes at different points of their chains (a write that
+stalled across a RethinkDB failover: docs/federation.md)."""
 
 
 def vote_is_authentic(vote):
@@ -53,6 +61,13 @@ def counted_votes(block_id, electorate, votes):
 def block_election_status(block_id, electorate, votes):
     """VALID, INVALID or UNDECIDED for ``block_id`` given the stored vote rows
     ``votes`` (in write order) and the federation ``electorate`` (n = its size)."""
+    outcome = block_election_outcome(block_id, electorate, votes)
+    return UNDECIDED if outcome == STUCK else outcome
+
+
+def block_election_outcome(block_id, electorate, votes):
+    """``block_election_status``, but STUCK rather than UNDECIDED once every
+    member of ``electorate`` has a vote that counts."""
     n = len(set(electorate))
     bodies = [vote["vote"] for vote in counted_votes(block_id, electorate, votes)]
     valid = [body for body in bodies if body.get("is_block_valid") is True]
@@ -67,4 +82,4 @@ def block_election_status(block_id, electorate, votes):
                 previous[key] = previous.get(key, 0) + 1
         if previous and max(previous.values()) > n // 2:
             return VALID
-    return UNDECIDED
+    return STUCK if len(bodies) == n else UNDECIDED

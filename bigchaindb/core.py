@@ -25,7 +25,7 @@ from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, Inp
                                          ValidationError)
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction, TransactionLink
 from bigchaindb.common.utils import flatten
-from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_status, counted_votes,
+from bigchaindb.consensus import (INVALID, STUCK, UNDECIDED, VALID, block_election_outcome, counted_votes,
                                   is_authentic_vote_by)
 from bigchaindb.common.utils import dumps
 from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 # transaction statuses, as the statuses endpoint names them
 TX_VALID, TX_UNDECIDED, TX_BACKLOG, TX_INVALID = "valid", "undecided", "backlog", "invalid"
 LIVE = (VALID, UNDECIDED)
+"""The outcomes (``block_outcome``) of a block whose transactions it holds:
+not a STUCK block's, which go back to the backlog."""
 PAGE_SIZE = 100
 """Items of a list page when the client does not say."""
 PAGE_SCAN = 10
@@ -298,7 +300,7 @@ class Bigchain:
         for cid, spender, holder in self.connection.spenders_of(txid, cids):
             if cid in found or (spender, holder) == (tx_id, block_id):
                 continue
-            if self.block_status(holder) in LIVE and self._spends(spender, holder, TransactionLink(txid, cid)):
+            if self.block_outcome(holder) in LIVE and self._spends(spender, holder, TransactionLink(txid, cid)):
                 found[cid] = spender
         if check_backlog:
             for cid, spender in self.connection.backlog_spenders_of(txid, cids):
@@ -326,9 +328,9 @@ class Bigchain:
         return _as_stored(self.connection.get_transaction_in_block(tx_id, block_id), tx_id)
 
     def block_holding(self, tx_id, except_block=None):
-        """A VALID or UNDECIDED block other than ``except_block`` holding ``tx_id``, or None."""
+        """A VALID or UNDECIDED (not STUCK) block other than ``except_block`` holding ``tx_id``, or None."""
         for block_id in self.connection.blocks_with_transaction(tx_id):
-            if block_id != except_block and self.block_status(block_id) in LIVE:
+            if block_id != except_block and self.block_outcome(block_id) in LIVE:
                 return block_id
         return None
 
@@ -352,6 +354,12 @@ class Bigchain:
         block's own ``voters`` (which its writer chose).  A stored block whose
         header is not shaped as one is INVALID: no vote can make it valid.
         """
+        status = self.block_outcome(block_id)
+        return UNDECIDED if status == STUCK else status
+
+    def block_outcome(self, block_id):
+        """``block_status``, but STUCK for a block UNDECIDED for good (every
+        member voted): such a block holds none of its transactions."""
         if not isinstance(block_id, str):
             return INVALID  # an id from the store that is not even a string
         status = self._decided.get(block_id)
@@ -368,7 +376,7 @@ class Bigchain:
         elif not readable:
             status = INVALID
         else:
-            status = block_election_status(block_id, self.federation, self.connection.votes_for(block_id))
+            status = block_election_outcome(block_id, self.federation, self.connection.votes_for(block_id))
         if status != UNDECIDED:
             remember(self._decided, block_id, status)
         return status
@@ -525,7 +533,7 @@ class Bigchain:
         ``tx`` when it is in a VALID or UNDECIDED block and ``owner`` is among its
         owners_after, else None.  The index row that named it is not taken on
         trust (see ``_spends``)."""
-        if not looks_like_transaction(tx) or self.block_status(block_id) not in LIVE:
+        if not looks_like_transaction(tx) or self.block_outcome(block_id) not in LIVE:
             return None
         try:
             body = tx["transaction"]
@@ -567,7 +575,7 @@ class Bigchain:
     def _live_transaction(self, tx, block_id, matches=lambda body: True):
         """True when the stored ``tx`` is in a VALID or UNDECIDED block and its body ``matches``
         (what the index row that named it says of it: see ``_spends``)."""
-        if not looks_like_transaction(tx) or self.block_status(block_id) not in LIVE:
+        if not looks_like_transaction(tx) or self.block_outcome(block_id) not in LIVE:
             return False
         try:
             return matches(tx["transaction"])
@@ -692,9 +700,9 @@ class Bigchain:
         """Headers of the stored blocks this node has not voted on (genesis aside), oldest first."""
         return self.connection.blocks_not_voted_by(self.me, is_authentic_vote_by(self.me))
 
-    def requeue(self, block_id):
-        """Put the transactions of an INVALID block that are still valid back
-        in the backlog, once.
+    def requeue(self, block_id, outcome=INVALID):
+        """Put the transactions of an INVALID or STUCK block (``outcome``)
+        that are still valid back in the backlog, once.
 
         Only those that pass validation now go back (not those live
         elsewhere, or spending what is spent): a forged transaction put back
@@ -710,12 +718,13 @@ class Bigchain:
             try:
                 validate_transaction(self, Transaction.from_dict(tx))
             except ValidationError as exc:
-                logger.info("transaction %s of INVALID block %s stays out of the backlog: %s", tx["id"], block_id, exc)
+                logger.info("transaction %s of %s block %s stays out of the backlog: %s", tx["id"], outcome, block_id,
+                            exc)
                 continue
             if self.write_to_backlog(tx) is None:
                 requeued += 1
         if self.connection.mark_requeued(block_id):
-            logger.info("block %s is INVALID: %d of its transactions went back to the backlog", block_id, requeued)
+            logger.info("block %s is %s: %d of its transactions went back to the backlog", block_id, outcome, requeued)
 
 
 class Page(NamedTuple):

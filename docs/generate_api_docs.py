@@ -356,7 +356,8 @@ def record_streams(recorder):
                     "select transactions; a filtered stream's positions are those of the whole stream.",
                     f"{streams}/valid_transactions?since=0&asset_id={ASSET_ID}&operation=TRANSFER", 1)
     recorder.stream("Stream: decided blocks",
-                    "Every block when it is decided (`VALID` or `INVALID`), with its transactions' ids.",
+                    "Every block when it is decided (`VALID` or `INVALID`), with its transactions' ids; a block that "
+                    "every node voted on and that stays `UNDECIDED` for good comes with that status.",
                     f"{streams}/blocks?since=0", 3)
     recorder.stream("Stream: votes", "Every vote that counts (signed by a member of the federation), as signed, "
                     "in the order the votes were written.", f"{streams}/votes?since=0", 2)

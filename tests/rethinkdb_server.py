@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 
+import psutil
 import pytest
 
 from tests.helpers import free_port, wait_until
@@ -109,17 +110,49 @@ class RethinkDBServer:
         """SIGTERM (a clean shutdown), then SIGKILL if it takes longer than ``timeout`` seconds."""
         if not self.running:
             return
+        helpers = self._helpers()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
+            self.process.kill()
+            self.process.wait(10)
+        self._end(helpers)
 
     def kill(self):
         """SIGKILL, as a crash or a power cut would end it."""
         if self.running:
+            helpers = self._helpers()
             self.process.kill()
             self.process.wait(10)
+            self._end(helpers)
+
+    def _helpers(self):
+        """The processes the server forked (in sessions of their own, so not
+        reached through its process group)."""
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    @staticmethod
+    def _end(helpers):
+        """Kill the server's forked helpers and wait until each is gone: they
+        share the open file that locks the data directory, so a restart made
+        while one lingers fails with "Directory ... already in use".  A zombie
+        holds no files (nobody may reap an orphan here)."""
+        def ended(process):
+            try:
+                return process.status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
+        for process in helpers:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        wait_until(lambda: all(ended(process) for process in helpers), 10,
+                   "the RethinkDB server's helper processes did not end", interval=0.05)
 
     def restart(self, timeout=START_TIMEOUT):
         self.stop()

@@ -6,6 +6,7 @@ the machine (benchmarks/README.md has the scenarios that measure them).
 """
 
 import csv
+from contextlib import closing
 import json
 import os
 import importlib.util
@@ -80,3 +81,64 @@ def test_the_worst_post_benchmark_posts_its_case_to_a_real_node_and_reports_it()
                           check=True, timeout=120, capture_output=True, text=True)
     (row,) = [line for line in done.stdout.splitlines() if line.startswith("junk-transfer")]
     assert " 400 " in row and row.endswith("fulfillment 0 does not validate")
+
+
+def test_a_preloaded_store_holds_what_the_node_would_write_and_grows_across_sittings(tmp_path):
+    """benchmarks/preload.py writes blocks in bulk (rows made in worker processes,
+    many blocks per commit): the node's own write_block and write_vote, given the
+    same blocks and votes, must make the very same tables and indexes, and every
+    block must be valid (signed, its transactions well made, voted VALID in a chain)."""
+    import sqlite3
+    from benchmarks import preload
+    from bigchaindb import backend
+    from bigchaindb.common.transaction import Transaction
+    from bigchaindb.consensus import VALID
+    from bigchaindb.core import Bigchain
+    from bigchaindb.models import Block
+
+    preload.cached(1500, processes=2, directory=str(tmp_path))
+    path, keypair, sample = preload.cached(3500, processes=2, directory=str(tmp_path))  # extends the 1500
+    assert preload.cached(1500, directory=str(tmp_path))[1] == keypair
+
+    def contents(db):
+        tables = [name for name, in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                                " AND sql NOT LIKE 'CREATE VIRTUAL%'")]  # FTS5: their tables are
+        return ({table: sorted(db.execute(f"SELECT * FROM {table}")) for table in tables},
+                sorted(db.execute("SELECT type, name, sql FROM sqlite_master")))
+
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # as the node keeps it
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        built = contents(db)
+        block_ids = [block_id for block_id, in db.execute("SELECT id FROM blocks ORDER BY seq")]
+        stored_votes = [json.loads(vote) for vote, in db.execute("SELECT vote FROM votes ORDER BY seq")]
+    assert len(block_ids) == 1 + 4 and len(stored_votes) == 4  # genesis, then blocks of 1000, 500, 1000, 1000
+
+    store = backend.connect({"backend": "sqlite", "path": path})
+    node = Bigchain(store, keypair.public_key, keypair.private_key)
+    rewritten = backend.connect({"backend": "sqlite", "path": str(tmp_path / "by-the-node.sqlite")})
+    rewritten.init()
+    previous = block_ids[0]
+    for block_id, vote in zip(block_ids, [None, *stored_votes]):
+        block = store.get_block(block_id)
+        rewritten.write_block(block)
+        if vote is None:
+            continue
+        Block.from_dict(block)  # its id and signature
+        assert vote["vote"]["voting_for_block"] == block_id and vote["vote"]["previous_block"] == previous
+        rewritten.write_vote(vote)
+        assert node.block_status(block_id) == VALID
+        for tx in block["block"]["transactions"]:
+            parsed = Transaction.from_dict(tx)
+            assert parsed.to_dict() == tx
+            parsed.validate_fulfillments(parsed.input_condition_uris())
+        previous = block_id
+    rewritten.close()
+    with closing(sqlite3.connect(tmp_path / "by-the-node.sqlite")) as db:
+        tables, schema = contents(db)
+    assert schema == built[1]
+    assert tables.keys() == built[0].keys()
+    for table in tables:
+        assert tables[table] == built[0][table], table
+    assert 3 <= len(sample) == len(set(sample)) and all(node.get_transaction(tx_id) for tx_id in sample)
+    store.close()

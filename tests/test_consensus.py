@@ -3,7 +3,8 @@
 import pytest
 
 from bigchaindb.common.crypto import generate_key_pair
-from bigchaindb.consensus import INVALID, UNDECIDED, VALID, block_election_status, counted_votes
+from bigchaindb.consensus import (INVALID, STUCK, UNDECIDED, VALID, block_election_outcome, block_election_status,
+                                  counted_votes)
 from bigchaindb.models import make_vote
 
 BLOCK = "b" * 64
@@ -48,6 +49,29 @@ def test_valid_votes_must_agree_on_the_previous_block(nodes):
     assert block_election_status(BLOCK, voters(nodes, 3), cast) == UNDECIDED
     cast[1] = vote(nodes[1], previous="1" * 64)
     assert block_election_status(BLOCK, voters(nodes, 3), cast) == VALID
+
+
+@pytest.mark.parametrize("n, previous, outcome", [
+    (3, "123", STUCK),      # every member voted, no majority names one previous block: UNDECIDED for good
+    (3, "12", UNDECIDED),   # the third vote may still agree with one of them
+    (4, "1122", STUCK),     # two pairs: neither above floor(4/2)
+    (4, "1123", STUCK),
+    (4, "112", UNDECIDED),
+])
+def test_a_block_every_member_voted_on_without_a_majority_is_stuck(nodes, n, previous, outcome):
+    cast = [vote(node, previous=mark * 64) for node, mark in zip(nodes, previous)]
+    assert block_election_outcome(BLOCK, voters(nodes, n), cast) == outcome
+    assert block_election_status(BLOCK, voters(nodes, n), cast) == UNDECIDED  # its status, all the same
+
+
+def test_a_stuck_outcome_needs_every_members_counted_vote(nodes):
+    split = [vote(nodes[0], previous="1" * 64), vote(nodes[1], previous="2" * 64)]
+    outsider = generate_key_pair()
+    forged = vote(nodes[3], previous="3" * 64)
+    forged["node_pubkey"] = nodes[2].public_key  # in a member's name, not signed by it
+    assert block_election_outcome(BLOCK, voters(nodes, 3), split + [vote(outsider), forged]) == UNDECIDED
+    assert block_election_outcome(BLOCK, voters(nodes, 3), split + [vote(nodes[2], valid=False)]) == STUCK
+    assert block_election_outcome(BLOCK, voters(nodes, 3), split + [vote(nodes[2], previous="1" * 64)]) == VALID
 
 
 def test_votes_from_outsiders_are_ignored_not_counted_against(nodes):

@@ -13,7 +13,6 @@ import uuid
 
 import base58
 import cryptoconditions as cc
-from cryptoconditions.crypto import Ed25519SigningKey
 
 from bigchaindb.common import crypto
 from bigchaindb.common.conditions import (
@@ -474,7 +473,7 @@ class _Signer:
     def signature(self, public_key):
         """The signature bytes of ``public_key``, or None when it can be neither made nor found."""
         if public_key in self.keys:
-            return Ed25519SigningKey(self.keys[public_key]).sign(self.message, encoding="bytes")
+            return crypto.signing_key(self.keys[public_key]).sign(self.message).signature  # key decoded once
         given = self.signatures.get(public_key)
         if given is None:
             return None

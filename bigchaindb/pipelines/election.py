@@ -1,4 +1,6 @@
-"""Election stage: as votes arrive, decide blocks and requeue INVALID ones.
+"""Election stage: as votes arrive, decide blocks and requeue INVALID ones,
+and STUCK ones (UNDECIDED for good: every member voted, see
+``consensus.STUCK``).
 
 Every node runs it; ``Bigchain.requeue`` makes the requeue happen once.
 Votes written while the stage was down are not on its feed, so on start it
@@ -11,7 +13,7 @@ import logging
 import time
 
 from bigchaindb.backend.exceptions import DatabaseError
-from bigchaindb.consensus import INVALID, UNDECIDED
+from bigchaindb.consensus import INVALID, STUCK, UNDECIDED
 from bigchaindb.health import Heartbeat, seconds_since, timestamp_in
 from bigchaindb.metrics import metrics
 
@@ -71,7 +73,7 @@ class ElectionPipeline:
         if block_id in self.announced:
             return
         view = self.bigchain.statuses_read([block_id])  # its votes, and its header if new: one read
-        status = view.block_status(block_id)
+        status = view.block_outcome(block_id)
         if status in (None, UNDECIDED):
             return
         if len(self.announced) >= ANNOUNCED_LIMIT:
@@ -81,5 +83,5 @@ class ElectionPipeline:
         if self.live:
             header = view.block_header(block_id)  # read with the status
             metrics().election_lag.observe(seconds_since(timestamp_in(header, "block")))
-        if status == INVALID:
-            self.bigchain.requeue(block_id)
+        if status in (INVALID, STUCK):
+            self.bigchain.requeue(block_id, status)

@@ -5,8 +5,10 @@ that are ready, in order:
 
 - ``BlockSource`` walks the blocks in the order they were written
   (``blocks_after``) and hands out a block once it is decided, VALID or
-  INVALID.  It stops at the first undecided block, so a block decided early
-  waits for the ones written before it: the order of events is the ledger's
+  INVALID, or UNDECIDED for good (every member voted: ``consensus.STUCK``,
+  its event says UNDECIDED).  It stops at the first block still undecided,
+  so a block decided early waits for the ones written before it: the order
+  of events is the ledger's
   order, the same for every client and every replay.  A decided block is
   one ``Item``: its event on the ``blocks`` stream and, when VALID, one
   event per transaction on ``valid_transactions``.
@@ -28,7 +30,7 @@ import struct
 from typing import NamedTuple
 
 from bigchaindb.common.utils import dumps, flatten
-from bigchaindb.consensus import INVALID, UNDECIDED, VALID, vote_is_authentic
+from bigchaindb.consensus import INVALID, STUCK, UNDECIDED, VALID, vote_is_authentic
 from bigchaindb.models import transactions_of
 
 VALID_TRANSACTIONS, BLOCKS, VOTES = "valid_transactions", "blocks", "votes"
@@ -154,11 +156,12 @@ class BlockSource:
         while self._waiting:
             position, block = self._waiting[0]
             block_id = block.get("id") if isinstance(block, dict) else None
-            status = self.bigchain.block_status(block_id) if isinstance(block_id, str) else INVALID
+            status = self.bigchain.block_outcome(block_id) if isinstance(block_id, str) else INVALID
             if status in (UNDECIDED, None):
                 break
             self._waiting.pop(0)
             token = self.connection.position_token(position)
+            status = UNDECIDED if status == STUCK else status
             ready.append(Item(position, token, block_id, block_events(block, block_id, token, status)))
             self.position = position
         return ready

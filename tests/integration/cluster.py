@@ -20,7 +20,7 @@ from rethinkdb import r
 from rethinkdb.errors import ReqlAvailabilityError
 
 from bigchaindb.common.crypto import generate_key_pair
-from bigchaindb.consensus import VALID, block_election_status
+from bigchaindb.consensus import STUCK, VALID, block_election_outcome, block_election_status
 from tests.helpers import create_tx, node_environment, transfer_tx
 from tests.integration.node import BIGCHAINDB, federation
 from tests.rethinkdb_server import Cluster
@@ -70,13 +70,8 @@ class ClusterFederation:
         """The index of a server that is the primary replica of neither the
         blocks' nor the votes' table (or at least not of the blocks').
 
-        Killing a primary makes every node's block and vote feeds resume
-        after the failover, and a block write that stalled across it can
-        reach the vote stages at different points of their chains: under
-        the election rule (a majority of valid votes must name the same
-        ``previous_block``) it can then stay UNDECIDED for good.  The fault
-        tests kill a follower; docs/federation.md ("The order nodes vote
-        in, after a fault") says more."""
+        Killing one leaves every node's feeds running; killing a primary
+        (``primary``) makes them all resume after the failover."""
         configs = self.table_configs()
         leading = [{shard["primary_replica"] for shard in configs[table]["shards"]} for table in ("bigchain", "votes")]
         names = [server.name for server in self.servers]
@@ -84,6 +79,16 @@ class ClusterFederation:
             if not any(name in primaries for primaries in leading):
                 return index
         return next(index for index, name in enumerate(names) if name not in leading[0])
+
+    def primary(self):
+        """The index of the server that is the primary replica of the blocks'
+        table (and of the votes', when one server leads both): the victim
+        whose death makes every node's block and vote feeds resume."""
+        configs = self.table_configs()
+        leading = [[shard["primary_replica"] for shard in configs[table]["shards"]] for table in ("bigchain", "votes")]
+        names = [server.name for server in self.servers]
+        both = [name for name in leading[0] if name in leading[1]]
+        return names.index((both or leading[0])[0])
 
     def query(self, term, server=None, patience=30):
         """Run the ReQL ``term`` on ``server`` (the first running one by default),
@@ -133,8 +138,9 @@ class Ledger:
     """The blocks and votes in the cluster, each block decided by the election rule.
 
     ``blocks`` maps a block id to ``(creator, transaction ids, status,
-    committed_at)``; ``committed_at`` is the server time of the vote that
-    made the block VALID (None for a block not VALID).
+    committed_at)``; ``status`` is the election's outcome (STUCK for a
+    block UNDECIDED for good); ``committed_at`` is the server time of the
+    vote that made the block VALID (None for a block not VALID).
     """
 
     def __init__(self, blocks, votes, spent):
@@ -156,7 +162,7 @@ class Ledger:
             if any(tx["transaction"]["operation"] == "GENESIS" for tx in txs):
                 continue
             block_votes = sorted(by_block[row["id"]], key=lambda vote: vote["written_at"])
-            status = block_election_status(row["id"], row["block"]["voters"], block_votes)
+            status = block_election_outcome(row["id"], row["block"]["voters"], block_votes)
             committed_at = None
             if status == VALID:  # the first moment the votes so far made it VALID
                 committed_at = next(vote["written_at"] for index, vote in enumerate(block_votes) if
@@ -175,6 +181,10 @@ class Ledger:
         """How many VALID blocks hold each transaction."""
         return collections.Counter(tx_id for _, tx_ids, status, _ in self.blocks.values() if status == VALID
                                    for tx_id in tx_ids)
+
+    def stuck(self):
+        """The ids of the blocks UNDECIDED for good (every member voted, see ``consensus.STUCK``)."""
+        return {block_id for block_id, (_, _, status, _) in self.blocks.items() if status == STUCK}
 
     def double_spends(self):
         return sum(1 for count in self.spent.values() if count > 1)
@@ -332,6 +342,7 @@ def counts(load, ledger):
         "doubled": sum(1 for count in valid.values() if count > 1),
         "double_spends": ledger.double_spends(),
         "blocks": len(ledger.blocks),
+        "stuck": len(ledger.stuck()),
     }
 
 

@@ -1,5 +1,6 @@
 """Each stage driven step by step on a real store: blocks, votes, elections, stale entries."""
 
+import json
 import time
 
 import pytest
@@ -8,13 +9,14 @@ from bigchaindb.backend import connect
 from bigchaindb.common.crypto import generate_key_pair
 from bigchaindb.common.exceptions import DuplicateTransaction
 from bigchaindb.common.transaction import Asset, Transaction
-from bigchaindb.consensus import INVALID, VALID
+from bigchaindb.consensus import INVALID, STUCK, UNDECIDED, VALID
 from bigchaindb.core import Bigchain
 from bigchaindb.models import Block
 from bigchaindb.pipelines.block import QUIET, BlockPipeline
 from bigchaindb.pipelines.election import ElectionPipeline
 from bigchaindb.pipelines.stale import StalePipeline
 from bigchaindb.pipelines.vote import VotePipeline
+from bigchaindb.streams.events import BlockSource
 from tests.attacker import RawStore
 from tests.helpers import CountingConnection, write_block
 
@@ -182,6 +184,59 @@ def test_election_requeues_an_invalid_block_once(bigchain, make_create):
 
     ElectionPipeline(bigchain).on_vote(vote)  # a second election stage: no second requeue
     assert backlog_ids(bigchain) == set()
+
+
+def test_a_block_stuck_undecided_gives_its_transactions_back_once(connection, make_create, alice):
+    """Three members whose vote chains parted around one block, as a block
+    write that stalled across a RethinkDB failover leaves them: each voted
+    it valid, after a different block.  Every member has cast its vote, so
+    it is UNDECIDED for good; its transaction goes back to the backlog once
+    and ends up in exactly one VALID block."""
+    keys = [generate_key_pair() for _ in range(3)]
+    members = [Bigchain(connection, key.public_key, key.private_key,
+                        [other.public_key for other in keys if other is not key]) for key in keys]
+    a, b, c = members
+    a.create_genesis_block()
+
+    def block_the_backlog():
+        """Every member's block stage, once; the blocks it wrote holding ``tx``."""
+        before = set(connection.blocks_with_transaction(tx.id))
+        for member in members:
+            make_block_of(member, [tx])
+        return list(set(connection.blocks_with_transaction(tx.id)) - before)
+    tx = make_create({"stuck": True})
+    # written seconds before its votes, as around a failover (a block of the
+    # same transactions by the same node in the same second has the same id)
+    stuck = Block([tx.to_dict()], a.me, a.federation, str(int(time.time()) - 10)).sign(a.me_private)
+    a.write_block(stuck)
+    stuck = stuck.id
+    first, second = (rogue_block(a, [make_create({"i": i})]) for i in range(2))
+    for member, order in ((a, [first, second, stuck]), (b, [first, stuck, second]), (c, [stuck, first, second])):
+        for block_id in order:
+            VotePipeline(member).vote_on(block_id)
+    assert {vote["vote"]["previous_block"] for vote in a.get_votes(stuck)} == {a.genesis_id, first, second}
+    assert [a.block_status(block_id) for block_id in (stuck, first, second)] == [UNDECIDED, VALID, VALID]
+    assert a.block_outcome(stuck) == STUCK and a.get_transaction_status(tx.id) == "undecided"
+
+    for member in members:  # every node's election stage sees every vote
+        election = ElectionPipeline(member)
+        for vote in a.get_votes(stuck):
+            election.on_vote(vote)
+    assert connection.was_requeued(stuck)
+    (again,) = block_the_backlog()  # the block stage does not take it for a duplicate of the stuck one
+    for member in members:
+        VotePipeline(member).vote_on(again)
+    assert a.get_transaction_status(tx.id) == "valid"
+    assert [block["id"] for block in a.get_blocks_with_transaction(tx.id, VALID).items] == [again]
+    assert [found["id"] for found in a.get_transactions_by_owner(alice.public_key).items].count(tx.id) == 1
+    for member in members:  # no second requeue, whoever counts the votes again
+        ElectionPipeline(member).on_vote(a.get_votes(stuck)[0])
+    assert block_the_backlog() == []
+
+    # the streams of decided blocks go past it, in the ledger's order, naming its status
+    events = [json.loads(item.events["blocks"][0].message) for item in BlockSource(b).read()]
+    assert [(event["block_id"], event["status"]) for event in events[1:]] == [
+        (stuck, UNDECIDED), (first, VALID), (second, VALID), (again, VALID)]
 
 
 def test_block_stage_leaves_out_what_was_reassigned_before_the_block_closed(bigchain, make_create):

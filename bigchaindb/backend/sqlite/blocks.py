@@ -28,21 +28,48 @@ _INDEX_INSERTS = {
 }
 # OR IGNORE: the store keeps whatever block it is given; a duplicate index row
 # (say an invalid transaction spending one input twice) adds nothing.
+_INSERTS = {"block_transactions": "INSERT INTO block_transactions (block_seq, position, tx_id, tx) VALUES (?, ?, ?, ?)",
+            **_INDEX_INSERTS}
+"""Every table of a block's rows but ``blocks``, its transactions first."""
+_HEADER_INSERT = "INSERT INTO blocks (id, is_genesis, header) VALUES (?, ?, ?)"
 
 
 def write(db, block):
     """Store the block and its index rows, unless a block with its id is there."""
     if db.execute("SELECT 1 FROM blocks WHERE id = ?", (block["id"],)).fetchone():
         return
+    cursor = db.execute(_HEADER_INSERT, header_row(block))
+    _insert_rows(db, rows(cursor.lastrowid, block))
+
+
+def header_row(block):
+    """The ``blocks`` row of ``block``: ``(id, is genesis, header JSON)``."""
     transactions = block["block"]["transactions"]
     is_genesis = len(transactions) == 1 and transactions[0]["transaction"]["operation"] == GENESIS
-    cursor = db.execute("INSERT INTO blocks (id, is_genesis, header) VALUES (?, ?, ?)",
-                        (block["id"], is_genesis, dumps(_header(block))))
-    block_seq = cursor.lastrowid
-    db.executemany("INSERT INTO block_transactions (block_seq, position, tx_id, tx) VALUES (?, ?, ?, ?)",
-                   [(block_seq, position, tx["id"], dumps(tx)) for position, tx in enumerate(transactions)])
-    for table, rows in _index_rows(block_seq, transactions).items():
-        db.executemany(_INDEX_INSERTS[table], rows)
+    return block["id"], is_genesis, dumps(_header(block))
+
+
+def rows(block_seq, block):
+    """Every other row that storing ``block`` as block ``block_seq`` writes, by table:
+    its transactions and their index rows.  Made apart from the writing so that
+    a bulk writer (benchmarks/preload.py) can make them in other processes."""
+    transactions = block["block"]["transactions"]
+    by_table = _index_rows(block_seq, transactions)
+    by_table["block_transactions"] = [(block_seq, position, tx["id"], dumps(tx))
+                                      for position, tx in enumerate(transactions)]
+    return by_table
+
+
+def write_rows(db, header, by_table):
+    """Store a block given as its ``header_row`` and its ``rows``; its ``seq``."""
+    block_seq = db.execute(_HEADER_INSERT, header).lastrowid
+    _insert_rows(db, by_table)
+    return block_seq
+
+
+def _insert_rows(db, by_table):
+    for table in _INSERTS:
+        db.executemany(_INSERTS[table], by_table[table])
 
 
 def _header(block):
