@@ -54,6 +54,10 @@ found at once (see ``backend.base.Connection``), and which other
 (``combined_answers``)."""
 
 
+HELD = ("get_backlog_transaction", "transaction_copies")
+"""The reads ``held_copies`` answers at once (see ``backend.base.Connection``)."""
+
+
 def remember(cache, key, value, size=_CACHE_SIZE):
     """``cache[key] = value``, emptying the cache first when it holds ``size`` entries; ``value``."""
     if len(cache) >= size:
@@ -173,10 +177,8 @@ class Bigchain:
 
     def get_held_copy(self, tx_id):
         """The stored transaction ``tx_id`` from a VALID/UNDECIDED block or the backlog, or None."""
-        # The backlog first: the block stage writes a block before it deletes its
-        # transactions from the backlog, so one that left meanwhile is found in the block.
-        in_backlog = self.connection.get_backlog_transaction(tx_id)
-        found = self._find_transaction(tx_id)
+        in_backlog, copies = self.connection.held_copies(tx_id)
+        found = self._find_transaction(tx_id, copies)
         return in_backlog if found is None else found[0]
 
     # -- reading ahead ---------------------------------------------------
@@ -409,10 +411,11 @@ class Bigchain:
         found = view._find_transaction(tx_id)
         return None if found is None else (found[0], view.block_header(found[1]))
 
-    def _find_transaction(self, tx_id):
-        """``(tx, block id)`` for ``tx_id`` in a VALID block, else an UNDECIDED one; None if neither."""
+    def _find_transaction(self, tx_id, copies=None):
+        """``(tx, block id)`` for ``tx_id`` in a VALID block, else an UNDECIDED one; None if neither.
+        ``copies``: its ``transaction_copies``, if read already."""
         found = None
-        for block_id, tx in self.connection.transaction_copies(tx_id):
+        for block_id, tx in self.connection.transaction_copies(tx_id) if copies is None else copies:
             status = self.block_status(block_id)
             if status == VALID or (status == UNDECIDED and found is None):
                 tx = _as_stored(tx, tx_id)
@@ -816,7 +819,10 @@ def spent_cids(tx):
 
 def combined_answers(name, args, answer):
     """``{(method, args): answer}`` of the reads that the read ``(name, args)``
-    answered too (see ``COMBINED``)."""
+    answered too (see ``COMBINED`` and ``HELD``)."""
+    if name == "held_copies":
+        in_backlog, copies = answer
+        return {(HELD[0], args): in_backlog, (HELD[1], args): copies, **combined_answers(HELD[1], args, copies)}
     if name not in COMBINED:
         return {}
     return {("blocks_with_transaction", args[:1]): [block_id for block_id, _ in answer],
@@ -828,7 +834,8 @@ class Prefetched:
     (``{(method, args): answer}``, see ``Bigchain.prefetched``) when there,
     from the connection otherwise (and then added to ``answers`` if it is to
     ``remember`` them: for a view that only reads); everything else goes to
-    the connection."""
+    the connection.  ``held_copies`` is answered from its two parts too
+    (``HELD``), as an engine that reads ahead reads them."""
 
     def __init__(self, connection, answers, remember=False):
         self._connection = connection
@@ -843,6 +850,9 @@ class Prefetched:
         def call(*args, **kwargs):
             key = (name, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in args))
             found = self._answers.get(key, self) if not kwargs else self
+            if found is self and name == "held_copies":  # from its parts, if they were read ahead
+                parts = tuple(self._answers.get((part, key[1]), self) for part in HELD)
+                found = self if any(part is self for part in parts) else parts
             if found is self:
                 found = method(*args, **kwargs)
                 if self._remember and not kwargs:

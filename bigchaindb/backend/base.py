@@ -199,6 +199,15 @@ class Connection(abc.ABC):
         return [(block_id, self.get_transaction_in_block(tx_id, block_id))
                 for block_id in self.blocks_with_transaction(tx_id)]
 
+    def held_copies(self, tx_id):
+        """``(the backlog's copy or None, transaction_copies(tx_id))``: every
+        copy of transaction ``tx_id`` the store holds, what accepting a post
+        asks first.  The backlog is read first: the block stage writes a block
+        before it deletes its transactions from the backlog, so one that left
+        meanwhile is found in the block.  An engine that can read both in one
+        statement does (SQLite: one snapshot, so the order does not matter)."""
+        return self.get_backlog_transaction(tx_id), self.transaction_copies(tx_id)
+
     @abc.abstractmethod
     def get_outputs(self, tx_id, block_id, cids):
         """``(cid, condition uri, amount, asset id)`` of each output ``cids`` of

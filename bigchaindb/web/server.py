@@ -39,6 +39,7 @@ from bigchaindb.common.exceptions import ConfigurationError
 from bigchaindb.common.utils import dumps
 from bigchaindb.web.access import REQUEST_ID_HEADER, RequestLog, request_id_of
 from bigchaindb.web.app import create_app
+from bigchaindb.web.sending import use_one_send
 
 WORKER_CLASS = "gevent"
 GRACEFUL_TIMEOUT = 30  # seconds given to requests in flight on SIGTERM
@@ -105,6 +106,8 @@ def create_server(config, listener_fd=None, run_directory=None):
     }
     # Requests gunicorn cannot parse never reach the app; answer them in JSON too.
     gunicorn_util.write_error = write_json_error
+    # Headers and body in one send (web.sending).
+    use_one_send()
     return Server(lambda: ClosingWhenAsked(RequestLog(RequestBody(create_app(config, run_directory),
                                                                   server["max_body_size"]))), options)
 

@@ -81,6 +81,19 @@ def test_blocks_holding_a_transaction_come_in_the_order_written(connection):
     assert connection.transaction_copies("0" * 64) == connection.outputs_in_blocks("0" * 64, [0]) == []
 
 
+def test_the_copies_held_of_a_transaction_are_the_backlogs_and_every_blocks(connection):
+    tx = create()[0]
+    assert connection.held_copies(tx["id"]) == (None, [])
+    connection.write_backlog(tx, "node", 1)
+    assert connection.held_copies(tx["id"]) == (tx, [])
+    first, second = block_of([tx], timestamp="1"), block_of([create()[0], tx], timestamp="2")
+    connection.write_block(first)
+    assert connection.held_copies(tx["id"]) == (tx, [(first["id"], tx)])
+    connection.write_block(second, taken=[tx["id"]])
+    assert connection.held_copies(tx["id"]) == (None, [(first["id"], tx), (second["id"], tx)])
+    assert connection.held_copies(tx["id"]) == (None, connection.transaction_copies(tx["id"]))
+
+
 def test_a_transaction_is_read_from_the_block_named(connection):
     tx, other = create()[0], create()[0]
     block, other_block = block_of([other, tx]), block_of([other])

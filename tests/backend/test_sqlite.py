@@ -235,6 +235,7 @@ CALLS = {
     "blocks_with_transaction": lambda c, l: c.blocks_with_transaction(l.spend["id"]),
     "get_transaction_in_block": lambda c, l: c.get_transaction_in_block(l.spend["id"], l.block["id"]),
     "transaction_copies": lambda c, l: c.transaction_copies(l.spend["id"]),
+    "held_copies": lambda c, l: (c.held_copies(l.waiting["id"]), c.held_copies(l.spend["id"])),
     "get_outputs": lambda c, l: c.get_outputs(l.created["id"], l.block["id"], [0]),
     "spenders_of": lambda c, l: c.spenders_of(l.created["id"], [0, 1]),
     "outputs_page": lambda c, l: (c.outputs_page(l.owner, None, 10), c.outputs_page(l.owner, (1, 0, 0), 10)),
@@ -277,7 +278,7 @@ ALLOWED_SCANS = {"blocks_not_voted_by": {"SCAN b"},
 def test_every_method_has_its_query_plan_checked():
     schema_methods = {"init", "drop", "is_initialised", "state", "stored_hash"}
     # and the reads the engine answers in one statement where the base class makes several
-    one_statement = {"transaction_copies"}
+    one_statement = {"transaction_copies", "held_copies"}
     assert set(CALLS) == base.Connection.__abstractmethods__ - schema_methods | one_statement
 
 
@@ -292,6 +293,13 @@ def _statements_run_by(conn, call):
         handle.set_trace_callback(None)
     # "--": statements FTS5 runs for itself (reading its own tables by key)
     return [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "--"))]
+
+
+def test_the_copies_a_post_looks_for_are_read_in_one_statement(sqlite_connection):
+    ledger = Ledger(sqlite_connection)
+    sqlite_connection.write_backlog(ledger.spend, "node", 3)  # in a block and in the backlog
+    statements = _statements_run_by(sqlite_connection, lambda: sqlite_connection.held_copies(ledger.spend["id"]))
+    assert len(statements) == 1
 
 
 @pytest.mark.parametrize("method", sorted(CALLS))

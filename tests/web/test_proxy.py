@@ -70,3 +70,42 @@ def test_the_host_header_is_echoed_only_without_a_public_url(proxied):
     else:  # what any client can do to links without a public URL: docs/reverse-proxy.md says so
         assert posted.headers["Location"] == f"http://evil.example/api/v1/statuses/{tx.id}"
         assert root == "http://evil.example/api/v1/"
+
+
+
+ADDRESSES = [  # (scheme, Host header, SCRIPT_NAME) as a client or a trusted proxy may set them
+    ("http", "127.0.0.1:9984", ""), ("http", "Node.Example.COM:80", ""), ("https", "example.com:443", "/bdb"),
+    ("https", "example.com:443", ""), ("http", "example.com:443", "/bdb"), ("https", "[::1]:8443", "/a b/ü"),
+    ("ftp", "xn--n3h.net", "/p%20q"), ("http", "☃.net", "/x?y#z"),
+    ("http", None, ""),  # no Host header: SERVER_NAME and SERVER_PORT
+]
+
+
+def test_urls_of_ids_are_the_ones_url_for_builds(tmp_path):
+    """``views.id_url`` builds each address's prefix once: the same URL as ``url_for``, the first
+    time and after, for every address, and after so many addresses that it forgets them."""
+    from flask import url_for
+
+    from bigchaindb.web.app import create_app
+    from bigchaindb.web.views import id_url
+    from tests.helpers import node_config
+
+    app = create_app(node_config(str(tmp_path)))
+
+    def both(scheme, host, prefix, endpoint, name, hash_id):
+        environ = {"wsgi.url_scheme": scheme, "SCRIPT_NAME": prefix, "SERVER_NAME": "10.0.0.1", "SERVER_PORT": "81"}
+        if host is not None:
+            environ["HTTP_HOST"] = host
+        with app.test_request_context("/api/v1/transactions", method="POST", environ_overrides=environ):
+            return id_url(endpoint, **{name: hash_id}), url_for(endpoint, **{name: hash_id}, _external=True)
+
+    routes = [("statuses.status", "resource_id"), ("transactions.transaction", "tx_id")]
+    for hash_id in ["0" * 64, "ab" * 32, "f" * 64]:
+        for address in ADDRESSES:
+            for route in routes:
+                ours, theirs = both(*address, *route, hash_id)
+                assert ours == theirs and ours.endswith(hash_id)
+    for n in range(100):
+        both("http", f"host{n}.example", "", *routes[0], "0" * 64)
+    ours, theirs = both(*ADDRESSES[0], *routes[0], "1" * 64)
+    assert ours == theirs

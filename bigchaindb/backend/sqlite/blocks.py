@@ -156,6 +156,23 @@ def transaction_copies(db, tx_id):
     named twice, each time with its first copy, as they read it)."""
     rows = db.execute("SELECT b.id, t.tx FROM block_transactions t JOIN blocks b ON b.seq = t.block_seq"
                       " WHERE t.tx_id = ? ORDER BY t.block_seq, t.position", (tx_id,)).fetchall()
+    return _first_copies(rows)
+
+
+def held_copies(db, tx_id):
+    """``(the backlog's copy or None, transaction_copies(db, tx_id))`` in one
+    statement, so of one snapshot: what accepting a post asks first."""
+    rows = db.execute("SELECT NULL, NULL, NULL, tx FROM backlog WHERE tx_id = ?1"
+                      " UNION ALL SELECT b.id, t.block_seq, t.position, t.tx"
+                      " FROM block_transactions t JOIN blocks b ON b.seq = t.block_seq WHERE t.tx_id = ?1"
+                      " ORDER BY 2, 3", (tx_id,)).fetchall()  # the backlog's (NULLs first), then as above
+    in_backlog = load(rows.pop(0)[3]) if rows and rows[0][0] is None else None
+    return in_backlog, _first_copies([(block_id, tx) for block_id, _, _, tx in rows])
+
+
+def _first_copies(rows):
+    """``(block id, transaction)`` of each ``(block id, stored transaction)`` row, each
+    block's first copy for every row naming it."""
     first = {}
     for block_id, tx in rows:
         first.setdefault(block_id, tx)

@@ -238,6 +238,9 @@ class SQLiteConnection(base.Connection):
     def transaction_copies(self, tx_id):
         return self._read(blocks.transaction_copies, tx_id)
 
+    def held_copies(self, tx_id):
+        return self._read(blocks.held_copies, tx_id)
+
     def get_outputs(self, tx_id, block_id, cids):
         return self._read(blocks.outputs, tx_id, block_id, cids)
 

@@ -6,7 +6,7 @@ from flask_restful import Resource
 from bigchaindb.consensus import VALID
 from bigchaindb.core import TX_UNDECIDED, TX_VALID
 from bigchaindb.web.inputs import hex_id, query
-from bigchaindb.web.views import JsonApi, bigchain
+from bigchaindb.web.views import JsonApi, bigchain, id_url
 
 blueprint = Blueprint("statuses", __name__)
 
@@ -23,7 +23,7 @@ class StatusApi(Resource):
         node = bigchain()
         status = node.get_transaction_status(resource_id)
         if status is not None:
-            location = url_for("transactions.transaction", tx_id=resource_id, _external=True)
+            location = id_url("transactions.transaction", tx_id=resource_id)
         else:
             block_status = node.block_status(resource_id)
             if block_status is None:

@@ -2,12 +2,12 @@
 
 from functools import partial
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, current_app, request
 from flask_restful import Resource
 
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER
 from bigchaindb.web.inputs import PAGE_PARAMETERS, boolean, hex_id, json_body, one_of, page, public_key, query, uuid4
-from bigchaindb.web.views import JsonApi, bigchain, listed
+from bigchaindb.web.views import JsonApi, bigchain, id_url, listed
 
 OPERATIONS = (GENESIS, CREATE, TRANSFER)
 # The queries GET /transactions answers: a key parameter, and the optional one that refines it.
@@ -71,7 +71,7 @@ class TransactionListApi(Resource):
         tx = bigchain().accept_transaction(json_body())
         # what was posted is the transaction: answered with the bytes received, not serialised again
         return current_app.response_class(request.get_data(), status=202, mimetype="application/json", headers={
-            "Location": url_for("statuses.status", resource_id=tx.id, _external=True)})
+            "Location": id_url("statuses.status", resource_id=tx.id)})
 
 
 api = JsonApi(blueprint)
