@@ -108,24 +108,24 @@ class RethinkDBServer:
 
     def stop(self, timeout=30):
         """SIGTERM (a clean shutdown), then SIGKILL if it takes longer than ``timeout`` seconds."""
+        self._end(signal.SIGTERM, timeout)
+
+    def kill(self):
+        """SIGKILL, as a crash or a power cut would end it."""
+        self._end(signal.SIGKILL, 10)
+
+    def _end(self, signum, timeout):
+        """Send ``signum``, SIGKILL after ``timeout`` seconds, then end the helpers."""
         if not self.running:
             return
-        helpers = self._helpers()
-        self.process.send_signal(signal.SIGTERM)
+        helpers = self._helpers()  # found while the server is their parent
+        self.process.send_signal(signum)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
-        self._end(helpers)
-
-    def kill(self):
-        """SIGKILL, as a crash or a power cut would end it."""
-        if self.running:
-            helpers = self._helpers()
-            self.process.kill()
-            self.process.wait(10)
-            self._end(helpers)
+        self._end_helpers(helpers)
 
     def _helpers(self):
         """The processes the server forked (in sessions of their own, so not
@@ -136,7 +136,7 @@ class RethinkDBServer:
             return []
 
     @staticmethod
-    def _end(helpers):
+    def _end_helpers(helpers):
         """Kill the server's forked helpers and wait until each is gone: they
         share the open file that locks the data directory, so a restart made
         while one lingers fails with "Directory ... already in use".  A zombie
