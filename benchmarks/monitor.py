@@ -100,7 +100,8 @@ class Monitor:
 
     def summary(self):
         """RSS in MB (first sample, peak, last sample) and CPU in cores (server, harness, others);
-        after ``mark()``, the load phase's CPU seconds by stage and by member too."""
+        after ``mark()``, the load phase's CPU seconds by stage and by member too, and the
+        CPU seconds from the mark to the end (the GET phase: server, harness, others)."""
         values = [rss for _, rss in self.samples]
         start, end = self._cpu_start, self._cpu_end
         wall = end["at"] - start["at"]
@@ -117,6 +118,9 @@ class Monitor:
             summary["load_phase"] = {"seconds": self._cpu_mark["at"] - start["at"], "harness_cpu_s": harness,
                                      "others_cpu_s": others, "stage_cpu_s": dict(stages.most_common()),
                                      "member_cpu_s": dict(sorted(members.items()))}
+            server, harness, others = _split(self._cpu_mark, end)
+            summary["after_load"] = {"seconds": end["at"] - self._cpu_mark["at"], "server_cpu_s": sum(server.values()),
+                                     "harness_cpu_s": harness, "others_cpu_s": others}
         return summary
 
 

@@ -19,7 +19,9 @@ the ceiling's echo pays alike, see ``ceiling_app``):
    ``--save PATH`` also writes it for ``pstats`` (who calls what).  Without
    that distortion, sample it: ``py-spy record --format raw -o stacks.txt
    -- python -m benchmarks.profile_request`` (the phases' frames are
-   ``posting`` and ``getting``).
+   ``posting`` and ``getting``);
+5. ``--layers bare`` leaves ``RequestLog`` out and ``--log-level WARNING``
+   its access line: run against the default, they price those parts.
 
     python -m benchmarks.profile_request --requests 5000
     python -m benchmarks.profile_request --requests 5000 --profile post
@@ -60,12 +62,17 @@ def node_config_in(directory):
     return config
 
 
-def web_app(config, directory):
-    """The app one gunicorn worker of the node serves (``web.server.create_server``)."""
+def web_app(config, directory, layers="full"):
+    """The app one gunicorn worker of the node serves (``web.server.create_server``);
+    with ``layers`` "bare", the same without ``RequestLog`` (the request id, the
+    access line and the metrics)."""
+    app = RequestBody(create_app(config), config["server"]["max_body_size"])
+    if layers == "bare":
+        return ClosingWhenAsked(app)
     metrics_directory = os.path.join(directory, "metrics")
     os.mkdir(metrics_directory)
     metrics.count_in(metrics_directory)
-    return ClosingWhenAsked(RequestLog(RequestBody(create_app(config), config["server"]["max_body_size"])))
+    return ClosingWhenAsked(RequestLog(app))
 
 
 def environs(method, paths, bodies=None):
@@ -149,14 +156,17 @@ def main():
     parser.add_argument("--profile", choices=("post", "get"))
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--save", metavar="PATH", help="also write the profile there (for pstats: callers, callees)")
+    parser.add_argument("--layers", choices=("full", "bare"), default="full",
+                        help="bare: without RequestLog (no request id, access line or metrics)")
+    parser.add_argument("--log-level", default="INFO", help="WARNING: RequestLog writes no access line")
     arguments = parser.parse_args()
     bodies = build_bodies(arguments.requests)
     with tempfile.TemporaryDirectory() as directory:
         with open(os.path.join(directory, "node.log"), "w", encoding="utf-8") as log:
             os.dup2(log.fileno(), 2)  # the node's standard error, to a file
-        logs.setup({"level": "INFO", "format": "text"})
+        logs.setup({"level": arguments.log_level, "format": "text"})
         config = node_config_in(directory)
-        app = web_app(config, directory)
+        app = web_app(config, directory, arguments.layers)
         serve(app, environs("GET", ["/api/v1/"]), "200")  # the store opened, caches warm
         ids = [tx_id for tx_id, _ in bodies]
         posts = environs("POST", ["/api/v1/transactions"] * len(bodies), [body for _, body in bodies])

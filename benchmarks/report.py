@@ -20,6 +20,7 @@ FIGURES = [
     ("post_valid_p95_ms", "POST to valid p95", "ms"),
     ("post_valid_p99_ms", "POST to valid p99", "ms"),
     ("get_per_s", "GET /transactions/{id}", "req/s"),
+    ("get_server_us", "server CPU per GET", "µs"),
     ("rss_start_mb", "RSS at start", "MB"),
     ("rss_peak_mb", "RSS peak", "MB"),
     ("rss_end_mb", "RSS at end", "MB"),
@@ -61,6 +62,9 @@ def summarize(records, gets, machine):
         for p in (50, 95, 99):
             summary[f"post_{name}_p{p}_ms"] = percentile(times, p)
     summary["get_per_s"] = gets["per_second"] if gets else None
+    after = machine.get("after_load")
+    # every process of the server, the pipeline stages' idle polling included: what a GET costs the machine
+    summary["get_server_us"] = after["server_cpu_s"] * 1e6 / gets["requests"] if gets and after else None
     summary.update(machine)
     phase = machine.get("load_phase")
     if phase and valid:  # where each committed transaction's CPU went

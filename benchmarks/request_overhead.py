@@ -20,34 +20,13 @@ written (the logger drops it), which leaves the request id and the metrics.
 """
 
 import argparse
-import copy
 import os
 import tempfile
 
 from werkzeug.test import EnvironBuilder
 
-from bigchaindb import config as node_config, logs, metrics
-from bigchaindb.commands.bigchaindb import initialise
-from bigchaindb.common.crypto import generate_key_pair
-from bigchaindb.web.access import RequestLog
-from bigchaindb.web.app import create_app
-from bigchaindb.web.server import RequestBody
-
-
-def build(layers, directory, log_level):
-    config = copy.deepcopy(node_config.DEFAULTS)
-    keypair = generate_key_pair()
-    config["keypair"] = {"public": keypair.public_key, "private": keypair.private_key}
-    config["database"]["path"] = os.path.join(directory, "store.sqlite")
-    config["log"]["level"] = log_level
-    initialise(config)
-    app = RequestBody(create_app(config), config["server"]["max_body_size"])
-    if layers == "bare":
-        return app
-    metrics_directory = os.path.join(directory, "metrics")
-    os.mkdir(metrics_directory)
-    metrics.count_in(metrics_directory)
-    return RequestLog(app)
+from bigchaindb import logs
+from benchmarks.profile_request import node_config_in, web_app
 
 
 def serve(app, path, requests):
@@ -73,7 +52,7 @@ def main():
         with open(os.path.join(directory, "node.log"), "w", encoding="utf-8") as log:
             os.dup2(log.fileno(), 2)  # the node's standard error, to a file
         logs.setup({"level": arguments.log_level, "format": "text"})
-        app = build(arguments.layers, directory, arguments.log_level)
+        app = web_app(node_config_in(directory), directory, arguments.layers)
         serve(app, arguments.path, arguments.requests)
 
 

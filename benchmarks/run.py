@@ -56,6 +56,8 @@ def parse_args(argv=None):
     add("--preload", type=int, default=0, metavar="K",
         help="transactions stored before the run (cached in benchmarks/results/preload-K.*)")
     add("--no-ceiling", action="store_true", help="measure the node only")
+    add("--log-level", default=None, metavar="LEVEL",
+        help="the node's log.level (WARNING: no access line per request); default: the node's, INFO")
     add("--processes", type=int, default=None, help="processes building transactions; default: one per core")
     add("--start-timeout", type=float, default=60, help="seconds a target may take to answer GET /")
     add("--label", default="", help="appended to the default output directory's name")
@@ -114,6 +116,8 @@ def main(argv=None):
     settings = {"server": {"workers": args.workers}}
     if args.threads:
         settings["server"]["threads"] = args.threads
+    if args.log_level:
+        settings["log"] = {"level": args.log_level}
     summaries = {}
     with tempfile.TemporaryDirectory(prefix="bigchaindb-bench-") as scratch:
         store = os.path.join(scratch, "node.sqlite")

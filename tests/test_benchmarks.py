@@ -46,6 +46,7 @@ def test_a_tiny_run_on_two_nodes_writes_sane_csv_summary_and_png(tmp_path):
         assert 0 < figures["post_202_p50_ms"] <= figures["post_202_p95_ms"] <= figures["post_202_p99_ms"]
         assert figures["post_202_p50_ms"] <= figures["post_valid_p50_ms"]
         assert figures["get_per_s"] > 0
+        assert 0 < figures["get_server_us"] < 1e6 / figures["get_per_s"] * os.cpu_count()  # CPU per GET, all cores
         assert 0 < figures["rss_start_mb"] <= figures["rss_peak_mb"]
     assert summary["gunicorn"]["workers"] == 1 and summary["gunicorn"]["worker_class"]
     assert summary["nodes"] == 2
