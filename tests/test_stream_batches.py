@@ -3,6 +3,7 @@ subscriber, in ledger order, with the frames joined once for every
 subscriber without filters (``Hub.publish``, ``events.Batch``)."""
 
 import asyncio
+import tracemalloc
 
 from bigchaindb.streams.events import BLOCKS, VALID_TRANSACTIONS, Event, Item
 from bigchaindb.streams.hub import Hub, Subscriber
@@ -61,3 +62,19 @@ def test_a_subscriber_whose_socket_is_full_gets_the_rest_in_order_from_its_buffe
     taken = asyncio.run(slow.take())
     assert [event.token for event in taken] == ["2:0", "3:0", "3:1"]
     assert taken.frames() == frames(later, VALID_TRANSACTIONS)
+
+
+def test_an_event_holds_memory_for_its_message_not_for_the_serialiser_buffer():
+    """The ring keeps up to 50,000 events: each must cost about its message's
+    length (orjson's own answer keeps a buffer of 4 KiB or more)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        events = [Event(f"{'b' * 64}:{place}", {"transaction_id": "t" * 64, "asset_id": "a" * 36,
+                                                "block_id": "b" * 64}, "a" * 36, "CREATE", frozenset())
+                  for place in range(2000)]
+        per_event = (tracemalloc.get_traced_memory()[0] - before) / len(events)
+    finally:
+        tracemalloc.stop()
+    assert len(events[0].message) < 300
+    assert per_event < 1000, f"{per_event:.0f} bytes an event"

@@ -47,7 +47,9 @@ class Event:
 
     def __init__(self, token, message, asset_id=None, operation=None, keys=frozenset()):
         self.token = token
-        self.message = dumps({**message, "position": token})
+        # A copy, sized to fit: orjson's answer keeps the buffer it wrote into (4 KiB
+        # at least, whatever the length), and the ring keeps 50,000 events.
+        self.message = bytes(memoryview(dumps({**message, "position": token})))
         self.asset_id, self.operation, self.keys = asset_id, operation, keys
         self._sse = self._frame = None
 
