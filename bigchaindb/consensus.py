@@ -61,7 +61,11 @@ def counted_votes(block_id, electorate, votes):
 def block_election_status(block_id, electorate, votes):
     """VALID, INVALID or UNDECIDED for ``block_id`` given the stored vote rows
     ``votes`` (in write order) and the federation ``electorate`` (n = its size)."""
-    outcome = block_election_outcome(block_id, electorate, votes)
+    return status_of(block_election_outcome(block_id, electorate, votes))
+
+
+def status_of(outcome):
+    """The status a block's outcome shows: a STUCK block is UNDECIDED to everyone."""
     return UNDECIDED if outcome == STUCK else outcome
 
 

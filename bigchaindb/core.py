@@ -25,8 +25,8 @@ from bigchaindb.common.exceptions import (DoubleSpend, DuplicateTransaction, Inp
                                          ValidationError)
 from bigchaindb.common.transaction import CREATE, GENESIS, TRANSFER, Asset, Transaction, TransactionLink
 from bigchaindb.common.utils import flatten
-from bigchaindb.consensus import (INVALID, STUCK, UNDECIDED, VALID, block_election_outcome, counted_votes,
-                                  is_authentic_vote_by)
+from bigchaindb.consensus import (INVALID, UNDECIDED, VALID, block_election_outcome, counted_votes,
+                                  is_authentic_vote_by, status_of)
 from bigchaindb.common.utils import dumps
 from bigchaindb.models import (Block, header_is_readable, looks_like_transaction, make_vote, transactions_of,
                                validate_transaction)
@@ -354,8 +354,7 @@ class Bigchain:
         block's own ``voters`` (which its writer chose).  A stored block whose
         header is not shaped as one is INVALID: no vote can make it valid.
         """
-        status = self.block_outcome(block_id)
-        return UNDECIDED if status == STUCK else status
+        return status_of(self.block_outcome(block_id))
 
     def block_outcome(self, block_id):
         """``block_status``, but STUCK for a block UNDECIDED for good (every

@@ -30,7 +30,7 @@ import struct
 from typing import NamedTuple
 
 from bigchaindb.common.utils import dumps, flatten
-from bigchaindb.consensus import INVALID, STUCK, UNDECIDED, VALID, vote_is_authentic
+from bigchaindb.consensus import INVALID, UNDECIDED, VALID, status_of, vote_is_authentic
 from bigchaindb.models import transactions_of
 
 VALID_TRANSACTIONS, BLOCKS, VOTES = "valid_transactions", "blocks", "votes"
@@ -163,8 +163,7 @@ class BlockSource:
                 break
             self._waiting.pop(0)
             token = self.connection.position_token(position)
-            status = UNDECIDED if status == STUCK else status
-            ready.append(Item(position, token, block_id, block_events(block, block_id, token, status)))
+            ready.append(Item(position, token, block_id, block_events(block, block_id, token, status_of(status))))
             self.position = position
         return ready
 
